@@ -1,0 +1,35 @@
+//! Domain types: every entity of DESIGN.md, defined once and used by every module.
+//!
+//! Types here are plain data with serde and JSON-schema derives; the only behaviour is what is
+//! true of the data itself: status transitions ([`status`]), a plan diff ([`diff_content`]),
+//! a lease's liveness.
+
+mod approval;
+mod ids;
+mod lock;
+mod plan;
+mod planning;
+mod project;
+mod run;
+pub mod status;
+mod time;
+mod verification;
+
+pub use approval::ApprovalRequest;
+pub use ids::{
+    AnswerId, ApprovalId, CheckpointId, LeaseId, PlanId, ProjectId, QuestionId, ReportId, RunId,
+    SessionId,
+};
+pub use lock::{LockLease, LockMode};
+pub use plan::{
+    ChangeKind, Decision, FieldChange, ItemChange, Phase, Plan, PlanContent, PlanDiff, PlanVersion,
+    PlanVersionInfo, PlanView, RejectedAlternative, Task, diff_content,
+};
+pub use planning::{Answer, PlanningSession, Question, QuestionCategory};
+pub use project::Project;
+pub use run::{Checkpoint, Run, RunEvent};
+pub use status::{
+    ApprovalStatus, IllegalTransition, PlanStatus, RunStatus, SessionStatus, Transition,
+};
+pub use time::Timestamp;
+pub use verification::{CheckResult, Finding, Severity, VerificationReport};

@@ -1,0 +1,5 @@
+//! The `orchestrator` binary: the command line over the library.
+
+fn main() -> std::process::ExitCode {
+    orchestrator::cli::main()
+}

@@ -1,0 +1,65 @@
+//! Streamable HTTP transport: the MCP endpoint at `/mcp`, bound to loopback unless told otherwise.
+
+use std::net::SocketAddr;
+
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use super::OrchestratorMcp;
+use crate::Orchestrator;
+use crate::config::ToolProfile;
+
+/// How to serve over HTTP.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Address to bind (port 0 picks a free one).
+    pub addr: SocketAddr,
+    /// Permit a non-loopback address.
+    pub allow_remote: bool,
+    /// Which tools to expose.
+    pub profile: ToolProfile,
+}
+
+/// Binds, prints the endpoint's URL on stderr, and serves until `shutdown` is cancelled.
+pub async fn serve_http(
+    orchestrator: Orchestrator,
+    options: HttpOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let ip = options.addr.ip();
+    if !ip.is_loopback() && !options.allow_remote {
+        anyhow::bail!(
+            "refusing to serve on {ip}: it is not a loopback address and the server has no authentication yet; \
+             use 127.0.0.1, or pass --allow-remote if every host that can reach it is trusted"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.addr))?;
+    let local = listener.local_addr()?;
+
+    // Host checks stop DNS rebinding; Origin checks stop web pages in a browser from calling us.
+    // Both accept only this machine's names unless remote access was asked for.
+    let mut config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(shutdown.child_token())
+        .with_allowed_origins(["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]);
+    if options.allow_remote {
+        config = config.disable_allowed_hosts().disable_allowed_origins();
+        tracing::warn!(%local, "serving MCP to other hosts without authentication");
+    }
+    let profile = options.profile;
+    let service = StreamableHttpService::new(
+        move || Ok(OrchestratorMcp::new(orchestrator.clone(), profile)),
+        LocalSessionManager::default().into(),
+        config,
+    );
+    let router = axum::Router::new().nest_service("/mcp", service);
+    // The one line scripts and tests wait for: where the server listens.
+    eprintln!("orchestrator: MCP over HTTP at http://{local}/mcp");
+    tracing::info!(%local, "serving MCP over streamable HTTP");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    Ok(())
+}

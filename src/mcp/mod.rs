@@ -1,0 +1,27 @@
+//! The MCP server: the engine's tools for Claude Code and any MCP client, over stdio or streamable
+//! HTTP.
+//!
+//! Thin by rule: each tool parses its arguments, calls one [`Orchestrator`] method and returns its
+//! result as structured content. Errors a model can fix (an unknown id, an illegal change) come
+//! back as tool results with `isError`, worded so the model knows what to send instead; protocol
+//! errors (an unknown tool, a request before `initialize`) are JSON-RPC errors from the SDK.
+//! Logs go to stderr only: stdout belongs to the protocol.
+
+mod http;
+mod tools;
+
+pub use http::{HttpOptions, serve_http};
+pub use tools::OrchestratorMcp;
+
+use rmcp::ServiceExt;
+
+use crate::Orchestrator;
+use crate::config::ToolProfile;
+
+/// Serves MCP on stdin/stdout until the client closes the connection.
+pub async fn serve_stdio(orchestrator: Orchestrator, profile: ToolProfile) -> anyhow::Result<()> {
+    let server = OrchestratorMcp::new(orchestrator, profile);
+    let running = server.serve(rmcp::transport::stdio()).await?;
+    running.waiting().await?;
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! Forward-only schema migrations, applied at open and tracked in `PRAGMA user_version`.
+//!
+//! Each entry is applied once, in order, in its own transaction. Entries are never edited after
+//! they ship: a change to the schema is a new entry. Keep the SQL portable (no SQLite-only types)
+//! so a PostgreSQL backend can follow the same steps.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// The migrations, oldest first; the schema version is the number applied.
+pub(crate) const MIGRATIONS: &[&str] = &[V1_INITIAL];
+
+const V1_INITIAL: &str = r#"
+CREATE TABLE projects (
+    id          INTEGER PRIMARY KEY,
+    root        TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE planning_sessions (
+    id          INTEGER PRIMARY KEY,
+    project_id  INTEGER NOT NULL REFERENCES projects (id),
+    goal        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    plan_id     INTEGER REFERENCES plans (id),
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE questions (
+    id           INTEGER PRIMARY KEY,
+    session_id   INTEGER NOT NULL REFERENCES planning_sessions (id),
+    category     TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    why          TEXT NOT NULL,
+    suggestions  TEXT NOT NULL,
+    prefilled    TEXT,
+    follow_up_of INTEGER REFERENCES questions (id),
+    ordinal      INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+
+CREATE TABLE answers (
+    id          INTEGER PRIMARY KEY,
+    question_id INTEGER NOT NULL REFERENCES questions (id),
+    text        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE plans (
+    id              INTEGER PRIMARY KEY,
+    project_id      INTEGER NOT NULL REFERENCES projects (id),
+    session_id      INTEGER REFERENCES planning_sessions (id),
+    title           TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    current_version INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+
+CREATE TABLE plan_versions (
+    plan_id          INTEGER NOT NULL REFERENCES plans (id),
+    version          INTEGER NOT NULL,
+    goal             TEXT NOT NULL,
+    success_criteria TEXT NOT NULL,
+    constraints      TEXT NOT NULL,
+    note             TEXT NOT NULL,
+    restored_from    INTEGER,
+    created_at       INTEGER NOT NULL,
+    PRIMARY KEY (plan_id, version)
+);
+
+CREATE TABLE phases (
+    plan_id     INTEGER NOT NULL,
+    version     INTEGER NOT NULL,
+    ordinal     INTEGER NOT NULL,
+    key         TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL,
+    PRIMARY KEY (plan_id, version, key),
+    FOREIGN KEY (plan_id, version) REFERENCES plan_versions (plan_id, version)
+);
+
+CREATE TABLE tasks (
+    plan_id      INTEGER NOT NULL,
+    version      INTEGER NOT NULL,
+    phase_key    TEXT NOT NULL,
+    ordinal      INTEGER NOT NULL,
+    key          TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    files        TEXT NOT NULL,
+    depends_on   TEXT NOT NULL,
+    verification TEXT NOT NULL,
+    PRIMARY KEY (plan_id, version, key),
+    FOREIGN KEY (plan_id, version, phase_key) REFERENCES phases (plan_id, version, key)
+);
+
+CREATE TABLE decisions (
+    plan_id               INTEGER NOT NULL,
+    version               INTEGER NOT NULL,
+    ordinal               INTEGER NOT NULL,
+    key                   TEXT NOT NULL,
+    what                  TEXT NOT NULL,
+    why                   TEXT NOT NULL,
+    rejected_alternatives TEXT NOT NULL,
+    PRIMARY KEY (plan_id, version, key),
+    FOREIGN KEY (plan_id, version) REFERENCES plan_versions (plan_id, version)
+);
+
+CREATE TABLE runs (
+    id               INTEGER PRIMARY KEY,
+    plan_id          INTEGER NOT NULL REFERENCES plans (id),
+    task_key         TEXT NOT NULL,
+    plan_version     INTEGER NOT NULL,
+    status           TEXT NOT NULL,
+    attempt          INTEGER NOT NULL,
+    agent            TEXT NOT NULL,
+    agent_session_id TEXT,
+    worktree         TEXT,
+    base_commit      TEXT,
+    last_error       TEXT,
+    lease_owner      TEXT,
+    lease_expires_at INTEGER,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+CREATE INDEX runs_by_task ON runs (plan_id, task_key, id);
+
+CREATE TABLE run_events (
+    run_id  INTEGER NOT NULL REFERENCES runs (id),
+    seq     INTEGER NOT NULL,
+    kind    TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TRIGGER run_events_are_append_only_u BEFORE UPDATE ON run_events
+    BEGIN SELECT RAISE(ABORT, 'run events are append-only'); END;
+CREATE TRIGGER run_events_are_append_only_d BEFORE DELETE ON run_events
+    BEGIN SELECT RAISE(ABORT, 'run events are append-only'); END;
+
+CREATE TABLE checkpoints (
+    id               INTEGER PRIMARY KEY,
+    run_id           INTEGER NOT NULL REFERENCES runs (id),
+    reason           TEXT NOT NULL,
+    agent_session_id TEXT,
+    commit_sha       TEXT,
+    files_changed    TEXT NOT NULL,
+    cost_usd         REAL NOT NULL,
+    input_tokens     INTEGER NOT NULL,
+    output_tokens    INTEGER NOT NULL,
+    last_output      TEXT NOT NULL,
+    at               INTEGER NOT NULL
+);
+CREATE TRIGGER checkpoints_are_append_only_u BEFORE UPDATE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+CREATE TRIGGER checkpoints_are_append_only_d BEFORE DELETE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+
+CREATE TABLE lock_leases (
+    id           INTEGER PRIMARY KEY,
+    project_id   INTEGER NOT NULL REFERENCES projects (id),
+    pattern      TEXT NOT NULL,
+    mode         TEXT NOT NULL,
+    owner        TEXT NOT NULL,
+    run_id       INTEGER REFERENCES runs (id),
+    acquired_at  INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    released_at  INTEGER
+);
+CREATE INDEX lock_leases_live ON lock_leases (project_id, released_at, expires_at);
+
+CREATE TABLE approval_requests (
+    id              INTEGER PRIMARY KEY,
+    run_id          INTEGER NOT NULL REFERENCES runs (id),
+    tool_name       TEXT NOT NULL,
+    input           TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    applies_to_run  INTEGER NOT NULL,
+    decided_by      TEXT,
+    decision_reason TEXT,
+    created_at      INTEGER NOT NULL,
+    decided_at      INTEGER,
+    expires_at      INTEGER NOT NULL
+);
+CREATE INDEX approval_requests_by_status ON approval_requests (status, id);
+
+CREATE TABLE verification_reports (
+    id          INTEGER PRIMARY KEY,
+    project_id  INTEGER NOT NULL REFERENCES projects (id),
+    run_id      INTEGER REFERENCES runs (id),
+    commit_sha  TEXT,
+    passed      INTEGER NOT NULL,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL
+);
+
+CREATE TABLE check_results (
+    id          INTEGER PRIMARY KEY,
+    report_id   INTEGER NOT NULL REFERENCES verification_reports (id),
+    ordinal     INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    passed      INTEGER NOT NULL,
+    exit_code   INTEGER,
+    duration_ms INTEGER NOT NULL,
+    error       TEXT,
+    output_tail TEXT NOT NULL
+);
+
+CREATE TABLE findings (
+    check_id  INTEGER NOT NULL REFERENCES check_results (id),
+    ordinal   INTEGER NOT NULL,
+    file      TEXT,
+    line      INTEGER,
+    column_no INTEGER,
+    rule      TEXT,
+    severity  TEXT NOT NULL,
+    message   TEXT NOT NULL,
+    PRIMARY KEY (check_id, ordinal)
+);
+"#;
+
+/// Brings the database up to the newest schema; refuses one written by a newer build.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<u32> {
+    let known = MIGRATIONS.len() as u32;
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > known {
+        return Err(Error::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = index as u32 + 1;
+        // IMMEDIATE: two processes opening a fresh file at once must not both migrate it.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: u32 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if current >= version {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, path = %path.display(), "applied store migration");
+    }
+    Ok(known)
+}

@@ -1,0 +1,327 @@
+//! Runs, their append-only event log and their checkpoints.
+
+use std::path::PathBuf;
+
+use rusqlite::{Row, Transaction, params};
+
+use super::{Store, found, json_col, opt_ts_col, parse_col, to_json, ts_col};
+use crate::domain::{
+    Checkpoint, CheckpointId, PlanId, PlanStatus, Run, RunEvent, RunId, RunStatus, Timestamp,
+    Transition,
+};
+use crate::error::{Error, Result};
+
+/// A run to create, in `PENDING`.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// The plan.
+    pub plan_id: PlanId,
+    /// The task's key; it must exist in the plan's current version.
+    pub task_key: String,
+    /// The agent adapter to use.
+    pub agent: String,
+}
+
+/// Facts about a run learnt while it runs; `None` fields are left as they are.
+#[derive(Debug, Clone, Default)]
+pub struct RunUpdate {
+    /// The agent's session id.
+    pub agent_session_id: Option<String>,
+    /// The worktree made for it.
+    pub worktree: Option<PathBuf>,
+    /// The commit the worktree started from.
+    pub base_commit: Option<String>,
+    /// The engine that owns the run and until when.
+    pub lease: Option<(String, Timestamp)>,
+}
+
+/// A checkpoint to record.
+#[derive(Debug, Clone)]
+pub struct NewCheckpoint {
+    /// The run.
+    pub run_id: RunId,
+    /// Why it is taken.
+    pub reason: String,
+    /// The agent session to resume.
+    pub agent_session_id: Option<String>,
+    /// The commit holding the worktree's state.
+    pub commit: Option<String>,
+    /// Files changed since the base commit.
+    pub files_changed: Vec<String>,
+    /// Money spent so far.
+    pub cost_usd: f64,
+    /// Input tokens so far.
+    pub input_tokens: u64,
+    /// Output tokens so far.
+    pub output_tokens: u64,
+    /// The agent's last output.
+    pub last_output: String,
+}
+
+const RUN_COLS: &str = "id, plan_id, task_key, plan_version, status, attempt, agent, agent_session_id, worktree, \
+                        base_commit, last_error, lease_owner, lease_expires_at, created_at, updated_at";
+const CHECKPOINT_COLS: &str = "id, run_id, reason, agent_session_id, commit_sha, files_changed, cost_usd, \
+                               input_tokens, output_tokens, last_output, at";
+
+fn run_row(row: &Row<'_>) -> rusqlite::Result<Run> {
+    Ok(Run {
+        id: RunId(row.get(0)?),
+        plan_id: PlanId(row.get(1)?),
+        task_key: row.get(2)?,
+        plan_version: row.get(3)?,
+        status: parse_col(row, 4)?,
+        attempt: row.get(5)?,
+        agent: row.get(6)?,
+        agent_session_id: row.get(7)?,
+        worktree: row.get::<_, Option<String>>(8)?.map(PathBuf::from),
+        base_commit: row.get(9)?,
+        last_error: row.get(10)?,
+        lease_owner: row.get(11)?,
+        lease_expires_at: opt_ts_col(row, 12)?,
+        created_at: ts_col(row, 13)?,
+        updated_at: ts_col(row, 14)?,
+    })
+}
+
+fn checkpoint_row(row: &Row<'_>) -> rusqlite::Result<Checkpoint> {
+    Ok(Checkpoint {
+        id: CheckpointId(row.get(0)?),
+        run_id: RunId(row.get(1)?),
+        reason: row.get(2)?,
+        agent_session_id: row.get(3)?,
+        commit: row.get(4)?,
+        files_changed: json_col(row, 5)?,
+        cost_usd: row.get(6)?,
+        input_tokens: row.get::<_, i64>(7)? as u64,
+        output_tokens: row.get::<_, i64>(8)? as u64,
+        last_output: row.get(9)?,
+        at: ts_col(row, 10)?,
+    })
+}
+
+fn load_run(tx: &Transaction<'_>, id: RunId) -> Result<Run> {
+    found(
+        tx.query_row(
+            &format!("SELECT {RUN_COLS} FROM runs WHERE id = ?1"),
+            [id.0],
+            run_row,
+        ),
+        "run",
+        id,
+    )
+}
+
+fn next_seq(tx: &Transaction<'_>, run_id: RunId) -> Result<u64> {
+    Ok(tx.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM run_events WHERE run_id = ?1",
+        [run_id.0],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}
+
+fn insert_event(
+    tx: &Transaction<'_>,
+    run_id: RunId,
+    kind: &str,
+    payload: &serde_json::Value,
+) -> Result<RunEvent> {
+    let seq = next_seq(tx, run_id)?;
+    let at = Timestamp::now();
+    tx.execute(
+        "INSERT INTO run_events (run_id, seq, kind, payload, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            run_id.0,
+            seq as i64,
+            kind,
+            to_json(payload)?,
+            at.as_millis()
+        ],
+    )?;
+    Ok(RunEvent {
+        run_id,
+        seq,
+        kind: kind.to_string(),
+        payload: payload.clone(),
+        at,
+    })
+}
+
+impl Store {
+    /// Creates a `PENDING` run of a task of the plan's current version.
+    pub fn create_run(&self, new: &NewRun) -> Result<Run> {
+        self.write(|tx| {
+            let (current_version, status): (u32, String) = found(
+                tx.query_row("SELECT current_version, status FROM plans WHERE id = ?1", [new.plan_id.0], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                }),
+                "plan",
+                new.plan_id,
+            )?;
+            let task_exists = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM tasks WHERE plan_id = ?1 AND version = ?2 AND key = ?3",
+                    params![new.plan_id.0, current_version, new.task_key],
+                    |r| r.get::<_, i64>(0),
+                )?
+                > 0;
+            if !task_exists {
+                return Err(Error::NotFound {
+                    what: format!("task in version {current_version} of plan {}", new.plan_id),
+                    id: format!("`{}`", new.task_key),
+                    hint: String::new(),
+                });
+            }
+            let status: PlanStatus = status.parse().map_err(Error::Corrupt)?;
+            if matches!(status, PlanStatus::Draft | PlanStatus::Abandoned) {
+                return Err(Error::Invalid(format!(
+                    "plan {} is {status}: only an approved plan's tasks can run",
+                    new.plan_id
+                )));
+            }
+            let now = Timestamp::now().as_millis();
+            tx.execute(
+                "INSERT INTO runs (plan_id, task_key, plan_version, status, attempt, agent, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6)",
+                params![new.plan_id.0, new.task_key, current_version, RunStatus::Pending.as_str(), new.agent, now],
+            )?;
+            let run = load_run(tx, RunId(tx.last_insert_rowid()))?;
+            insert_event(tx, run.id, "status", &serde_json::json!({ "to": run.status }))?;
+            Ok(run)
+        })
+    }
+
+    /// The run with this id.
+    pub fn run(&self, id: RunId) -> Result<Run> {
+        self.read(|tx| load_run(tx, id))
+    }
+
+    /// A plan's runs, oldest first.
+    pub fn runs_for_plan(&self, plan_id: PlanId) -> Result<Vec<Run>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {RUN_COLS} FROM runs WHERE plan_id = ?1 ORDER BY id"
+            ))?;
+            Ok(stmt
+                .query_map([plan_id.0], run_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Moves a run to `to` (refusing an illegal transition) and logs the change as an event in the
+    /// same transaction. `FAILED → PENDING` starts a new attempt; `error` is kept as `last_error`.
+    pub fn set_run_status(&self, id: RunId, to: RunStatus, error: Option<&str>) -> Result<Run> {
+        self.write(|tx| {
+            let run = load_run(tx, id)?;
+            run.status.check(to)?;
+            let retry = run.status == RunStatus::Failed && to == RunStatus::Pending;
+            tx.execute(
+                "UPDATE runs SET status = ?2, attempt = attempt + ?3, last_error = COALESCE(?4, last_error), updated_at = ?5
+                 WHERE id = ?1",
+                params![id.0, to.as_str(), i64::from(retry), error, Timestamp::now().as_millis()],
+            )?;
+            insert_event(tx, id, "status", &serde_json::json!({ "from": run.status, "to": to, "error": error }))?;
+            load_run(tx, id)
+        })
+    }
+
+    /// Records facts learnt about a run (agent session, worktree, lease).
+    pub fn update_run(&self, id: RunId, update: &RunUpdate) -> Result<Run> {
+        self.write(|tx| {
+            load_run(tx, id)?;
+            let worktree = match &update.worktree {
+                Some(path) => Some(path.to_str().map(str::to_string).ok_or_else(|| {
+                    Error::Invalid(format!("the worktree path {} is not valid UTF-8", path.display()))
+                })?),
+                None => None,
+            };
+            tx.execute(
+                "UPDATE runs SET agent_session_id = COALESCE(?2, agent_session_id), worktree = COALESCE(?3, worktree),
+                 base_commit = COALESCE(?4, base_commit), lease_owner = COALESCE(?5, lease_owner),
+                 lease_expires_at = COALESCE(?6, lease_expires_at), updated_at = ?7 WHERE id = ?1",
+                params![
+                    id.0,
+                    update.agent_session_id,
+                    worktree,
+                    update.base_commit,
+                    update.lease.as_ref().map(|(owner, _)| owner),
+                    update.lease.as_ref().map(|(_, until)| until.as_millis()),
+                    Timestamp::now().as_millis()
+                ],
+            )?;
+            load_run(tx, id)
+        })
+    }
+
+    /// Appends an event to a run's log and returns it with its sequence number.
+    pub fn append_event(
+        &self,
+        run_id: RunId,
+        kind: &str,
+        payload: &serde_json::Value,
+    ) -> Result<RunEvent> {
+        self.write(|tx| {
+            load_run(tx, run_id)?;
+            insert_event(tx, run_id, kind, payload)
+        })
+    }
+
+    /// A run's events with a sequence number above `after`, oldest first, at most `limit`.
+    pub fn events(&self, run_id: RunId, after: u64, limit: u32) -> Result<Vec<RunEvent>> {
+        self.read(|tx| {
+            load_run(tx, run_id)?;
+            let mut stmt = tx.prepare(
+                "SELECT seq, kind, payload, at FROM run_events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![run_id.0, after as i64, limit], |row| {
+                Ok(RunEvent {
+                    run_id,
+                    seq: row.get::<_, i64>(0)? as u64,
+                    kind: row.get(1)?,
+                    payload: json_col(row, 2)?,
+                    at: ts_col(row, 3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Records a checkpoint.
+    pub fn add_checkpoint(&self, new: &NewCheckpoint) -> Result<Checkpoint> {
+        self.write(|tx| {
+            load_run(tx, new.run_id)?;
+            tx.execute(
+                "INSERT INTO checkpoints (run_id, reason, agent_session_id, commit_sha, files_changed, cost_usd,
+                 input_tokens, output_tokens, last_output, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    new.run_id.0,
+                    new.reason,
+                    new.agent_session_id,
+                    new.commit,
+                    to_json(&new.files_changed)?,
+                    new.cost_usd,
+                    new.input_tokens as i64,
+                    new.output_tokens as i64,
+                    new.last_output,
+                    Timestamp::now().as_millis()
+                ],
+            )?;
+            Ok(tx.query_row(
+                &format!("SELECT {CHECKPOINT_COLS} FROM checkpoints WHERE id = ?1"),
+                [tx.last_insert_rowid()],
+                checkpoint_row,
+            )?)
+        })
+    }
+
+    /// A run's checkpoints, oldest first.
+    pub fn checkpoints(&self, run_id: RunId) -> Result<Vec<Checkpoint>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {CHECKPOINT_COLS} FROM checkpoints WHERE run_id = ?1 ORDER BY id"
+            ))?;
+            Ok(stmt
+                .query_map([run_id.0], checkpoint_row)?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+}

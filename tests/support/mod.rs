@@ -1,0 +1,294 @@
+//! Shared helpers for the integration tests: a seeded project, the built binary, the test tools
+//! that `scripts/test` installs.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use orchestrator::domain::{Decision, Phase, PlanContent, PlanId, Task};
+use orchestrator::store::Store;
+use serde_json::{Value, json};
+
+/// How long any single reply may take before a test fails instead of hanging.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A temporary project folder with its own data dir.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Project {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir
+            .path()
+            .join("project")
+            .canonicalize()
+            .unwrap_or_else(|_| {
+                std::fs::create_dir_all(dir.path().join("project")).unwrap();
+                dir.path().join("project").canonicalize().unwrap()
+            });
+        let data_dir = dir.path().join("data");
+        Self {
+            dir,
+            root,
+            data_dir,
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.data_dir.join("orchestrator.db")
+    }
+
+    pub fn store(&self) -> Store {
+        Store::open(&self.db()).expect("open store")
+    }
+
+    /// Seeds a plan with two versions (v2 changes the goal, edits task T2, adds T3, drops D1).
+    pub fn seed_plan(&self) -> PlanId {
+        let store = self.store();
+        let project = store.ensure_project(&self.root, "project").unwrap();
+        let plan = store
+            .create_plan(
+                project.id,
+                None,
+                "Health endpoint",
+                &content_v1(),
+                "created",
+            )
+            .unwrap();
+        store
+            .save_plan_version(plan.id, &content_v2(), "revised")
+            .unwrap();
+        plan.id
+    }
+
+    /// The binary, run against this project and data dir.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_orchestrator"));
+        cmd.arg("--project")
+            .arg(&self.root)
+            .arg("--data-dir")
+            .arg(&self.data_dir);
+        cmd.env_remove("RUST_LOG");
+        for (var, _) in orchestrator::config::ENV_VARS {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+}
+
+pub fn task(key: &str, description: &str, depends_on: &[&str]) -> Task {
+    Task {
+        key: key.into(),
+        title: format!("Task {key}"),
+        description: description.into(),
+        files: vec![format!("src/{key}.rs")],
+        depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+        verification: vec!["cargo test".into()],
+    }
+}
+
+pub fn content_v1() -> PlanContent {
+    PlanContent {
+        goal: "Add a health endpoint".into(),
+        success_criteria: vec!["GET /health answers 200".into()],
+        constraints: vec!["no new dependencies".into()],
+        phases: vec![Phase {
+            key: "p1".into(),
+            name: "Build".into(),
+            description: "the endpoint".into(),
+            tasks: vec![
+                task("T1", "add the route", &[]),
+                task("T2", "add the handler", &["T1"]),
+            ],
+        }],
+        decisions: vec![Decision {
+            key: "D1".into(),
+            what: "use axum".into(),
+            why: "already used".into(),
+            rejected_alternatives: vec![],
+        }],
+    }
+}
+
+pub fn content_v2() -> PlanContent {
+    let mut content = content_v1();
+    content.goal = "Add health and readiness endpoints".into();
+    content.phases[0].tasks[1].description = "add both handlers".into();
+    content.phases[0]
+        .tasks
+        .push(task("T3", "add readiness", &["T2"]));
+    content.decisions.clear();
+    content
+}
+
+/// The tools folder that `scripts/test` fills (Python venv, Node packages).
+pub fn tools_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools")
+}
+
+/// A path inside the tools folder, or a failure saying how to install it.
+pub fn tool(relative: &str) -> PathBuf {
+    let path = tools_dir().join(relative);
+    assert!(
+        path.exists(),
+        "{} is missing: run `scripts/test` (it installs the test tools) instead of bare `cargo test`",
+        path.display()
+    );
+    path
+}
+
+/// A JSON-RPC peer over a child's stdin/stdout, one message per line.
+pub struct StdioPeer {
+    pub child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+}
+
+impl StdioPeer {
+    pub fn spawn(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn orchestrator");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    pub fn send_raw(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("write to server");
+        self.stdin.flush().unwrap();
+    }
+
+    pub fn send(&mut self, message: &Value) {
+        self.send_raw(&message.to_string());
+    }
+
+    /// The next message from the server, failing the test after REPLY_TIMEOUT.
+    pub fn next(&mut self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(REPLY_TIMEOUT)
+            .expect("the server did not answer in time");
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("server wrote a non-JSON line ({e}): {line}"))
+    }
+
+    /// Sends a request and returns the response with the same id, skipping notifications.
+    pub fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let message = self.next();
+            if message.get("id") == Some(&json!(id)) {
+                return message;
+            }
+        }
+    }
+
+    pub fn initialize(&mut self) -> Value {
+        let reply = self.request(
+            0,
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "tests", "version": "1"}}),
+        );
+        self.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        reply
+    }
+
+    /// Closes stdin and waits for the server to exit on its own.
+    pub fn finish(mut self) -> std::process::ExitStatus {
+        drop(self.stdin);
+        let deadline = std::time::Instant::now() + REPLY_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not exit after stdin closed"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A running `serve --http` child, killed on drop.
+pub struct HttpServer {
+    pub child: Child,
+    pub url: String,
+}
+
+impl HttpServer {
+    pub fn spawn(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .args(["serve", "--http", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn orchestrator");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("orchestrator: MCP over HTTP at ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(REPLY_TIMEOUT)
+            .expect("the HTTP server did not report its address");
+        Self { child, url }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The structured content of a successful tools/call response.
+pub fn structured(reply: &Value) -> &Value {
+    let result = &reply["result"];
+    assert_eq!(result["isError"], json!(false), "tool call failed: {reply}");
+    &result["structuredContent"]
+}
+
+/// The text of a tool error.
+pub fn tool_error_text(reply: &Value) -> String {
+    assert_eq!(
+        reply["result"]["isError"],
+        json!(true),
+        "expected a tool error: {reply}"
+    );
+    reply["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
