@@ -19,7 +19,7 @@ use crate::mcp::{self, HttpOptions};
 
 /// Runs AI coding agents through multi-step projects: plan, delegate, supervise, verify.
 #[derive(Debug, Parser)]
-#[command(name = "orchestrator", version, propagate_version = true)]
+#[command(name = "orchestrator", version)]
 pub struct Cli {
     /// The project root. Default: the nearest folder upward with orchestrator.toml, else with
     /// .git, else the current folder.

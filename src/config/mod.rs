@@ -427,7 +427,7 @@ mod tests {
             .to_string();
         assert!(err.starts_with("/p/orchestrator.toml:3:"), "{err}");
         assert!(err.contains("`delegator.max_parallel`"), "{err}");
-        assert!(err.contains("integer"), "{err}");
+        assert!(err.contains("expected u32"), "{err}");
     }
 
     #[test]

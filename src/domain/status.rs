@@ -238,7 +238,7 @@ impl Transition for ApprovalStatus {
 mod tests {
     use super::*;
 
-    fn assert_text_round_trips<T: Transition + FromStr<Err = String>>(all: &[T]) {
+    fn assert_text_round_trips<T: Transition + fmt::Debug + FromStr<Err = String>>(all: &[T]) {
         for state in all {
             assert_eq!(state.to_string().parse::<T>().ok(), Some(*state));
         }

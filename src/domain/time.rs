@@ -139,7 +139,7 @@ mod tests {
         );
         assert_eq!(
             Timestamp::from_millis(1_795_518_632_392).to_string(),
-            "2026-11-24T09:50:32.392Z"
+            "2026-11-24T11:10:32.392Z"
         );
         assert_eq!(
             Timestamp::from_millis(951_782_400_000).to_string(),

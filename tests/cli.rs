@@ -1,0 +1,170 @@
+//! The command line, run as a user would: the built binary in a project folder.
+
+mod support;
+
+use std::process::Output;
+
+use serde_json::Value;
+use support::Project;
+
+fn run(project: &Project, args: &[&str]) -> Output {
+    project
+        .command()
+        .args(args)
+        .output()
+        .expect("run orchestrator")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn init_writes_a_commented_config_and_prints_the_claude_mcp_add_line() {
+    let project = Project::new();
+    let out = stdout(&run(&project, &["init"]));
+    let config = std::fs::read_to_string(project.root.join("orchestrator.toml")).unwrap();
+    assert!(
+        config.contains("# ") && config.contains("max_parallel = 3"),
+        "{config}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.contains("claude mcp add"))
+        .expect("a claude mcp add line");
+    assert!(line.contains(env!("CARGO_BIN_EXE_orchestrator")), "{line}");
+    assert!(
+        line.contains(&format!("serve --project {}", project.root.display())),
+        "{line}"
+    );
+
+    let again = run(&project, &["init"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert!(run(&project, &["init", "--force"]).status.success());
+}
+
+#[test]
+fn plan_commands_show_list_diff_and_roll_back() {
+    let project = Project::new();
+    let plan = project.seed_plan().to_string();
+
+    let list = stdout(&run(&project, &["plan", "list"]));
+    assert!(
+        list.contains("Health endpoint") && list.contains("DRAFT"),
+        "{list}"
+    );
+    let json: Value =
+        serde_json::from_str(&stdout(&run(&project, &["plan", "list", "--json"]))).unwrap();
+    assert_eq!(json[0]["current_version"], 2);
+
+    let show = stdout(&run(&project, &["plan", "show", &plan]));
+    assert!(
+        show.contains("Goal: Add health and readiness endpoints"),
+        "{show}"
+    );
+    assert!(show.contains("[PENDING] T3"), "{show}");
+    assert!(show.contains("depends on: T2"), "{show}");
+    let old = stdout(&run(&project, &["plan", "show", &plan, "--version", "1"]));
+    assert!(
+        old.contains("version 1 of 2") && old.contains("D1: use axum"),
+        "{old}"
+    );
+
+    let diff = stdout(&run(&project, &["plan", "diff", &plan, "1", "2"]));
+    assert!(diff.contains("+ task T3"), "{diff}");
+    assert!(diff.contains("- decision D1"), "{diff}");
+    assert!(
+        diff.contains("~ task T2") && diff.contains("description"),
+        "{diff}"
+    );
+    let same = stdout(&run(&project, &["plan", "diff", &plan, "2", "2"]));
+    assert!(same.contains("No differences."), "{same}");
+
+    let rolled: Value = serde_json::from_str(&stdout(&run(
+        &project,
+        &["plan", "rollback", &plan, "1", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(rolled["version"], 3);
+    let show = stdout(&run(&project, &["plan", "show", &plan]));
+    assert!(
+        show.contains("Goal: Add a health endpoint") && show.contains("rollback to version 1"),
+        "{show}"
+    );
+}
+
+#[test]
+fn failures_exit_1_and_usage_errors_exit_2() {
+    let project = Project::new();
+    project.seed_plan();
+    let missing = run(&project, &["plan", "show", "77"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("plan 77 does not exist"));
+
+    let bad_id = run(&project, &["plan", "show", "seven"]);
+    assert_eq!(bad_id.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_id.stderr).contains("positive whole number"));
+    assert_eq!(
+        run(&project, &["plan", "frobnicate"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(run(&project, &["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_malformed_config_is_reported_with_file_line_and_key() {
+    let project = Project::new();
+    std::fs::write(
+        project.root.join("orchestrator.toml"),
+        "[context]\n\ntoken_budget = \"big\"\n",
+    )
+    .unwrap();
+    let output = run(&project, &["status"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let file = project.root.join("orchestrator.toml");
+    assert!(
+        stderr.contains(&format!("{}:3:", file.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`context.token_budget`"), "{stderr}");
+}
+
+#[test]
+fn status_reports_the_store_and_warns_about_exposed_secrets_without_showing_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = Project::new();
+    project.seed_plan();
+    let secrets = project.root.join(".secrets.json");
+    std::fs::write(
+        &secrets,
+        r#"{"keys": {"ANTHROPIC_API_KEY": "sk-ant-very-secret"}}"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    let output = run(&project, &["status"]);
+    let text = stdout(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("Plans:     1 DRAFT"), "{text}");
+    assert!(text.contains("ANTHROPIC_API_KEY"), "{text}");
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+    let json = stdout(&run(&project, &["status", "--json"]));
+    let parsed: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        parsed["schema_version"],
+        orchestrator::store::SCHEMA_VERSION
+    );
+    for shown in [&text, &json, &stderr.to_string()] {
+        assert!(
+            !shown.contains("sk-ant-very-secret"),
+            "a secret value was printed: {shown}"
+        );
+    }
+}

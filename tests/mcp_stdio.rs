@@ -1,0 +1,228 @@
+//! The MCP server over a real stdio pipe to the built binary.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Project, StdioPeer, structured, tool_error_text};
+
+fn tool_names(reply: &Value) -> Vec<String> {
+    let mut names: Vec<String> = reply["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+fn serve(project: &Project, tools: &str) -> StdioPeer {
+    let mut cmd = project.command();
+    cmd.args(["serve", "--tools", tools]);
+    StdioPeer::spawn(cmd)
+}
+
+#[test]
+fn requests_before_initialize_get_an_error_not_silence() {
+    let project = Project::new();
+    let mut peer = serve(&project, "core");
+
+    // A legacy request without the 2026 per-request metadata, before initialize.
+    let reply = peer.request(1, "tools/list", json!({}));
+    assert!(
+        reply["error"]["code"].is_i64(),
+        "expected a JSON-RPC error: {reply}"
+    );
+
+    // What the Python `mcp` 2.x client sends first.
+    let discover = peer.request(
+        2,
+        "server/discover",
+        json!({"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "mcp", "version": "0.1.0"},
+            "io.modelcontextprotocol/clientCapabilities": {}
+        }}),
+    );
+    assert!(
+        discover.get("result").is_some() || discover.get("error").is_some(),
+        "{discover}"
+    );
+
+    let init = peer.initialize();
+    assert_eq!(init["result"]["serverInfo"]["name"], "orchestrator");
+    assert!(
+        init["result"]["capabilities"]["tools"].is_object(),
+        "{init}"
+    );
+    assert!(peer.finish().success());
+}
+
+#[test]
+fn core_profile_lists_plan_get_with_schemas_and_annotations() {
+    let project = Project::new();
+    let mut peer = serve(&project, "core");
+    peer.initialize();
+    let reply = peer.request(1, "tools/list", json!({}));
+    assert_eq!(tool_names(&reply), ["plan_get"]);
+    let tool = &reply["result"]["tools"][0];
+    assert_eq!(tool["inputSchema"]["type"], "object");
+    assert!(
+        tool["inputSchema"]["properties"]["plan_id"].is_object(),
+        "{tool}"
+    );
+    assert_eq!(tool["outputSchema"]["type"], "object");
+    assert_eq!(tool["annotations"]["readOnlyHint"], true);
+    assert!(
+        tool["description"]
+            .as_str()
+            .unwrap()
+            .contains("lists the plans")
+    );
+}
+
+#[test]
+fn all_profile_serves_every_plan_tool_end_to_end() {
+    let project = Project::new();
+    let plan = project.seed_plan().0;
+    let mut peer = serve(&project, "all");
+    peer.initialize();
+
+    let reply = peer.request(1, "tools/list", json!({}));
+    assert_eq!(
+        tool_names(&reply),
+        ["plan_diff", "plan_get", "plan_list", "plan_rollback"]
+    );
+    let rollback = reply["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "plan_rollback")
+        .unwrap();
+    assert_eq!(rollback["annotations"]["readOnlyHint"], false);
+    assert_eq!(rollback["annotations"]["destructiveHint"], false);
+
+    let listed = peer.request(
+        2,
+        "tools/call",
+        json!({"name": "plan_get", "arguments": {}}),
+    );
+    assert_eq!(structured(&listed)["plans"][0]["id"], plan);
+    assert_eq!(structured(&listed)["plans"][0]["current_version"], 2);
+
+    let v1 = peer.request(
+        3,
+        "tools/call",
+        json!({"name": "plan_get", "arguments": {"plan_id": plan, "version": 1}}),
+    );
+    let view = structured(&v1)["plan"].clone();
+    assert_eq!(view["version"]["version"], 1);
+    assert_eq!(view["version"]["content"]["goal"], "Add a health endpoint");
+    assert_eq!(view["task_status"]["T1"], "PENDING");
+    assert_eq!(view["history"].as_array().unwrap().len(), 2);
+    // The text content mirrors the structured content for clients that read only text.
+    let text: Value =
+        serde_json::from_str(v1["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(&text, structured(&v1));
+
+    let list = peer.request(
+        4,
+        "tools/call",
+        json!({"name": "plan_list", "arguments": {}}),
+    );
+    assert_eq!(structured(&list)["plans"].as_array().unwrap().len(), 1);
+
+    let diff = peer.request(
+        5,
+        "tools/call",
+        json!({"name": "plan_diff", "arguments": {"plan_id": plan, "from_version": 1, "to_version": 2}}),
+    );
+    let diff = structured(&diff);
+    assert_eq!(diff["fields"][0]["field"], "goal");
+    assert_eq!(
+        diff["tasks"][1],
+        json!({"kind": "added", "key": "T3", "fields": []})
+    );
+
+    let rolled = peer.request(
+        6,
+        "tools/call",
+        json!({"name": "plan_rollback", "arguments": {"plan_id": plan, "to_version": 1}}),
+    );
+    assert_eq!(structured(&rolled)["version"], 3);
+    assert_eq!(structured(&rolled)["restored_from"], 1);
+    let stored = project
+        .store()
+        .plan_version(orchestrator::domain::PlanId(plan), None)
+        .unwrap();
+    assert_eq!((stored.version, stored.content), (3, support::content_v1()));
+    assert!(peer.finish().success());
+}
+
+#[test]
+fn bad_calls_get_errors_that_say_what_to_send_and_the_server_keeps_serving() {
+    let project = Project::new();
+    let plan = project.seed_plan().0;
+    let mut peer = serve(&project, "all");
+    peer.initialize();
+
+    let wrong_type = peer.request(
+        1,
+        "tools/call",
+        json!({"name": "plan_get", "arguments": {"plan_id": "three"}}),
+    );
+    let text = tool_error_text(&wrong_type);
+    assert!(
+        text.contains("invalid type") && text.contains("expected"),
+        "{text}"
+    );
+
+    let unknown_field = peer.request(
+        2,
+        "tools/call",
+        json!({"name": "plan_get", "arguments": {"plan": plan}}),
+    );
+    assert!(tool_error_text(&unknown_field).contains("unknown field `plan`"));
+
+    let missing = peer.request(
+        3,
+        "tools/call",
+        json!({"name": "plan_diff", "arguments": {"plan_id": plan}}),
+    );
+    assert!(tool_error_text(&missing).contains("missing field"));
+
+    let unknown_plan = peer.request(
+        4,
+        "tools/call",
+        json!({"name": "plan_get", "arguments": {"plan_id": 4242}}),
+    );
+    assert!(tool_error_text(&unknown_plan).contains("plan 4242 does not exist"));
+
+    let bad_version = peer.request(
+        5,
+        "tools/call",
+        json!({"name": "plan_get", "arguments": {"plan_id": plan, "version": 9}}),
+    );
+    assert!(tool_error_text(&bad_version).contains("versions 1 to 2"));
+
+    let unknown_tool = peer.request(
+        6,
+        "tools/call",
+        json!({"name": "plan_destroy", "arguments": {}}),
+    );
+    assert_eq!(unknown_tool["error"]["code"], -32602, "{unknown_tool}");
+
+    peer.send_raw("{\"jsonrpc\": \"2.0\", \"id\": 7, \"method\": ");
+    peer.send_raw("not json at all");
+    let after = peer.request(
+        8,
+        "tools/call",
+        json!({"name": "plan_get", "arguments": {}}),
+    );
+    assert_eq!(
+        structured(&after)["plans"][0]["id"],
+        plan,
+        "the server keeps serving after malformed input"
+    );
+    assert!(peer.finish().success());
+}
