@@ -16,6 +16,24 @@ fn seeded() -> (tempfile::TempDir, Store, Project) {
     (dir, store, project)
 }
 
+/// An approved plan (content v1) and a pending run of its task T1.
+fn approved_run(store: &Store, project: &Project) -> (Plan, Run) {
+    let plan = store
+        .create_plan(project.id, None, "Health", &content_v1(), "created")
+        .unwrap();
+    let plan = store
+        .set_plan_status(plan.id, PlanStatus::Approved)
+        .unwrap();
+    let run = store
+        .create_run(&NewRun {
+            plan_id: plan.id,
+            task_key: "T1".into(),
+            agent: "claude".into(),
+        })
+        .unwrap();
+    (plan, run)
+}
+
 #[test]
 fn migrations_run_on_an_empty_file_and_reopen_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
@@ -388,19 +406,7 @@ fn runs_events_and_checkpoints_round_trip() {
 #[test]
 fn run_events_and_checkpoints_are_append_only() {
     let (_dir, store, project) = seeded();
-    let plan = store
-        .create_plan(project.id, None, "Health", &content_v1(), "created")
-        .unwrap();
-    store
-        .set_plan_status(plan.id, PlanStatus::Approved)
-        .unwrap();
-    let run = store
-        .create_run(&NewRun {
-            plan_id: plan.id,
-            task_key: "T1".into(),
-            agent: "claude".into(),
-        })
-        .unwrap();
+    let (_plan, run) = approved_run(&store, &project);
     drop(store);
     let conn = rusqlite::Connection::open(_dir.path().join("db.sqlite")).unwrap();
     let err = conn
@@ -470,19 +476,7 @@ fn lock_leases_round_trip_conflict_and_expire() {
 #[test]
 fn approval_requests_are_decided_once() {
     let (_dir, store, project) = seeded();
-    let plan = store
-        .create_plan(project.id, None, "Health", &content_v1(), "created")
-        .unwrap();
-    store
-        .set_plan_status(plan.id, PlanStatus::Approved)
-        .unwrap();
-    let run = store
-        .create_run(&NewRun {
-            plan_id: plan.id,
-            task_key: "T1".into(),
-            agent: "claude".into(),
-        })
-        .unwrap();
+    let (_plan, run) = approved_run(&store, &project);
     let request = store
         .create_approval(&NewApproval {
             run_id: run.id,
