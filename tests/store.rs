@@ -309,12 +309,7 @@ fn an_illegal_transition_is_refused_and_nothing_is_written() {
 #[test]
 fn runs_events_and_checkpoints_round_trip() {
     let (dir, store, project) = seeded();
-    let plan = store
-        .create_plan(project.id, None, "Health", &content_v1(), "created")
-        .unwrap();
-    store
-        .set_plan_status(plan.id, PlanStatus::Approved)
-        .unwrap();
+    let (plan, run) = approved_run(&store, &project);
     let err = store.create_run(&NewRun {
         plan_id: plan.id,
         task_key: "T9".into(),
@@ -322,13 +317,6 @@ fn runs_events_and_checkpoints_round_trip() {
     });
     assert!(err.unwrap_err().to_string().contains("`T9`"));
 
-    let run = store
-        .create_run(&NewRun {
-            plan_id: plan.id,
-            task_key: "T1".into(),
-            agent: "claude".into(),
-        })
-        .unwrap();
     assert_eq!(
         (run.status, run.attempt, run.plan_version),
         (RunStatus::Pending, 1, 1)
