@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use crate::Orchestrator;
-use crate::config::{self, CONFIG_FILE, Overrides, Settings, ToolProfile};
+use crate::config::{self, Overrides, Settings, ToolProfile};
 use crate::domain::PlanId;
 use crate::mcp::{self, HttpOptions};
 
@@ -257,15 +257,7 @@ fn project_root(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 fn init(root: &Path, force: bool) -> anyhow::Result<()> {
-    let file = root.join(CONFIG_FILE);
-    if file.exists() && !force {
-        anyhow::bail!(
-            "{} already exists: edit it, or pass --force to replace it with the defaults",
-            file.display()
-        );
-    }
-    std::fs::write(&file, config::template())
-        .with_context(|| format!("cannot write {}", file.display()))?;
+    let file = config::write_template(root, force)?;
     let exe = std::env::current_exe().context("cannot find this program's own path")?;
     println!("Wrote {}.", file.display());
     println!();

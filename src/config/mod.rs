@@ -392,6 +392,21 @@ pub fn template() -> String {
     include_str!("template.toml").to_string()
 }
 
+/// Writes the commented default `orchestrator.toml` at `root` and returns its path. An existing
+/// file is kept unless `force`.
+pub fn write_template(root: &Path, force: bool) -> Result<PathBuf, crate::Error> {
+    let file = root.join(CONFIG_FILE);
+    if file.exists() && !force {
+        return Err(crate::Error::Invalid(format!(
+            "{} already exists: edit it, or pass --force to replace it with the defaults",
+            file.display()
+        )));
+    }
+    std::fs::write(&file, template())
+        .map_err(|e| crate::Error::io(format!("cannot write {}", file.display()), e))?;
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
