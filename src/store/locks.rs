@@ -72,7 +72,7 @@ impl Store {
         new: &NewLease,
         conflicts: impl Fn(&NewLease, &LockLease) -> bool,
     ) -> Result<Result<LockLease, Vec<LockLease>>> {
-        if !new.expires_at.gt(&Timestamp::now()) {
+        if new.expires_at <= Timestamp::now() {
             return Err(Error::Invalid("a lease must expire in the future".into()));
         }
         self.write(|tx| {

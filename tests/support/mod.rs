@@ -25,14 +25,9 @@ pub struct Project {
 impl Project {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let root = dir
-            .path()
-            .join("project")
-            .canonicalize()
-            .unwrap_or_else(|_| {
-                std::fs::create_dir_all(dir.path().join("project")).unwrap();
-                dir.path().join("project").canonicalize().unwrap()
-            });
+        std::fs::create_dir(dir.path().join("project")).expect("project dir");
+        // The binary canonicalizes --project; the seeded project must have the same root.
+        let root = dir.path().join("project").canonicalize().unwrap();
         let data_dir = dir.path().join("data");
         Self {
             dir,
