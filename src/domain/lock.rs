@@ -1,49 +1,17 @@
 //! File locks: leases that keep parallel runs off each other's files.
 
-use std::fmt;
-use std::str::FromStr;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{LeaseId, ProjectId, RunId, Timestamp};
 
-/// Whether a lock excludes everyone or only writers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LockMode {
-    /// For reading: shared with other readers.
-    Shared,
-    /// For writing: no other lock may overlap.
-    Exclusive,
-}
-
-impl LockMode {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Shared => "shared",
-            Self::Exclusive => "exclusive",
-        }
-    }
-}
-
-impl fmt::Display for LockMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for LockMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "shared" => Ok(Self::Shared),
-            "exclusive" => Ok(Self::Exclusive),
-            _ => Err(format!(
-                "`{s}` is not a lock mode: expected shared or exclusive"
-            )),
-        }
+text_enum! {
+    /// Whether a lock excludes everyone or only writers.
+    LockMode, "lock mode" {
+        /// For reading: shared with other readers.
+        Shared = "shared",
+        /// For writing: no other lock may overlap.
+        Exclusive = "exclusive",
     }
 }
 

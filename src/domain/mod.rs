@@ -4,6 +4,9 @@
 //! true of the data itself: status transitions ([`status`]), a plan diff ([`diff_content`]),
 //! a lease's liveness.
 
+#[macro_use]
+mod text_enum;
+
 mod approval;
 mod ids;
 mod lock;

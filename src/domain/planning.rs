@@ -1,8 +1,5 @@
 //! Planning sessions: the requirements Q&A that ends in an approved plan.
 
-use std::fmt;
-use std::str::FromStr;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -27,56 +24,19 @@ pub struct PlanningSession {
     pub updated_at: Timestamp,
 }
 
-/// The area a question covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum QuestionCategory {
-    /// What must be built.
-    Requirements,
-    /// Limits the work must respect.
-    Constraints,
-    /// How it should be built.
-    Architecture,
-    /// How success will be checked.
-    Verification,
-    /// What is in and out.
-    Scope,
-}
-
-impl QuestionCategory {
-    /// Every category.
-    pub const ALL: &'static [Self] = &[
-        Self::Requirements,
-        Self::Constraints,
-        Self::Architecture,
-        Self::Verification,
-        Self::Scope,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Requirements => "requirements",
-            Self::Constraints => "constraints",
-            Self::Architecture => "architecture",
-            Self::Verification => "verification",
-            Self::Scope => "scope",
-        }
-    }
-}
-
-impl fmt::Display for QuestionCategory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for QuestionCategory {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.iter().copied().find(|c| c.as_str() == s).ok_or_else(|| {
-            format!("`{s}` is not a question category: expected requirements, constraints, architecture, verification or scope")
-        })
+text_enum! {
+    /// The area a question covers.
+    QuestionCategory, "question category" {
+        /// What must be built.
+        Requirements = "requirements",
+        /// Limits the work must respect.
+        Constraints = "constraints",
+        /// How it should be built.
+        Architecture = "architecture",
+        /// How success will be checked.
+        Verification = "verification",
+        /// What is in and out.
+        Scope = "scope",
     }
 }
 

@@ -4,10 +4,6 @@
 //! error that names both states and what would be accepted, never a write.
 
 use std::fmt;
-use std::str::FromStr;
-
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 /// A status reached through a fixed set of transitions.
 pub trait Transition: Copy + Eq + fmt::Display + 'static {
@@ -54,51 +50,10 @@ pub struct IllegalTransition {
     pub allowed: Vec<String>,
 }
 
-/// A status whose text form is SCREAMING_SNAKE_CASE, used in the store and in every front end.
-macro_rules! status_enum {
-    ($(#[$doc:meta])* $name:ident, $entity:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-        pub enum $name {
-            $($(#[$vdoc])* #[serde(rename = $text)] $variant,)*
-        }
-
-        impl $name {
-            /// Every state, in lifecycle order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),*];
-
-            /// The stored and displayed name of this state.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text,)* }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok(Self::$variant),)*
-                    _ => Err(format!(
-                        "`{s}` is not a {} status: expected one of {}",
-                        $entity,
-                        [$($text),*].join(", ")
-                    )),
-                }
-            }
-        }
-    };
-}
-
-status_enum! {
+text_enum! {
     /// Where a planning session stands: DESIGN.md's
     /// `GATHERING_REQUIREMENTS → RESEARCHING → DESIGNING → REVIEWING → APPROVED` (or `ABANDONED`).
-    SessionStatus, "planning session" {
+    SessionStatus, "planning session status" {
         /// Questions are being asked and answered.
         GatheringRequirements = "GATHERING_REQUIREMENTS",
         /// The knowledge base and project analysis are consulted.
@@ -129,9 +84,9 @@ impl Transition for SessionStatus {
     }
 }
 
-status_enum! {
+text_enum! {
     /// Where a plan stands as a whole.
-    PlanStatus, "plan" {
+    PlanStatus, "plan status" {
         /// Written but not yet approved.
         Draft = "DRAFT",
         /// Approved by the user: its tasks may run.
@@ -167,11 +122,11 @@ impl PlanStatus {
     }
 }
 
-status_enum! {
+text_enum! {
     /// Where a run of a task stands: DESIGN.md's
     /// `PENDING → DELEGATED → IN_PROGRESS → VERIFYING → COMPLETED`, or `FAILED` (retryable),
     /// `ESCALATED` (waiting for a person), `CANCELLED`.
-    RunStatus, "run" {
+    RunStatus, "run status" {
         /// Waiting for its dependencies, a lock or a free slot.
         Pending = "PENDING",
         /// Claimed by an engine: locks held, worktree made.
@@ -209,9 +164,9 @@ impl Transition for RunStatus {
     }
 }
 
-status_enum! {
+text_enum! {
     /// Where a permission request escalated to a person stands.
-    ApprovalStatus, "approval request" {
+    ApprovalStatus, "approval request status" {
         /// Waiting for a person while the agent waits.
         Pending = "PENDING",
         /// A person allowed the call.
@@ -238,7 +193,9 @@ impl Transition for ApprovalStatus {
 mod tests {
     use super::*;
 
-    fn assert_text_round_trips<T: Transition + fmt::Debug + FromStr<Err = String>>(all: &[T]) {
+    fn assert_text_round_trips<T: Transition + fmt::Debug + std::str::FromStr<Err = String>>(
+        all: &[T],
+    ) {
         for state in all {
             assert_eq!(state.to_string().parse::<T>().ok(), Some(*state));
         }

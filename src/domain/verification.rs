@@ -1,8 +1,5 @@
 //! Verification reports: what the independent checks found on one commit.
 
-use std::fmt;
-use std::str::FromStr;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -48,48 +45,15 @@ pub struct CheckResult {
     pub output_tail: String,
 }
 
-/// How serious a finding is.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Worth knowing.
-    Info,
-    /// Should be fixed.
-    Warning,
-    /// Fails the check.
-    Error,
-}
-
-impl Severity {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "info" => Ok(Self::Info),
-            "warning" => Ok(Self::Warning),
-            "error" => Ok(Self::Error),
-            _ => Err(format!(
-                "`{s}` is not a severity: expected info, warning or error"
-            )),
-        }
+text_enum! {
+    /// How serious a finding is, least first.
+    Severity, "severity" {
+        /// Worth knowing.
+        Info = "info",
+        /// Should be fixed.
+        Warning = "warning",
+        /// Fails the check.
+        Error = "error",
     }
 }
 
