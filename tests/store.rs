@@ -107,6 +107,7 @@ fn planning_sessions_questions_and_answers_round_trip() {
     let question = store
         .add_question(&NewQuestion {
             session_id: session.id,
+            topic: "verification.tests".into(),
             category: QuestionCategory::Verification,
             text: "Tests run with pytest; keep that?".into(),
             why: "so the verifier runs the right suite".into(),
@@ -118,6 +119,7 @@ fn planning_sessions_questions_and_answers_round_trip() {
     let follow_up = store
         .add_question(&NewQuestion {
             session_id: session.id,
+            topic: "verification.tests".into(),
             category: QuestionCategory::Scope,
             text: "Which commands first?".into(),
             why: "narrow a vague answer".into(),

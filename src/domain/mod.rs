@@ -28,7 +28,9 @@ pub use plan::{
     ChangeKind, Decision, FieldChange, ItemChange, Phase, Plan, PlanContent, PlanDiff, PlanVersion,
     PlanVersionInfo, PlanView, RejectedAlternative, Task, diff_content,
 };
-pub use planning::{Answer, PlanningSession, Question, QuestionCategory};
+pub use planning::{
+    Answer, Draft, DraftSource, PlanningSession, Problem, Question, QuestionCategory, SessionLogEntry,
+};
 pub use project::Project;
 pub use run::{Checkpoint, Run, RunEvent};
 pub use status::{

@@ -11,7 +11,41 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The migrations, oldest first; the schema version is the number applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_INITIAL];
+pub(crate) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PLANNER];
+
+/// The planner: a stable topic per question, the drafts a session produced, and its log (status
+/// changes, project analysis, research), both append-only.
+const V2_PLANNER: &str = r#"
+ALTER TABLE questions ADD COLUMN topic TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE session_drafts (
+    session_id INTEGER NOT NULL REFERENCES planning_sessions (id),
+    number     INTEGER NOT NULL,
+    source     TEXT NOT NULL,
+    content    TEXT NOT NULL,
+    problems   TEXT NOT NULL,
+    note       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (session_id, number)
+);
+CREATE TRIGGER session_drafts_are_append_only_u BEFORE UPDATE ON session_drafts
+    BEGIN SELECT RAISE(ABORT, 'session drafts are append-only'); END;
+CREATE TRIGGER session_drafts_are_append_only_d BEFORE DELETE ON session_drafts
+    BEGIN SELECT RAISE(ABORT, 'session drafts are append-only'); END;
+
+CREATE TABLE session_log (
+    session_id INTEGER NOT NULL REFERENCES planning_sessions (id),
+    seq        INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    at         INTEGER NOT NULL,
+    PRIMARY KEY (session_id, seq)
+);
+CREATE TRIGGER session_log_is_append_only_u BEFORE UPDATE ON session_log
+    BEGIN SELECT RAISE(ABORT, 'the session log is append-only'); END;
+CREATE TRIGGER session_log_is_append_only_d BEFORE DELETE ON session_log
+    BEGIN SELECT RAISE(ABORT, 'the session log is append-only'); END;
+"#;
 
 const V1_INITIAL: &str = r#"
 CREATE TABLE projects (

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use rusqlite::{Row, Transaction, params};
 
+use super::planning::{latest_draft, load_session, update_session_status};
 use super::{Store, found, json_col, parse_col, to_json, ts_col};
 use crate::domain::{
     Decision, Phase, Plan, PlanContent, PlanId, PlanStatus, PlanVersion, PlanVersionInfo, PlanView,
-    ProjectId, RunStatus, SessionId, Task, Timestamp, Transition,
+    ProjectId, RunStatus, SessionId, SessionStatus, Task, Timestamp, Transition,
 };
 use crate::error::{Error, Result};
 
@@ -307,6 +308,37 @@ impl Store {
             let id = PlanId(tx.last_insert_rowid());
             insert_version(tx, id, 1, content, note, None)?;
             load_plan(tx, id)
+        })
+    }
+
+    /// Approves a session's newest draft in one transaction: the draft becomes version 1 of a new
+    /// plan in `APPROVED`, and the session moves to `APPROVED` with that plan. The session must be
+    /// in `REVIEWING` and its newest draft free of problems.
+    pub fn approve_session(&self, session_id: SessionId, title: &str) -> Result<PlanVersion> {
+        self.write(|tx| {
+            let session = load_session(tx, session_id)?;
+            session.status.check(SessionStatus::Approved)?;
+            let draft = latest_draft(tx, session_id)?.ok_or_else(|| {
+                Error::Invalid(format!("planning session {session_id} has no draft to approve"))
+            })?;
+            if !draft.problems.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "draft {} of planning session {session_id} has {} problem(s); submit a corrected draft first",
+                    draft.number,
+                    draft.problems.len()
+                )));
+            }
+            let now = Timestamp::now().as_millis();
+            tx.execute(
+                "INSERT INTO plans (project_id, session_id, title, status, current_version, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)",
+                params![session.project_id.0, session_id.0, title, PlanStatus::Approved.as_str(), now],
+            )?;
+            let id = PlanId(tx.last_insert_rowid());
+            let note = format!("approved (draft {}, {})", draft.number, draft.source);
+            insert_version(tx, id, 1, &draft.content, &note, None)?;
+            update_session_status(tx, session_id, session.status, SessionStatus::Approved, Some(id))?;
+            load_version(tx, &load_plan(tx, id)?, Some(1))
         })
     }
 
