@@ -8,9 +8,11 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::domain::{
-    Plan, PlanContent, PlanDiff, PlanId, PlanStatus, PlanVersion, PlanView, Project, diff_content,
+    DraftSource, Plan, PlanContent, PlanDiff, PlanId, PlanStatus, PlanVersion, PlanView,
+    PlanningSession, Project, QuestionId, SessionId, diff_content,
 };
 use crate::error::{Error, Result};
+use crate::planner::{self, AnswerReport, NewDecision, Planner, SessionView, SubmitReport};
 use crate::store::{Store, StoreCounts};
 
 /// The engine for one project over one store. Cheap to clone; clones share the store.
@@ -19,6 +21,25 @@ pub struct Orchestrator {
     store: Arc<Store>,
     project: Project,
     settings: Option<Arc<Settings>>,
+}
+
+/// Where a decision is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionTarget {
+    /// The newest draft of a planning session.
+    Session(SessionId),
+    /// An approved plan (a new version).
+    Plan(PlanId),
+}
+
+/// What recording a decision produced.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionRecorded {
+    /// The session's new draft.
+    Draft(Box<SubmitReport>),
+    /// The plan's new version.
+    Plan(PlanVersion),
 }
 
 /// What `orchestrator status` reports.
@@ -148,6 +169,119 @@ impl Orchestrator {
     /// Moves a plan to another status, if its state machine allows it.
     pub async fn set_plan_status(&self, id: PlanId, to: PlanStatus) -> Result<Plan> {
         self.blocking(move |s| s.set_plan_status(id, to)).await
+    }
+
+    /// Runs a planner step on the blocking pool.
+    async fn planning<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Planner<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let project = self.project.clone();
+        self.blocking(move |s| f(&Planner::new(s, &project))).await
+    }
+
+    /// Starts a planning session for `goal`: analyses the project and returns the first questions.
+    pub async fn start_planning_session(&self, goal: &str) -> Result<SessionView> {
+        let goal = goal.to_string();
+        self.planning(move |p| p.start(&goal)).await
+    }
+
+    /// A planning session as it stands (resuming it if a step was cut short).
+    pub async fn planning_session(&self, id: SessionId) -> Result<SessionView> {
+        self.planning(move |p| p.view(id)).await
+    }
+
+    /// This project's planning sessions, newest first.
+    pub async fn planning_sessions(&self) -> Result<Vec<PlanningSession>> {
+        self.planning(|p| p.sessions()).await
+    }
+
+    /// Answers questions of a session (a revision replaces an earlier answer).
+    pub async fn answer_questions(
+        &self,
+        id: SessionId,
+        answers: Vec<(QuestionId, String)>,
+    ) -> Result<AnswerReport> {
+        self.planning(move |p| p.answer(id, &answers)).await
+    }
+
+    /// Submits a draft for validation and review; without one, the skeleton built from the
+    /// answers is submitted.
+    pub async fn submit_draft(
+        &self,
+        id: SessionId,
+        draft: Option<(DraftSource, PlanContent)>,
+        note: &str,
+    ) -> Result<SubmitReport> {
+        let note = note.to_string();
+        self.planning(move |p| {
+            let (source, content) = match draft {
+                Some(draft) => draft,
+                None => (DraftSource::Skeleton, p.skeleton(id)?),
+            };
+            p.submit(id, source, content, &note)
+        })
+        .await
+    }
+
+    /// Asks the configured agent for a draft and submits it; when the agent cannot give one, the
+    /// skeleton is submitted instead and the note says why.
+    pub async fn draft_with_agent(&self, id: SessionId) -> Result<SubmitReport> {
+        let view = self.planning_session(id).await?;
+        let brief = view.brief.ok_or_else(|| {
+            Error::Invalid(format!(
+                "planning session {id} is {}: drafting starts once every question is answered",
+                view.session.status
+            ))
+        })?;
+        let settings = self.settings.as_deref().ok_or_else(|| {
+            Error::Invalid("no settings: the agent is configured in orchestrator.toml".into())
+        })?;
+        match planner::agent_draft::agent_draft(settings, &brief).await {
+            Ok(content) => {
+                self.submit_draft(
+                    id,
+                    Some((DraftSource::Agent, content)),
+                    "written by the agent",
+                )
+                .await
+            }
+            Err(why) => {
+                self.submit_draft(id, None, &format!("skeleton: {why}"))
+                    .await
+            }
+        }
+    }
+
+    /// Approves the reviewed draft of a session: it becomes version 1 of a new, approved plan.
+    pub async fn approve_plan(&self, id: SessionId, title: Option<&str>) -> Result<PlanView> {
+        let title = title.map(String::from);
+        self.planning(move |p| {
+            let version = p.approve(id, title.as_deref())?;
+            p.store().plan_view(version.plan_id, None)
+        })
+        .await
+    }
+
+    /// Gives a planning session up.
+    pub async fn abandon_planning_session(&self, id: SessionId) -> Result<PlanningSession> {
+        self.planning(move |p| p.abandon(id)).await
+    }
+
+    /// Records a decision on a session's draft (a new draft) or on a plan (a new version).
+    pub async fn add_decision(
+        &self,
+        target: DecisionTarget,
+        decision: NewDecision,
+    ) -> Result<DecisionRecorded> {
+        self.planning(move |p| match target {
+            DecisionTarget::Session(id) => {
+                let report = p.decide(id, decision)?;
+                Ok(DecisionRecorded::Draft(Box::new(report)))
+            }
+            DecisionTarget::Plan(id) => Ok(DecisionRecorded::Plan(p.decide_on_plan(id, decision)?)),
+        })
+        .await
     }
 
     /// Where things stand: store, project, counts, warnings.

@@ -5,6 +5,16 @@ mod support;
 use serde_json::{Value, json};
 use support::{Project, StdioPeer, structured, tool_error_text};
 
+const CORE_TOOLS: [&str; 7] = [
+    "plan_answer",
+    "plan_approve",
+    "plan_decide",
+    "plan_get",
+    "plan_session",
+    "plan_start",
+    "plan_submit",
+];
+
 fn tool_names(reply: &Value) -> Vec<String> {
     let mut names: Vec<String> = reply["result"]["tools"]
         .as_array()
@@ -59,13 +69,24 @@ fn requests_before_initialize_get_an_error_not_silence() {
 }
 
 #[test]
-fn core_profile_lists_plan_get_with_schemas_and_annotations() {
+fn core_profile_lists_the_planning_tools_with_schemas_and_annotations() {
     let project = Project::new();
     let mut peer = serve(&project, "core");
     peer.initialize();
     let reply = peer.request(1, "tools/list", json!({}));
-    assert_eq!(tool_names(&reply), ["plan_get"]);
-    let tool = &reply["result"]["tools"][0];
+    assert_eq!(tool_names(&reply), CORE_TOOLS);
+    for tool in reply["result"]["tools"].as_array().unwrap() {
+        assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
+        assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
+        assert!(tool["annotations"]["readOnlyHint"].is_boolean(), "{tool}");
+        assert!(tool["description"].as_str().unwrap().len() > 40, "{tool}");
+    }
+    let tool = reply["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "plan_get")
+        .unwrap();
     assert_eq!(tool["inputSchema"]["type"], "object");
     assert!(
         tool["inputSchema"]["properties"]["plan_id"].is_object(),
@@ -89,10 +110,10 @@ fn all_profile_serves_every_plan_tool_end_to_end() {
     peer.initialize();
 
     let reply = peer.request(1, "tools/list", json!({}));
-    assert_eq!(
-        tool_names(&reply),
-        ["plan_diff", "plan_get", "plan_list", "plan_rollback"]
-    );
+    let mut all: Vec<&str> = CORE_TOOLS.to_vec();
+    all.extend(["plan_abandon", "plan_diff", "plan_list", "plan_rollback"]);
+    all.sort();
+    assert_eq!(tool_names(&reply), all);
     let rollback = reply["result"]["tools"]
         .as_array()
         .unwrap()

@@ -29,7 +29,19 @@ fn run_client(args: &[&str]) -> Value {
 
 fn check(seen: &Value, plan: i64) {
     assert_eq!(seen["server_name"], "orchestrator", "{seen}");
-    assert_eq!(seen["tools"], json!(["plan_get"]), "{seen}");
+    assert_eq!(
+        seen["tools"],
+        json!([
+            "plan_answer",
+            "plan_approve",
+            "plan_decide",
+            "plan_get",
+            "plan_session",
+            "plan_start",
+            "plan_submit"
+        ]),
+        "{seen}"
+    );
     assert_eq!(seen["plan_ids"], json!([plan]), "{seen}");
     assert_eq!(seen["goal_v1"], "Add a health endpoint", "{seen}");
     assert_eq!(seen["bad_call_is_error"], true, "{seen}");

@@ -29,7 +29,8 @@ pub use plan::{
     PlanVersionInfo, PlanView, RejectedAlternative, Task, diff_content,
 };
 pub use planning::{
-    Answer, Draft, DraftSource, PlanningSession, Problem, Question, QuestionCategory, SessionLogEntry,
+    Answer, Draft, DraftSource, PlanningSession, Problem, Question, QuestionCategory,
+    SessionLogEntry,
 };
 pub use project::Project;
 pub use run::{Checkpoint, Run, RunEvent};

@@ -10,7 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::Orchestrator;
 use crate::config::ToolProfile;
-use crate::domain::{Plan, PlanDiff, PlanId, PlanVersion, PlanView};
+use crate::domain::{
+    DraftSource, Plan, PlanContent, PlanDiff, PlanId, PlanVersion, PlanView, PlanningSession,
+    QuestionId, RejectedAlternative, SessionId,
+};
+use crate::orchestrator::{DecisionRecorded, DecisionTarget};
+use crate::planner::{AnswerReport, NewDecision, SessionView, SubmitReport};
 
 /// The MCP face of an [`Orchestrator`].
 #[derive(Debug, Clone)]
@@ -19,9 +24,116 @@ pub struct OrchestratorMcp {
     tool_router: ToolRouter<Self>,
 }
 
-const INSTRUCTIONS: &str = "orchestrator keeps this project's plans: phases of tasks (each with the files it touches, \
-its dependencies and its verification steps) and decisions with their rationale, in versions that can be read, \
-diffed and rolled back. Call plan_get without arguments to list the plans, then with a plan_id to read one.";
+const INSTRUCTIONS: &str = "orchestrator plans this project's work before any code is written, and keeps the plans. \
+To plan something new: plan_start with the user's goal, put the returned questions to the user and send their answers \
+with plan_answer (follow-ups come back for vague answers), then write a draft from the brief and send it with \
+plan_submit (or leave the draft out for an offline skeleton), show the user the reviewed draft, and plan_approve it. \
+plan_session resumes a session. Plans are phases of tasks (each with the files it touches, its dependencies and its \
+verification steps) and decisions with their rationale (plan_decide adds one), in versions that can be read, diffed \
+and rolled back. Call plan_get without arguments to list the plans, then with a plan_id to read one.";
+
+/// Arguments of `plan_start`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanStartArgs {
+    /// What the user wants built, in their words (one or two sentences).
+    pub goal: String,
+}
+
+/// Arguments of `plan_session`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSessionArgs {
+    /// The session to show. Leave out to list this project's sessions.
+    pub session_id: Option<SessionId>,
+}
+
+/// Result of `plan_session`: `sessions` when listing, `session` when showing one.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PlanSessionResult {
+    /// The sessions, newest first (when no session_id was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<Vec<PlanningSession>>,
+    /// The session: topics, next questions, draft, brief and the next step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<Box<SessionView>>,
+}
+
+/// One answer.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerArg {
+    /// The question answered (its `id`).
+    pub question_id: QuestionId,
+    /// The user's answer. "yes" confirms a pre-filled answer; a number picks a suggestion.
+    pub answer: String,
+}
+
+/// Arguments of `plan_answer`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanAnswerArgs {
+    /// The session.
+    pub session_id: SessionId,
+    /// One or more answers. Answering a question again revises its answer.
+    pub answers: Vec<AnswerArg>,
+}
+
+/// Arguments of `plan_submit`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSubmitArgs {
+    /// The session.
+    pub session_id: SessionId,
+    /// The draft plan. Leave out to submit the offline skeleton built from the answers.
+    pub draft: Option<PlanContent>,
+}
+
+/// Arguments of `plan_approve`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanApproveArgs {
+    /// The session whose reviewed draft is approved.
+    pub session_id: SessionId,
+    /// A short title for the plan; the goal's first sentence when left out.
+    pub title: Option<String>,
+}
+
+/// Arguments of `plan_decide`: give `plan_id` or `session_id`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanDecideArgs {
+    /// An approved plan: the decision makes its next version.
+    pub plan_id: Option<PlanId>,
+    /// A session under review: the decision is added to its draft.
+    pub session_id: Option<SessionId>,
+    /// What was decided.
+    pub what: String,
+    /// Why.
+    pub why: String,
+    /// Options considered and not taken, each with the reason.
+    #[serde(default)]
+    pub rejected_alternatives: Vec<RejectedAlternative>,
+}
+
+/// Result of `plan_decide`: the plan's new version, or the session's new draft.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PlanDecideResult {
+    /// The plan's new version (when a plan_id was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<PlanVersion>,
+    /// The session's new draft (when a session_id was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft: Option<Box<SubmitReport>>,
+}
+
+/// Arguments of `plan_abandon`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanAbandonArgs {
+    /// The session to give up.
+    pub session_id: SessionId,
+}
 
 /// Arguments of `plan_get`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -92,6 +204,199 @@ fn tool_error(error: crate::Error) -> String {
 
 #[tool_router(router = core_router)]
 impl OrchestratorMcp {
+    /// Starts planning a goal: analyses the project (languages, build, test, lint, type and
+    /// security tools, CI, docs) and returns the first questions. Put them to the user as asked;
+    /// questions with `prefilled` answers only need confirming.
+    #[tool(
+        name = "plan_start",
+        annotations(
+            title = "Start planning",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn plan_start(
+        &self,
+        Parameters(args): Parameters<PlanStartArgs>,
+    ) -> Result<Json<SessionView>, String> {
+        let view = self
+            .orchestrator
+            .start_planning_session(&args.goal)
+            .await
+            .map_err(tool_error)?;
+        Ok(Json(view))
+    }
+
+    /// Shows a planning session where it stands (topics and answers, next questions, draft and its
+    /// problems, the brief, the next step); without session_id, lists the sessions. Use it to
+    /// resume a session.
+    #[tool(
+        name = "plan_session",
+        annotations(
+            title = "Show or list planning sessions",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn plan_session(
+        &self,
+        Parameters(args): Parameters<PlanSessionArgs>,
+    ) -> Result<Json<PlanSessionResult>, String> {
+        Ok(Json(match args.session_id {
+            Some(id) => PlanSessionResult {
+                sessions: None,
+                session: Some(Box::new(
+                    self.orchestrator
+                        .planning_session(id)
+                        .await
+                        .map_err(tool_error)?,
+                )),
+            },
+            None => PlanSessionResult {
+                sessions: Some(
+                    self.orchestrator
+                        .planning_sessions()
+                        .await
+                        .map_err(tool_error)?,
+                ),
+                session: None,
+            },
+        }))
+    }
+
+    /// Records the user's answers (several at once). Vague answers ("not sure", "idk", one word to
+    /// an open question) get a narrower follow-up; once every topic is answered the session moves
+    /// on to design and the result carries the brief for the draft.
+    #[tool(
+        name = "plan_answer",
+        annotations(
+            title = "Answer planning questions",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn plan_answer(
+        &self,
+        Parameters(args): Parameters<PlanAnswerArgs>,
+    ) -> Result<Json<AnswerReport>, String> {
+        let answers = args
+            .answers
+            .into_iter()
+            .map(|a| (a.question_id, a.answer))
+            .collect();
+        let report = self
+            .orchestrator
+            .answer_questions(args.session_id, answers)
+            .await
+            .map_err(tool_error)?;
+        Ok(Json(report))
+    }
+
+    /// Submits a draft plan for validation. Problems come back with where they are and how to
+    /// fix them; a valid draft goes up for review. Leave `draft` out to submit the offline
+    /// skeleton built from the answers.
+    #[tool(
+        name = "plan_submit",
+        annotations(
+            title = "Submit a draft plan",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn plan_submit(
+        &self,
+        Parameters(args): Parameters<PlanSubmitArgs>,
+    ) -> Result<Json<SubmitReport>, String> {
+        let (draft, note) = match args.draft {
+            Some(content) => (
+                Some((DraftSource::McpClient, content)),
+                "submitted by the MCP client",
+            ),
+            None => (None, "skeleton requested by the MCP client"),
+        };
+        let report = self
+            .orchestrator
+            .submit_draft(args.session_id, draft, note)
+            .await
+            .map_err(tool_error)?;
+        Ok(Json(report))
+    }
+
+    /// Approves the reviewed draft of a session, after the user agreed to it: it becomes version 1
+    /// of a new plan, which later stages run from. Returns the plan.
+    #[tool(
+        name = "plan_approve",
+        annotations(
+            title = "Approve a plan",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn plan_approve(
+        &self,
+        Parameters(args): Parameters<PlanApproveArgs>,
+    ) -> Result<Json<PlanView>, String> {
+        let view = self
+            .orchestrator
+            .approve_plan(args.session_id, args.title.as_deref())
+            .await
+            .map_err(tool_error)?;
+        Ok(Json(view))
+    }
+
+    /// Records a decision (what, why, rejected alternatives with reasons) on an approved plan, as
+    /// its next version, or on a session's draft under review.
+    #[tool(
+        name = "plan_decide",
+        annotations(
+            title = "Record a decision",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn plan_decide(
+        &self,
+        Parameters(args): Parameters<PlanDecideArgs>,
+    ) -> Result<Json<PlanDecideResult>, String> {
+        let target = match (args.plan_id, args.session_id) {
+            (Some(plan), None) => DecisionTarget::Plan(plan),
+            (None, Some(session)) => DecisionTarget::Session(session),
+            _ => return Err("give exactly one of `plan_id` (an approved plan) or `session_id` (a draft under review)".into()),
+        };
+        let recorded = self
+            .orchestrator
+            .add_decision(
+                target,
+                NewDecision {
+                    what: args.what,
+                    why: args.why,
+                    rejected_alternatives: args.rejected_alternatives,
+                },
+            )
+            .await
+            .map_err(tool_error)?;
+        Ok(Json(match recorded {
+            DecisionRecorded::Plan(version) => PlanDecideResult {
+                version: Some(version),
+                draft: None,
+            },
+            DecisionRecorded::Draft(report) => PlanDecideResult {
+                version: None,
+                draft: Some(report),
+            },
+        }))
+    }
+
     /// Reads one plan (any version) with its phases, tasks, decisions, task statuses and version
     /// history; without plan_id, lists the plans.
     #[tool(
@@ -139,6 +444,29 @@ impl OrchestratorMcp {
 
 #[tool_router(router = extra_router)]
 impl OrchestratorMcp {
+    /// Gives a planning session up; it stays readable but can no longer change.
+    #[tool(
+        name = "plan_abandon",
+        annotations(
+            title = "Abandon a planning session",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn plan_abandon(
+        &self,
+        Parameters(args): Parameters<PlanAbandonArgs>,
+    ) -> Result<Json<PlanningSession>, String> {
+        let session = self
+            .orchestrator
+            .abandon_planning_session(args.session_id)
+            .await
+            .map_err(tool_error)?;
+        Ok(Json(session))
+    }
+
     /// Lists the plans, newest first, with status and current version.
     #[tool(
         name = "plan_list",

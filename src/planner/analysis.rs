@@ -188,11 +188,9 @@ pub fn analyze(root: &Path) -> ProjectAnalysis {
         } else {
             "pip"
         };
-        analysis.build_systems.push(tool(
-            backend,
-            "pip install -e .",
-            "pyproject.toml",
-        ));
+        analysis
+            .build_systems
+            .push(tool(backend, "pip install -e .", "pyproject.toml"));
     } else if has("setup.py") {
         analysis
             .build_systems
@@ -215,23 +213,30 @@ pub fn analyze(root: &Path) -> ProjectAnalysis {
             "pyproject.toml [tool.pytest.ini_options]",
         ),
         (has("pytest.ini"), "pytest.ini"),
-        (setup_cfg.contains("[tool:pytest]"), "setup.cfg [tool:pytest]"),
+        (
+            setup_cfg.contains("[tool:pytest]"),
+            "setup.cfg [tool:pytest]",
+        ),
         (tox_ini.contains("[pytest]"), "tox.ini [pytest]"),
         (has("conftest.py"), "conftest.py"),
         (
-            python_test_files
-                && (pyproject.contains("pytest") || requirements.contains("pytest")),
+            python_test_files && (pyproject.contains("pytest") || requirements.contains("pytest")),
             "test_*.py files and a pytest dependency",
         ),
     ]) {
         analysis.test_tools.push(tool("pytest", "pytest", evidence));
     }
     if let Some(evidence) = first_evidence(&[
-        (pyproject.contains("[tool.ruff"), "pyproject.toml [tool.ruff]"),
+        (
+            pyproject.contains("[tool.ruff"),
+            "pyproject.toml [tool.ruff]",
+        ),
         (has("ruff.toml"), "ruff.toml"),
         (has(".ruff.toml"), ".ruff.toml"),
     ]) {
-        analysis.lint_tools.push(tool("ruff", "ruff check .", evidence));
+        analysis
+            .lint_tools
+            .push(tool("ruff", "ruff check .", evidence));
     }
     if let Some(evidence) = first_evidence(&[
         (has(".flake8"), ".flake8"),
@@ -247,15 +252,23 @@ pub fn analyze(root: &Path) -> ProjectAnalysis {
         ));
     }
     if let Some(evidence) = first_evidence(&[
-        (pyproject.contains("[tool.mypy"), "pyproject.toml [tool.mypy]"),
+        (
+            pyproject.contains("[tool.mypy"),
+            "pyproject.toml [tool.mypy]",
+        ),
         (has("mypy.ini"), "mypy.ini"),
         (has(".mypy.ini"), ".mypy.ini"),
         (setup_cfg.contains("[mypy"), "setup.cfg [mypy]"),
     ]) {
-        analysis.type_checkers.push(tool("mypy", "mypy .", evidence));
+        analysis
+            .type_checkers
+            .push(tool("mypy", "mypy .", evidence));
     }
     if let Some(evidence) = first_evidence(&[
-        (pyproject.contains("[tool.bandit"), "pyproject.toml [tool.bandit]"),
+        (
+            pyproject.contains("[tool.bandit"),
+            "pyproject.toml [tool.bandit]",
+        ),
         (has(".bandit"), ".bandit"),
     ]) {
         analysis
@@ -310,11 +323,9 @@ pub fn analyze(root: &Path) -> ProjectAnalysis {
         } else {
             "npm"
         };
-        analysis.build_systems.push(tool(
-            manager,
-            &format!("{manager} install"),
-            "package.json",
-        ));
+        analysis
+            .build_systems
+            .push(tool(manager, &format!("{manager} install"), "package.json"));
         let test_script = manifest["scripts"]["test"].as_str().unwrap_or("");
         if !test_script.is_empty() && !test_script.contains("no test specified") {
             analysis.test_tools.push(tool(
@@ -401,7 +412,9 @@ pub fn analyze(root: &Path) -> ProjectAnalysis {
         }
     }
     analysis.ci.sort();
-    analysis.docs.sort_by_key(|d| (!d.to_uppercase().starts_with("README"), d.clone()));
+    analysis
+        .docs
+        .sort_by_key(|d| (!d.to_uppercase().starts_with("README"), d.clone()));
     analysis.docs.truncate(30);
     analysis
 }

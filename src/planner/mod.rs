@@ -23,12 +23,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::domain::{
-    Answer, Draft, DraftSource, PlanningSession, Problem, Question, QuestionCategory,
-    SessionStatus,
+    Answer, Draft, DraftSource, PlanningSession, Problem, Question, QuestionCategory, SessionStatus,
 };
 use crate::domain::{
-    Decision, PlanContent, PlanId, PlanVersion, Project, QuestionId, RejectedAlternative,
-    SessionId,
+    Decision, PlanContent, PlanId, PlanVersion, Project, QuestionId, RejectedAlternative, SessionId,
 };
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -185,6 +183,11 @@ impl<'a> Planner<'a> {
         self
     }
 
+    /// The store it works on.
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+
     fn root(&self) -> &Path {
         &self.project.root
     }
@@ -288,7 +291,9 @@ impl<'a> Planner<'a> {
             }
         }
         let problems = validate::validate(&content, self.root());
-        let draft = self.store.add_draft(id, source, &content, &problems, note)?;
+        let draft = self
+            .store
+            .add_draft(id, source, &content, &problems, note)?;
         let accepted = problems.is_empty();
         if accepted {
             self.store
@@ -386,7 +391,9 @@ impl<'a> Planner<'a> {
                 session.status,
                 session
                     .plan_id
-                    .map(|p| format!(": plan {p} is what it produced; record decisions on the plan"))
+                    .map(|p| format!(
+                        ": plan {p} is what it produced; record decisions on the plan"
+                    ))
                     .unwrap_or_default()
             )));
         }
@@ -401,11 +408,17 @@ impl<'a> Planner<'a> {
         let answers = self.store.answers(id)?;
         let states = questions::topic_states(&questions, &answers);
         let mut wanted = Vec::new();
-        for state in states.iter().filter(|s| s.value().is_none() && s.waiting_on.is_none()) {
+        for state in states
+            .iter()
+            .filter(|s| s.value().is_none() && s.waiting_on.is_none())
+        {
             let Some(root) = questions.iter().find(|q| q.id == state.question_id) else {
                 continue;
             };
-            let asked = questions.iter().filter(|q| q.follow_up_of == Some(root.id)).count();
+            let asked = questions
+                .iter()
+                .filter(|q| q.follow_up_of == Some(root.id))
+                .count();
             let last = questions
                 .iter()
                 .filter(|q| q.id == root.id || q.follow_up_of == Some(root.id))
@@ -440,7 +453,8 @@ impl<'a> Planner<'a> {
         if status == SessionStatus::Researching {
             let session = self.store.session(id)?;
             let research = self.research(id, &session.goal, &states)?;
-            self.store.log_session(id, "research", &to_value(&research)?)?;
+            self.store
+                .log_session(id, "research", &to_value(&research)?)?;
             self.store
                 .set_session_status(id, SessionStatus::Designing, None)?;
         }
@@ -572,7 +586,8 @@ fn doc_note(root: &Path, relative: &str) -> Option<ResearchNote> {
             }
             continue;
         }
-        if trimmed.starts_with('=') || trimmed.starts_with('-') && trimmed.chars().all(|c| c == '-') {
+        if trimmed.starts_with('=') || trimmed.starts_with('-') && trimmed.chars().all(|c| c == '-')
+        {
             continue;
         }
         paragraph.push(trimmed);
@@ -643,11 +658,18 @@ pub fn brief(view: &SessionView) -> String {
         out.push_str(&format!("- {line}\n"));
     }
     if let Some(research) = &view.research {
-        let notes: Vec<&ResearchNote> = research.project_docs.iter().chain(&research.knowledge).collect();
+        let notes: Vec<&ResearchNote> = research
+            .project_docs
+            .iter()
+            .chain(&research.knowledge)
+            .collect();
         if !notes.is_empty() {
             out.push_str("\n## Research\n\n");
             for note in notes {
-                out.push_str(&format!("- {} ({}): {}\n", note.title, note.source, note.excerpt));
+                out.push_str(&format!(
+                    "- {} ({}): {}\n",
+                    note.title, note.source, note.excerpt
+                ));
             }
         }
     }

@@ -164,7 +164,12 @@ pub const TOPICS: &[Topic] = &[
         category: Constraints,
         text: "Which files, folders or interfaces must not change?",
         why: "Protected paths are never given to an agent to edit; changing them needs a person.",
-        suggestions: &["None", "The public API", "The database schema", "CI configuration"],
+        suggestions: &[
+            "None",
+            "The public API",
+            "The database schema",
+            "CI configuration",
+        ],
         open: false,
         accepts_none: true,
         follow_ups: [
@@ -282,7 +287,11 @@ pub fn topic(key: &str) -> Option<&'static Topic> {
 /// What the analysis already knows for a topic: the question as a confirmation, and the answer.
 fn known(topic: &Topic, analysis: &ProjectAnalysis) -> Option<(String, String)> {
     let names = |tools: &[&[super::analysis::DetectedTool]]| -> Vec<String> {
-        tools.iter().flat_map(|list| list.iter()).map(|t| t.command.clone()).collect()
+        tools
+            .iter()
+            .flat_map(|list| list.iter())
+            .map(|t| t.command.clone())
+            .collect()
     };
     let evidence = |tools: &[super::analysis::DetectedTool]| -> String {
         let mut e: Vec<&str> = tools.iter().map(|t| t.evidence.as_str()).collect();
@@ -292,7 +301,11 @@ fn known(topic: &Topic, analysis: &ProjectAnalysis) -> Option<(String, String)> 
     match topic.key {
         "constraints.stack" if !analysis.languages.is_empty() => {
             let stack = analysis.languages.join(", ");
-            let build: Vec<&str> = analysis.build_systems.iter().map(|b| b.name.as_str()).collect();
+            let build: Vec<&str> = analysis
+                .build_systems
+                .iter()
+                .map(|b| b.name.as_str())
+                .collect();
             let answer = if build.is_empty() {
                 stack.clone()
             } else {
@@ -406,21 +419,78 @@ pub fn follow_up(root: &Question, nth: usize, reason: &str) -> Option<NewQuestio
 }
 
 const CONFIRMATIONS: &[&str] = &[
-    "", "y", "yes", "yep", "yeah", "ok", "okay", "sure", "keep", "keep it", "keep that",
-    "correct", "right", "fine", "confirm", "confirmed",
+    "",
+    "y",
+    "yes",
+    "yep",
+    "yeah",
+    "ok",
+    "okay",
+    "sure",
+    "keep",
+    "keep it",
+    "keep that",
+    "correct",
+    "right",
+    "fine",
+    "confirm",
+    "confirmed",
 ];
 
 const VAGUE: &[&str] = &[
-    "not sure", "unsure", "idk", "i don't know", "i dont know", "don't know", "dont know",
-    "dunno", "no idea", "maybe", "perhaps", "possibly", "whatever", "whatever you think",
-    "whatever you want", "up to you", "you decide", "you choose", "your call", "your choice",
-    "anything", "any", "don't care", "dont care", "doesn't matter", "does not matter", "tbd",
-    "todo", "?", "??", "...", "hmm", "something", "stuff", "etc", "same", "the usual", "idc",
+    "not sure",
+    "unsure",
+    "idk",
+    "i don't know",
+    "i dont know",
+    "don't know",
+    "dont know",
+    "dunno",
+    "no idea",
+    "maybe",
+    "perhaps",
+    "possibly",
+    "whatever",
+    "whatever you think",
+    "whatever you want",
+    "up to you",
+    "you decide",
+    "you choose",
+    "your call",
+    "your choice",
+    "anything",
+    "any",
+    "don't care",
+    "dont care",
+    "doesn't matter",
+    "does not matter",
+    "tbd",
+    "todo",
+    "?",
+    "??",
+    "...",
+    "hmm",
+    "something",
+    "stuff",
+    "etc",
+    "same",
+    "the usual",
+    "idc",
 ];
 
-const HEDGES: &[&str] = &["not sure", "maybe", "i guess", "probably", "idk", "perhaps", "dunno"];
+const HEDGES: &[&str] = &[
+    "not sure", "maybe", "i guess", "probably", "idk", "perhaps", "dunno",
+];
 
-const NONE: &[&str] = &["none", "no", "nothing", "n/a", "na", "nope", "nothing in particular"];
+const NONE: &[&str] = &[
+    "none",
+    "no",
+    "nothing",
+    "n/a",
+    "na",
+    "nope",
+    "nothing in particular",
+];
 
 fn normalize(text: &str) -> String {
     text.trim()
@@ -499,7 +569,10 @@ impl TopicState {
 /// Where every topic stands, from the session's questions and answers (newest answer counts).
 pub fn topic_states(questions: &[Question], answers: &[Answer]) -> Vec<TopicState> {
     let latest = |id: QuestionId| -> Option<&Answer> {
-        answers.iter().filter(|a| a.question_id == id).max_by_key(|a| a.id.0)
+        answers
+            .iter()
+            .filter(|a| a.question_id == id)
+            .max_by_key(|a| a.id.0)
     };
     questions
         .iter()
@@ -516,9 +589,7 @@ pub fn topic_states(questions: &[Question], answers: &[Answer]) -> Vec<TopicStat
                 .max_by_key(|(_, a)| a.id.0)
                 .map(|(_, a)| a.text.clone());
             let unanswered = chain.iter().find(|q| latest(q.id).is_none()).map(|q| q.id);
-            let exhausted = clear.is_none()
-                && unanswered.is_none()
-                && chain.len() > MAX_FOLLOW_UPS;
+            let exhausted = clear.is_none() && unanswered.is_none() && chain.len() > MAX_FOLLOW_UPS;
             TopicState {
                 topic: root.topic.clone(),
                 category: root.category,
@@ -576,15 +647,37 @@ mod tests {
     #[test]
     fn vague_answers_are_recognised_and_real_ones_are_not() {
         let features = question(1, "requirements.features", None);
-        for vague in ["", "  ", "not sure", "IDK", "maybe", "whatever you think", "Up to you.", "login", "none", "maybe later"] {
+        for vague in [
+            "",
+            "  ",
+            "not sure",
+            "IDK",
+            "maybe",
+            "whatever you think",
+            "Up to you.",
+            "login",
+            "none",
+            "maybe later",
+        ] {
             assert!(vagueness(&features, vague).is_some(), "{vague:?}");
         }
-        for clear in ["Users can log in with a password", "export to CSV; import from CSV"] {
+        for clear in [
+            "Users can log in with a password",
+            "export to CSV; import from CSV",
+        ] {
             assert_eq!(vagueness(&features, clear), None, "{clear:?}");
         }
         let scope = question(2, "scope.out", None);
-        assert_eq!(vagueness(&scope, "none"), None, "none is a real answer to scope");
-        assert_eq!(vagueness(&scope, "UI"), None, "one word is fine when the question is not open");
+        assert_eq!(
+            vagueness(&scope, "none"),
+            None,
+            "none is a real answer to scope"
+        );
+        assert_eq!(
+            vagueness(&scope, "UI"),
+            None,
+            "one word is fine when the question is not open"
+        );
     }
 
     #[test]
@@ -596,7 +689,11 @@ mod tests {
         assert_eq!(interpret(&tests, "9"), "9", "out of range stays as typed");
         assert_eq!(interpret(&tests, "tox"), "tox");
         let unknown = question(2, "verification.tests", None);
-        assert_eq!(interpret(&unknown, "yes"), "yes", "nothing to confirm without a prefill");
+        assert_eq!(
+            interpret(&unknown, "yes"),
+            "yes",
+            "nothing to confirm without a prefill"
+        );
     }
 
     #[test]
@@ -614,17 +711,25 @@ mod tests {
         };
         let state = |qs: &[Question], ans: &[Answer]| topic_states(qs, ans).remove(0);
 
-        let s = state(&[root.clone()], &[]);
+        let s = state(std::slice::from_ref(&root), &[]);
         assert_eq!((s.waiting_on, s.answer.as_deref()), (Some(root.id), None));
         let vague = [answer(1, &root, "idk")];
         let s = state(&[root.clone(), f1.clone()], &vague);
         assert_eq!(s.waiting_on, Some(f1.id));
-        let all_vague = [answer(1, &root, "idk"), answer(2, &f1, "dunno"), answer(3, &f2, "")];
+        let all_vague = [
+            answer(1, &root, "idk"),
+            answer(2, &f1, "dunno"),
+            answer(3, &f2, ""),
+        ];
         let s = state(&[root.clone(), f1.clone(), f2.clone()], &all_vague);
         assert_eq!(s.waiting_on, None);
         assert!(s.assumed.is_some() && s.answer.is_none());
         // A clear revision of the root replaces the assumption.
-        let revised = [all_vague.as_slice(), &[answer(4, &root, "The report opens in a browser")]].concat();
+        let revised = [
+            all_vague.as_slice(),
+            &[answer(4, &root, "The report opens in a browser")],
+        ]
+        .concat();
         let s = state(&[root, f1, f2], &revised);
         assert_eq!(s.answer.as_deref(), Some("The report opens in a browser"));
         assert_eq!(s.assumed, None);

@@ -30,8 +30,10 @@ impl Answers<'_> {
 
 fn is_none(text: &str) -> bool {
     let t = text.trim().trim_end_matches('.').to_lowercase();
-    matches!(t.as_str(), "none" | "no" | "nothing" | "n/a" | "na" | "nope" | "nothing in particular")
-        || t.starts_with("none:")
+    matches!(
+        t.as_str(),
+        "none" | "no" | "nothing" | "n/a" | "na" | "nope" | "nothing in particular"
+    ) || t.starts_with("none:")
         || t.starts_with("none beyond")
 }
 
@@ -62,7 +64,9 @@ fn paths_in(text: &str) -> Vec<String> {
                 && !w.contains("..")
                 && (w.contains('/')
                     || w.rsplit_once('.').is_some_and(|(stem, ext)| {
-                        !stem.is_empty() && (1..=4).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric())
+                        !stem.is_empty()
+                            && (1..=4).contains(&ext.len())
+                            && ext.chars().all(|c| c.is_ascii_alphanumeric())
                     }))
         })
         .map(|w| {
@@ -86,7 +90,9 @@ struct Layout {
 fn layout(analysis: &ProjectAnalysis, stack: Option<&str>) -> Layout {
     let stack = stack.unwrap_or_default().to_lowercase();
     let language = analysis.languages.first().map(|l| l.to_lowercase());
-    let says = |word: &str| stack.contains(word) || (stack.is_empty() && language.as_deref() == Some(word));
+    let says = |word: &str| {
+        stack.contains(word) || (stack.is_empty() && language.as_deref() == Some(word))
+    };
     let (ext, manifest) = if says("rust") {
         ("rs", "Cargo.toml")
     } else if says("typescript") || stack.contains("node") {
@@ -98,8 +104,16 @@ fn layout(analysis: &ProjectAnalysis, stack: Option<&str>) -> Layout {
     } else {
         ("py", "pyproject.toml")
     };
-    let source = analysis.source_dirs.first().cloned().unwrap_or_else(|| "src".into());
-    let tests = analysis.test_dirs.first().cloned().unwrap_or_else(|| "tests".into());
+    let source = analysis
+        .source_dirs
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "src".into());
+    let tests = analysis
+        .test_dirs
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "tests".into());
     Layout {
         ext,
         manifest,
@@ -124,7 +138,10 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
     let answers = Answers { topics };
     let stack = answers.get("constraints.stack");
     let lay = layout(analysis, stack);
-    let shape_paths = answers.get("architecture.shape").map(paths_in).unwrap_or_default();
+    let shape_paths = answers
+        .get("architecture.shape")
+        .map(paths_in)
+        .unwrap_or_default();
     let code_glob = format!("{}/**/*.{}", lay.source, lay.ext);
     let test_glob = format!("{}/**/*.{}", lay.tests, lay.ext);
     let code_files = if shape_paths.is_empty() {
@@ -145,7 +162,10 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
     verification.extend(commands(answers.get("verification.checks")));
 
     let features: Vec<String> = {
-        let mut items = answers.get("requirements.features").map(split_items).unwrap_or_default();
+        let mut items = answers
+            .get("requirements.features")
+            .map(split_items)
+            .unwrap_or_default();
         if items.is_empty() {
             items.push(goal.trim().to_string());
         }
@@ -224,7 +244,11 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
     success_criteria.push(format!("Every check passes: {}", verification.join(", ")));
 
     let mut acceptance_verification = verification.clone();
-    acceptance_verification.extend(success_criteria.iter().map(|c| format!("Criterion holds: {c}")));
+    acceptance_verification.extend(
+        success_criteria
+            .iter()
+            .map(|c| format!("Criterion holds: {c}")),
+    );
     acceptance_verification.pop(); // the last criterion is the checks themselves
     let acceptance = Task {
         key: format!("T{}", feature_tasks.len() + 2),
@@ -253,7 +277,9 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
         constraints.push(format!("Out of scope: {out}"));
     }
     match answers.get("architecture.dependencies") {
-        Some(deps) if !is_none(deps) => constraints.push(format!("New services or packages allowed: {deps}")),
+        Some(deps) if !is_none(deps) => {
+            constraints.push(format!("New services or packages allowed: {deps}"))
+        }
         _ => constraints.push("No new services or packages without a recorded decision".into()),
     }
 
@@ -350,7 +376,10 @@ mod tests {
     fn list_answers_split_on_lines_semicolons_and_bullets() {
         assert_eq!(split_items("log in; log out"), ["log in", "log out"]);
         assert_eq!(split_items("- a\n* b\n1. c\n\n"), ["a", "b", "c"]);
-        assert_eq!(split_items("one thing, with a comma"), ["one thing, with a comma"]);
+        assert_eq!(
+            split_items("one thing, with a comma"),
+            ["one thing, with a comma"]
+        );
     }
 
     #[test]

@@ -18,7 +18,11 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
     };
 
     if content.goal.trim().is_empty() {
-        problem("goal".into(), "the goal is empty".into(), "state in one sentence what the work achieves");
+        problem(
+            "goal".into(),
+            "the goal is empty".into(),
+            "state in one sentence what the work achieves",
+        );
     }
     if content.success_criteria.iter().all(|c| c.trim().is_empty()) {
         problem(
@@ -35,7 +39,11 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
         );
     }
     if content.phases.is_empty() {
-        problem("phases".into(), "the plan has no phases".into(), "add at least one phase with tasks");
+        problem(
+            "phases".into(),
+            "the plan has no phases".into(),
+            "add at least one phase with tasks",
+        );
     }
 
     // Where each task is, for dependency checks.
@@ -44,15 +52,31 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
     for (p, phase) in content.phases.iter().enumerate() {
         let at = format!("phases[{p}] ({})", phase.key);
         if phase.key.trim().is_empty() {
-            problem(at.clone(), "the phase has no key".into(), "give it a short unique key such as \"p1\"");
+            problem(
+                at.clone(),
+                "the phase has no key".into(),
+                "give it a short unique key such as \"p1\"",
+            );
         } else if !seen_phase_keys.insert(phase.key.as_str()) {
-            problem(at.clone(), format!("the phase key `{}` is used twice", phase.key), "give each phase its own key");
+            problem(
+                at.clone(),
+                format!("the phase key `{}` is used twice", phase.key),
+                "give each phase its own key",
+            );
         }
         if phase.name.trim().is_empty() {
-            problem(at.clone(), "the phase has no name".into(), "name what the phase delivers");
+            problem(
+                at.clone(),
+                "the phase has no name".into(),
+                "name what the phase delivers",
+            );
         }
         if phase.tasks.is_empty() {
-            problem(at.clone(), "the phase has no tasks".into(), "add its tasks, or remove the phase");
+            problem(
+                at.clone(),
+                "the phase has no tasks".into(),
+                "add its tasks, or remove the phase",
+            );
         }
         for task in &phase.tasks {
             task_phase.entry(task.key.as_str()).or_insert(p);
@@ -64,15 +88,31 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
         for (t, task) in phase.tasks.iter().enumerate() {
             let at = format!("phases[{p}] ({}).tasks[{t}] ({})", phase.key, task.key);
             if task.key.trim().is_empty() {
-                problem(at.clone(), "the task has no key".into(), "give it a short unique key such as \"T3\"");
+                problem(
+                    at.clone(),
+                    "the task has no key".into(),
+                    "give it a short unique key such as \"T3\"",
+                );
             } else if !seen_task_keys.insert(task.key.as_str()) {
-                problem(at.clone(), format!("the task key `{}` is used twice", task.key), "give each task its own key, unique across all phases");
+                problem(
+                    at.clone(),
+                    format!("the task key `{}` is used twice", task.key),
+                    "give each task its own key, unique across all phases",
+                );
             }
             if task.title.trim().is_empty() {
-                problem(at.clone(), "the task has no title".into(), "give it a short title");
+                problem(
+                    at.clone(),
+                    "the task has no title".into(),
+                    "give it a short title",
+                );
             }
             if task.description.trim().is_empty() {
-                problem(at.clone(), "the task has no description".into(), "describe what the agent is to do, and what done looks like");
+                problem(
+                    at.clone(),
+                    "the task has no description".into(),
+                    "describe what the agent is to do, and what done looks like",
+                );
             }
             if task.files.is_empty() {
                 problem(
@@ -105,14 +145,24 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
                         );
                     }
                     Some(_) if dep == &task.key => {
-                        problem(here, "the task depends on itself".into(), "remove this dependency");
+                        problem(
+                            here,
+                            "the task depends on itself".into(),
+                            "remove this dependency",
+                        );
                     }
                     Some(&dep_phase) if dep_phase > p => {
                         let later = &content.phases[dep_phase];
                         problem(
                             here,
-                            format!("`{dep}` is in a later phase (`{}`), and phases run in order", later.key),
-                            &format!("move `{dep}` to this phase or an earlier one, or move `{}` later", task.key),
+                            format!(
+                                "`{dep}` is in a later phase (`{}`), and phases run in order",
+                                later.key
+                            ),
+                            &format!(
+                                "move `{dep}` to this phase or an earlier one, or move `{}` later",
+                                task.key
+                            ),
                         );
                     }
                     Some(_) => {}
@@ -124,7 +174,10 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
     for cycle in cycles(content) {
         problem(
             format!("task {}", cycle[0]),
-            format!("tasks depend on each other in a cycle: {}", cycle.join(" → ")),
+            format!(
+                "tasks depend on each other in a cycle: {}",
+                cycle.join(" → ")
+            ),
             "remove one dependency of the cycle so the tasks can run in order",
         );
     }
@@ -133,15 +186,31 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
     for (d, decision) in content.decisions.iter().enumerate() {
         let at = format!("decisions[{d}] ({})", decision.key);
         if decision.key.trim().is_empty() {
-            problem(at.clone(), "the decision has no key".into(), "give it a short unique key such as \"D2\"");
+            problem(
+                at.clone(),
+                "the decision has no key".into(),
+                "give it a short unique key such as \"D2\"",
+            );
         } else if !seen_decisions.insert(decision.key.as_str()) {
-            problem(at.clone(), format!("the decision key `{}` is used twice", decision.key), "give each decision its own key");
+            problem(
+                at.clone(),
+                format!("the decision key `{}` is used twice", decision.key),
+                "give each decision its own key",
+            );
         }
         if decision.what.trim().is_empty() {
-            problem(at.clone(), "the decision does not say what was decided".into(), "state the decision in one sentence");
+            problem(
+                at.clone(),
+                "the decision does not say what was decided".into(),
+                "state the decision in one sentence",
+            );
         }
         if decision.why.trim().is_empty() {
-            problem(at.clone(), "the decision gives no reason".into(), "say why it was decided");
+            problem(
+                at.clone(),
+                "the decision gives no reason".into(),
+                "say why it was decided",
+            );
         }
         for (r, alt) in decision.rejected_alternatives.iter().enumerate() {
             if alt.option.trim().is_empty() || alt.reason.trim().is_empty() {
@@ -164,7 +233,11 @@ fn path_problem(path: &str, root: &Path) -> Option<(String, &'static str)> {
         return Some(("the path is empty".into(), relative));
     }
     let p = Path::new(path);
-    if p.is_absolute() || path.starts_with('\\') || path.get(1..2) == Some(":") || path.starts_with('~') {
+    if p.is_absolute()
+        || path.starts_with('\\')
+        || path.get(1..2) == Some(":")
+        || path.starts_with('~')
+    {
         return Some((format!("`{path}` is not relative to the project"), relative));
     }
     let mut depth: i32 = 0;
@@ -216,7 +289,10 @@ fn path_problem(path: &str, root: &Path) -> Option<(String, &'static str)> {
                     .unwrap_or(false);
                 if !inside {
                     return Some((
-                        format!("`{path}` leads outside the project through the symlink {}", part.to_string_lossy()),
+                        format!(
+                            "`{path}` leads outside the project through the symlink {}",
+                            part.to_string_lossy()
+                        ),
                         "name files inside the project; symlinks out of it are refused",
                     ));
                 }
@@ -232,21 +308,36 @@ fn path_problem(path: &str, root: &Path) -> Option<(String, &'static str)> {
 fn cycles(content: &PlanContent) -> Vec<Vec<String>> {
     let deps: BTreeMap<&str, Vec<&str>> = content
         .tasks()
-        .map(|t| (t.key.as_str(), t.depends_on.iter().map(String::as_str).filter(|d| *d != t.key).collect()))
+        .map(|t| {
+            (
+                t.key.as_str(),
+                t.depends_on
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|d| *d != t.key)
+                    .collect(),
+            )
+        })
         .collect();
     let mut found: Vec<Vec<String>> = Vec::new();
     let mut reported: BTreeSet<BTreeSet<&str>> = BTreeSet::new();
     let mut done: BTreeSet<&str> = BTreeSet::new();
     for start in deps.keys() {
         let mut path: Vec<&str> = Vec::new();
-        visit(start, &deps, &mut path, &mut done, &mut |cycle: &[&str]| {
-            let members: BTreeSet<&str> = cycle.iter().copied().collect();
-            if reported.insert(members.clone()) {
-                let mut keys: Vec<String> = cycle.iter().map(|k| k.to_string()).collect();
-                keys.push(cycle[0].to_string());
-                found.push(keys);
-            }
-        });
+        visit(
+            start,
+            &deps,
+            &mut path,
+            &mut done,
+            &mut |cycle: &[&str]| {
+                let members: BTreeSet<&str> = cycle.iter().copied().collect();
+                if reported.insert(members.clone()) {
+                    let mut keys: Vec<String> = cycle.iter().map(|k| k.to_string()).collect();
+                    keys.push(cycle[0].to_string());
+                    found.push(keys);
+                }
+            },
+        );
     }
     found
 }

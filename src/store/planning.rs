@@ -422,7 +422,13 @@ impl Store {
             let id = insert_session(tx, project_id, goal)?;
             append_log(tx, id, "analysis", analysis)?;
             for question in questions {
-                insert_question(tx, &NewQuestion { session_id: id, ..question.clone() })?;
+                insert_question(
+                    tx,
+                    &NewQuestion {
+                        session_id: id,
+                        ..question.clone()
+                    },
+                )?;
             }
             load_session(tx, id)
         })

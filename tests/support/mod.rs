@@ -287,3 +287,57 @@ pub fn tool_error_text(reply: &Value) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// Writes `files` (relative path, content) under `root`, creating folders.
+pub fn write_files(root: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
+
+/// A small Python project with pytest, ruff and mypy configured, CI and a README.
+pub const PYTHON_PROJECT: &[(&str, &str)] = &[
+    (
+        "pyproject.toml",
+        "[project]\nname = \"notes\"\nversion = \"0.1.0\"\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\n\n[tool.ruff]\nline-length = 100\n\n[tool.mypy]\nstrict = true\n",
+    ),
+    ("src/notes/__init__.py", "\"\"\"Notes.\"\"\"\n"),
+    (
+        "src/notes/store.py",
+        "def load() -> list[str]:\n    return []\n",
+    ),
+    (
+        "tests/test_store.py",
+        "from notes.store import load\n\n\ndef test_load() -> None:\n    assert load() == []\n",
+    ),
+    (
+        "README.md",
+        "# Notes\n\nA tiny note keeper for the command line.\n",
+    ),
+    (".github/workflows/ci.yml", "on: push\njobs: {}\n"),
+];
+
+/// A small Rust crate.
+pub const RUST_PROJECT: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        "[package]\nname = \"tally\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    ),
+    ("src/main.rs", "fn main() {}\n"),
+    (
+        "src/lib.rs",
+        "pub fn add(a: i32, b: i32) -> i32 { a + b }\n",
+    ),
+    ("rustfmt.toml", "max_width = 100\n"),
+];
+
+/// A tools/call over a peer; returns the whole response.
+pub fn call(peer: &mut StdioPeer, id: u64, tool: &str, arguments: Value) -> Value {
+    peer.request(
+        id,
+        "tools/call",
+        json!({"name": tool, "arguments": arguments}),
+    )
+}
