@@ -1,6 +1,7 @@
 //! The command line: parse, call the [`Orchestrator`], render. Exit codes: 0 ok, 1 failure,
 //! 2 usage error.
 
+mod interview;
 mod render;
 
 use std::io::IsTerminal;
@@ -14,8 +15,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Orchestrator;
 use crate::config::{self, Overrides, Settings, ToolProfile};
-use crate::domain::PlanId;
+use crate::domain::{DraftSource, PlanId, RejectedAlternative, SessionId};
 use crate::mcp::{self, HttpOptions};
+use crate::orchestrator::{DecisionRecorded, DecisionTarget};
+use crate::planner::NewDecision;
+use interview::{DraftChoice, InterviewOptions};
 
 /// Runs AI coding agents through multi-step projects: plan, delegate, supervise, verify.
 #[derive(Debug, Parser)]
@@ -53,7 +57,8 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Read plans and their versions, compare versions, roll back.
+    /// Plan work (a requirements interview that ends in an approved plan), read plans and their
+    /// versions, compare versions, roll back, record decisions.
     Plan {
         #[command(subcommand)]
         command: PlanCommand,
@@ -66,8 +71,122 @@ enum Command {
     },
 }
 
+/// How an interview runs (`plan new`, `plan resume`).
+#[derive(Debug, clap::Args)]
+struct InterviewArgs {
+    /// Answer from this file instead of the terminal: a JSON (or .toml) object of topic → answer,
+    /// or topic → [answer, follow-up answers…]. Pre-filled questions it leaves out are confirmed.
+    #[arg(long, value_name = "FILE")]
+    answers: Option<PathBuf>,
+    /// Where the draft comes from: the configured agent (falls back to the skeleton when it
+    /// cannot answer), or the offline skeleton built from the answers.
+    #[arg(long, value_enum, default_value = "agent")]
+    draft: DraftChoice,
+    /// Submit this draft (JSON, the plan_submit schema) instead of drafting one.
+    #[arg(long, value_name = "FILE")]
+    draft_file: Option<PathBuf>,
+    /// Approve the draft once it validates, without asking.
+    #[arg(long)]
+    approve: bool,
+    /// The plan's title (default: the goal's first sentence).
+    #[arg(long)]
+    title: Option<String>,
+}
+
+impl From<InterviewArgs> for InterviewOptions {
+    fn from(args: InterviewArgs) -> Self {
+        Self {
+            answers: args.answers,
+            draft: args.draft,
+            draft_file: args.draft_file,
+            approve: args.approve,
+            title: args.title,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum PlanCommand {
+    /// Plan a goal: analyse the project, ask the questions one at a time, draft, review, approve.
+    New {
+        /// What you want built, in a sentence or two.
+        goal: String,
+        #[command(flatten)]
+        interview: InterviewArgs,
+    },
+    /// Continue a planning session where it stopped.
+    Resume {
+        /// The session's id (`orchestrator plan sessions` lists them).
+        id: SessionId,
+        #[command(flatten)]
+        interview: InterviewArgs,
+    },
+    /// List this project's planning sessions, newest first.
+    Sessions {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a planning session: answers, open questions, the newest draft.
+    Session {
+        /// The session's id.
+        id: SessionId,
+        /// Print JSON instead of text (the newest draft is under `draft.content`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Submit a draft plan for a session from a JSON file; it is validated and, if valid, reviewed.
+    Submit {
+        /// The session's id.
+        id: SessionId,
+        /// The draft (JSON, the plan_submit schema).
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a session's reviewed draft: it becomes version 1 of a plan.
+    Approve {
+        /// The session's id.
+        id: SessionId,
+        /// The plan's title (default: the goal's first sentence).
+        #[arg(long)]
+        title: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a decision on a plan (a new version) or on a session's draft.
+    Decide {
+        /// The approved plan to record it on.
+        #[arg(
+            long,
+            value_name = "ID",
+            conflicts_with = "session",
+            required_unless_present = "session"
+        )]
+        plan: Option<PlanId>,
+        /// The session whose draft gets it.
+        #[arg(long, value_name = "ID")]
+        session: Option<SessionId>,
+        /// What was decided.
+        #[arg(long)]
+        what: String,
+        /// Why.
+        #[arg(long)]
+        why: String,
+        /// An alternative not taken, as "option: reason" (repeatable).
+        #[arg(long, value_name = "OPTION: REASON")]
+        rejected: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a planning session up (it stays readable).
+    Abandon {
+        /// The session's id.
+        id: SessionId,
+    },
     /// List this project's plans, newest first.
     List {
         /// Include every project's plans.
@@ -199,6 +318,113 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn plan(orchestrator: &Orchestrator, command: PlanCommand) -> anyhow::Result<()> {
     match command {
+        PlanCommand::New { goal, interview } => {
+            let view = orchestrator.start_planning_session(&goal).await?;
+            interview::run(orchestrator, view, interview.into()).await
+        }
+        PlanCommand::Resume { id, interview } => {
+            let view = orchestrator.planning_session(id).await?;
+            interview::run(orchestrator, view, interview.into()).await
+        }
+        PlanCommand::Sessions { json } => {
+            let sessions = orchestrator.planning_sessions().await?;
+            print(json, &sessions, render::session_list)
+        }
+        PlanCommand::Session { id, json } => {
+            let view = orchestrator.planning_session(id).await?;
+            print(json, &view, |v| {
+                let mut out = render::session(v);
+                if let Some(draft) = &v.draft {
+                    out.push('\n');
+                    out.push_str(&render::draft(draft, &v.dependency_order));
+                }
+                out
+            })
+        }
+        PlanCommand::Submit { id, file, json } => {
+            let content = interview::draft_from_file(&file)?;
+            let note = format!("from {}", file.display());
+            let report = orchestrator
+                .submit_draft(id, Some((DraftSource::File, content)), &note)
+                .await?;
+            print(json, &report, |r| {
+                let mut out = render::draft(&r.draft, &r.session.dependency_order);
+                out.push_str(&if r.accepted {
+                    format!("\nValid: approve it with `orchestrator plan approve {id}`.\n")
+                } else {
+                    "\nNot valid: fix the problems above and submit again.\n".into()
+                });
+                out
+            })?;
+            if !report.accepted {
+                anyhow::bail!(
+                    "draft {} has {} problem(s)",
+                    report.draft.number,
+                    report.draft.problems.len()
+                );
+            }
+            Ok(())
+        }
+        PlanCommand::Approve { id, title, json } => {
+            let view = orchestrator.approve_plan(id, title.as_deref()).await?;
+            print(json, &view, |v| {
+                format!(
+                    "Approved: plan {} \"{}\", version {}.\n",
+                    v.plan.id, v.plan.title, v.version.version
+                )
+            })
+        }
+        PlanCommand::Decide {
+            plan,
+            session,
+            what,
+            why,
+            rejected,
+            json,
+        } => {
+            let rejected_alternatives = rejected
+                .iter()
+                .map(|r| match r.split_once(':') {
+                    Some((option, reason))
+                        if !option.trim().is_empty() && !reason.trim().is_empty() =>
+                    {
+                        Ok(RejectedAlternative {
+                            option: option.trim().into(),
+                            reason: reason.trim().into(),
+                        })
+                    }
+                    _ => Err(anyhow::anyhow!(
+                        "--rejected \"{r}\" needs the form \"option: reason\""
+                    )),
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let target = match (plan, session) {
+                (Some(plan), _) => DecisionTarget::Plan(plan),
+                (None, Some(session)) => DecisionTarget::Session(session),
+                (None, None) => anyhow::bail!("give --plan ID or --session ID"),
+            };
+            let decision = NewDecision {
+                what,
+                why,
+                rejected_alternatives,
+            };
+            let recorded = orchestrator.add_decision(target, decision).await?;
+            print(json, &recorded, |r| match r {
+                DecisionRecorded::Plan(version) => format!(
+                    "Plan {}: version {} ({}).\n",
+                    version.plan_id, version.version, version.note
+                ),
+                DecisionRecorded::Draft(report) => format!(
+                    "Session {}: draft {} ({}).\n",
+                    report.session.session.id, report.draft.number, report.draft.note
+                ),
+            })
+        }
+        PlanCommand::Abandon { id } => {
+            let session = orchestrator.abandon_planning_session(id).await?;
+            println!("Planning session {} is {}.", session.id, session.status);
+            Ok(())
+        }
         PlanCommand::List { all, json } => {
             let plans = orchestrator.list_plans(all).await?;
             print(json, &plans, render::plan_list)

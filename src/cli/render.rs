@@ -3,11 +3,15 @@
 use std::fmt::Write as _;
 
 use crate::StatusReport;
-use crate::domain::{ChangeKind, FieldChange, ItemChange, Plan, PlanDiff, PlanId, PlanView};
+use crate::domain::{
+    ChangeKind, Draft, FieldChange, ItemChange, Plan, PlanContent, PlanDiff, PlanId, PlanView,
+    PlanningSession,
+};
+use crate::planner::SessionView;
 
 pub(super) fn plan_list(plans: &Vec<Plan>) -> String {
     if plans.is_empty() {
-        return "No plans yet. A planning session (plan_start over MCP) creates one.\n".into();
+        return "No plans yet: `orchestrator plan new \"goal\"` (or plan_start over MCP) plans one.\n".into();
     }
     let mut out = format!(
         "{:>4}  {:<10}  {:>7}  {:<24}  {}\n",
@@ -30,20 +34,39 @@ pub(super) fn plan(view: &PlanView) -> String {
         "Plan {}: {}  [{}]  version {} of {}\n\nGoal: {}\n",
         plan.id, plan.title, plan.status, version.version, plan.current_version, content.goal
     );
-    list(&mut out, "Success criteria", &content.success_criteria);
-    list(&mut out, "Constraints", &content.constraints);
+    plan_content(&mut out, content, |key| {
+        view.task_status
+            .get(key)
+            .map_or("PENDING", |s| s.as_str())
+            .to_string()
+    });
+    out.push_str("\nVersions:\n");
+    for info in &view.history {
+        let marker = if info.version == version.version {
+            "*"
+        } else {
+            " "
+        };
+        let _ = writeln!(
+            out,
+            " {marker}{:>3}  {}  {}",
+            info.version, info.created_at, info.note
+        );
+    }
+    out
+}
+
+/// Criteria, constraints, phases with their tasks, and decisions; `label` gives each task's tag.
+fn plan_content(out: &mut String, content: &PlanContent, label: impl Fn(&str) -> String) {
+    list(out, "Success criteria", &content.success_criteria);
+    list(out, "Constraints", &content.constraints);
     for phase in &content.phases {
         let _ = writeln!(out, "\nPhase {}: {}", phase.key, phase.name);
         if !phase.description.is_empty() {
             let _ = writeln!(out, "  {}", phase.description);
         }
         for task in &phase.tasks {
-            let status = view
-                .task_status
-                .get(&task.key)
-                .map(|s| s.as_str())
-                .unwrap_or("PENDING");
-            let _ = writeln!(out, "  [{status}] {}  {}", task.key, task.title);
+            let _ = writeln!(out, "  [{}] {}  {}", label(&task.key), task.key, task.title);
             let _ = writeln!(out, "      {}", task.description);
             for (label, items) in [
                 ("files", &task.files),
@@ -73,17 +96,92 @@ pub(super) fn plan(view: &PlanView) -> String {
             }
         }
     }
-    out.push_str("\nVersions:\n");
-    for info in &view.history {
-        let marker = if info.version == version.version {
-            "*"
+}
+
+/// A draft under review: its plan, the order its tasks can run in, and its problems.
+pub(super) fn draft(draft: &Draft, order: &[Vec<String>]) -> String {
+    let content = &draft.content;
+    let mut out = format!(
+        "Draft {} ({}{})\n\nGoal: {}\n",
+        draft.number,
+        draft.source,
+        if draft.note.is_empty() {
+            String::new()
         } else {
-            " "
+            format!(", {}", draft.note)
+        },
+        content.goal
+    );
+    plan_content(&mut out, content, |_| "task".into());
+    if !order.is_empty() {
+        let waves: Vec<String> = order.iter().map(|wave| wave.join(" + ")).collect();
+        let _ = writeln!(out, "\nOrder: {}", waves.join(" → "));
+    }
+    if !draft.problems.is_empty() {
+        let _ = writeln!(out, "\nProblems ({}):", draft.problems.len());
+        for problem in &draft.problems {
+            let _ = writeln!(
+                out,
+                "  - {}: {}\n    fix: {}",
+                problem.location, problem.message, problem.fix
+            );
+        }
+    }
+    out
+}
+
+/// A planning session: where it stands, the answers, what is open, the draft.
+pub(super) fn session(view: &SessionView) -> String {
+    let session = &view.session;
+    let mut out = format!(
+        "Planning session {}: {}  [{}]\n",
+        session.id, session.goal, session.status
+    );
+    if let Some(plan) = session.plan_id {
+        let _ = writeln!(out, "Plan: {plan} (`orchestrator plan show {plan}`)");
+    }
+    out.push_str("\nAnswers:\n");
+    for (n, topic) in view.topics.iter().enumerate() {
+        let value = match (&topic.answer, &topic.assumed) {
+            (Some(answer), _) => answer.replace('\n', "; "),
+            (None, Some(assumed)) => format!("(assumed) {assumed}"),
+            _ => "(open)".into(),
         };
+        let _ = writeln!(out, "  {:>2}. {:<28} {value}", n + 1, topic.topic);
+    }
+    if view.open_questions > 0 {
+        let _ = writeln!(out, "\n{} question(s) open.", view.open_questions);
+    }
+    if let Some(draft) = &view.draft {
         let _ = writeln!(
             out,
-            " {marker}{:>3}  {}  {}",
-            info.version, info.created_at, info.note
+            "\nNewest draft: {} from {}, {} problem(s).",
+            draft.number,
+            draft.source,
+            draft.problems.len()
+        );
+    }
+    out
+}
+
+/// Sessions, newest first.
+pub(super) fn session_list(sessions: &Vec<PlanningSession>) -> String {
+    if sessions.is_empty() {
+        return "No planning sessions yet: `orchestrator plan new \"goal\"` starts one.\n".into();
+    }
+    let mut out = format!(
+        "{:>4}  {:<22}  {:>4}  {:<24}  {}\n",
+        "ID", "STATUS", "PLAN", "UPDATED", "GOAL"
+    );
+    for s in sessions {
+        let plan = s
+            .plan_id
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "{:>4}  {:<22}  {:>4}  {:<24}  {}",
+            s.id, s.status, plan, s.updated_at, s.goal
         );
     }
     out

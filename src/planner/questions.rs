@@ -301,20 +301,15 @@ fn known(topic: &Topic, analysis: &ProjectAnalysis) -> Option<(String, String)> 
     match topic.key {
         "constraints.stack" if !analysis.languages.is_empty() => {
             let stack = analysis.languages.join(", ");
-            let build: Vec<&str> = analysis
-                .build_systems
-                .iter()
-                .map(|b| b.name.as_str())
-                .collect();
-            let answer = if build.is_empty() {
-                stack.clone()
+            let text = if analysis.build_systems.is_empty() {
+                format!("The project is written in {stack}; keep that stack?")
             } else {
-                format!("{stack} (built with {})", build.join(", "))
+                format!(
+                    "The project is written in {stack} (see {}); keep that stack?",
+                    evidence(&analysis.build_systems)
+                )
             };
-            Some((
-                format!("The project is written in {answer}; keep that stack?"),
-                answer,
-            ))
+            Some((text, stack))
         }
         "verification.tests" if !analysis.test_tools.is_empty() => {
             let tools = names(&[&analysis.test_tools]).join(", ");
@@ -408,10 +403,7 @@ pub fn follow_up(root: &Question, nth: usize, reason: &str) -> Option<NewQuestio
         topic: root.topic.clone(),
         category: root.category,
         text: (*text).into(),
-        why: format!(
-            "The answer to question {} was too vague to plan from ({reason}).",
-            root.id
-        ),
+        why: format!("The last answer was too vague to plan from ({reason})."),
         suggestions: root.suggestions.clone(),
         prefilled: None,
         follow_up_of: Some(root.id),
@@ -534,7 +526,12 @@ pub fn vagueness(question: &Question, answer: &str) -> Option<&'static str> {
     if NONE.contains(&text.as_str()) {
         return (!topic.accepts_none).then_some("this question needs a real answer, not 'none'");
     }
-    if topic.open && words == 1 && !question.suggestions.iter().any(|s| normalize(s) == text) {
+    let names_a_path = text.contains('/') || text.contains('.');
+    if topic.open
+        && words == 1
+        && !names_a_path
+        && !question.suggestions.iter().any(|s| normalize(s) == text)
+    {
         return Some("one word is not enough for an open question");
     }
     None

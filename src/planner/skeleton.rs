@@ -13,7 +13,18 @@ struct Answers<'a> {
 }
 
 impl Answers<'_> {
+    /// The user's answer (not an assumption).
     fn get(&self, key: &str) -> Option<&str> {
+        self.topics
+            .iter()
+            .find(|t| t.topic == key)
+            .and_then(|t| t.answer.as_deref())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The answer, or the assumption that replaced it.
+    fn value(&self, key: &str) -> Option<&str> {
         self.topics
             .iter()
             .find(|t| t.topic == key)
@@ -24,8 +35,13 @@ impl Answers<'_> {
 
     /// The answer unless it says "none".
     fn real(&self, key: &str) -> Option<&str> {
-        self.get(key).filter(|v| !is_none(v))
+        self.value(key).filter(|v| !is_none(v))
     }
+}
+
+/// Text to end a sentence with: without its own final full stop.
+fn clause(text: &str) -> &str {
+    text.trim().trim_end_matches('.')
 }
 
 fn is_none(text: &str) -> bool {
@@ -176,21 +192,21 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
         items
     };
     let users = answers.get("requirements.users").unwrap_or("its users");
-    let errors = answers.get("requirements.errors");
+    let errors = answers.value("requirements.errors");
 
     let mut context = Vec::new();
     if let Some(stack) = stack {
-        context.push(format!("Stack: {stack}."));
+        context.push(format!("Stack: {}.", clause(stack)));
     }
     if let Some(data) = answers.real("architecture.data") {
-        context.push(format!("Data: {data}."));
+        context.push(format!("Data: {}.", clause(data)));
     }
     if let Some(deps) = answers.real("architecture.dependencies") {
-        context.push(format!("External services and packages: {deps}."));
+        context.push(format!("External services and packages: {}.", clause(deps)));
     }
     let shape = answers
         .get("architecture.shape")
-        .map(|s| format!("Structure: {s}. "))
+        .map(|s| format!("Structure: {}. ", clause(s)))
         .unwrap_or_default();
 
     let mut foundation_files = code_files.clone();
@@ -200,7 +216,7 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
         title: "Lay out the structure the features build on".into(),
         description: format!(
             "Create the modules, entry points and test setup the features need, for the goal: {}. {shape}{} Keep the project's existing conventions; add no feature logic yet beyond what the layout needs.",
-            goal.trim(),
+            goal.trim().trim_end_matches('.'),
             context.join(" ")
         )
         .trim()
@@ -218,13 +234,17 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
             if files.is_empty() {
                 files = code_files.clone();
             }
-            files.push(test_glob.clone());
+            let tests_prefix = format!("{}/", lay.tests);
+            if !files.iter().any(|f| f.starts_with(&tests_prefix)) {
+                files.push(test_glob.clone());
+            }
             let mut description = format!(
-                "Build: {feature}. It is for {users}. Write tests for it under {}/ that fail without the feature.",
+                "Build: {feature}. It is for {}. Write tests for it under {}/ that fail without the feature.",
+                clause(users),
                 lay.tests
             );
             if let Some(errors) = errors {
-                description.push_str(&format!(" When something goes wrong: {errors}."));
+                description.push_str(&format!(" When something goes wrong: {}.", clause(errors)));
             }
             Task {
                 key: format!("T{}", i + 2),
@@ -306,7 +326,7 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
             },
         );
     }
-    if let Some(first) = answers.get("scope.first_delivery") {
+    if let Some(first) = answers.value("scope.first_delivery") {
         decide(
             format!("First delivery: {first}"),
             "Agreed in planning so something works end to end early.".into(),
