@@ -395,6 +395,17 @@ fn the_offline_skeleton_and_answer_revisions_work_over_mcp() {
     );
     let mut view = structured(&reply).clone();
     let session = view["session"]["id"].as_i64().unwrap();
+    // This client declared no elicitation: no forms are offered, and asking for them is refused.
+    assert!(!view["next_step"].as_str().unwrap().contains("ask_user"));
+    let forms = call(
+        &mut peer,
+        90,
+        "plan_answer",
+        json!({"session_id": session, "ask_user": true}),
+    );
+    assert!(tool_error_text(&forms).contains("did not declare the elicitation capability"));
+    let nothing = call(&mut peer, 91, "plan_answer", json!({"session_id": session}));
+    assert!(tool_error_text(&nothing).contains("no answers given"));
     // An empty folder: nothing to pre-fill.
     assert_eq!(view["analysis"]["files_seen"], 0);
     assert!(

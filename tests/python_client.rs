@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 use support::{HttpServer, Project, tool};
 
 fn run_client(args: &[&str]) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/mcp_client.py");
+    run_script("mcp_client.py", args)
+}
+
+fn run_script(name: &str, args: &[&str]) -> Value {
+    let script = format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"));
     let output = Command::new(tool("venv/bin/python"))
         .arg(script)
         .args(args)
@@ -79,4 +83,73 @@ fn python_sdk_client_works_over_http() {
     let server = HttpServer::spawn(project.command());
     let seen = run_client(&["http", &server.url]);
     check(&seen, plan);
+}
+
+/// What a client with forms saw in a planning interview, in either protocol era.
+fn check_elicited(seen: &Value, protocol: &str) {
+    assert_eq!(seen["protocol_version"], protocol, "{seen}");
+    assert_eq!(seen["offered"], true, "plan_start offers the forms: {seen}");
+    assert_eq!(seen["is_error"], false, "{seen}");
+    assert_eq!(
+        seen["status"], "DESIGNING",
+        "the forms finished the interview: {seen}"
+    );
+    assert_eq!(seen["unanswered"], json!([]), "{seen}");
+    assert_eq!(seen["users"], "People, through a command line", "{seen}");
+    assert_eq!(
+        seen["features"], "Add a note; List notes; Delete a note",
+        "{seen}"
+    );
+    let forms: Vec<&str> = seen["forms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        forms
+            .iter()
+            .any(|f| f.starts_with("If it could do only one thing")),
+        "the vague answer got a follow-up form: {forms:?}"
+    );
+    assert_eq!(seen["declined_status"], "GATHERING_REQUIREMENTS", "{seen}");
+    assert_eq!(seen["declined_recorded"], 0, "{seen}");
+    assert!(
+        seen["declined_next_step"]
+            .as_str()
+            .unwrap()
+            .contains("closed a form"),
+        "{seen}"
+    );
+}
+
+#[test]
+fn python_sdk_answers_planning_questions_through_forms_in_both_protocol_eras() {
+    // 2026-07-28 over stdio: the tool answers input_required and the SDK calls again.
+    let project = Project::new();
+    let binary = env!("CARGO_BIN_EXE_orchestrator");
+    let (root, data) = (
+        project.root.to_str().unwrap(),
+        project.data_dir.to_str().unwrap(),
+    );
+    let seen = run_script(
+        "plan_elicit.py",
+        &[
+            "auto",
+            "stdio",
+            binary,
+            "--project",
+            root,
+            "--data-dir",
+            data,
+            "serve",
+        ],
+    );
+    check_elicited(&seen, "2026-07-28");
+
+    // The initialize handshake over HTTP: the server sends elicitation/create requests.
+    let project = Project::new();
+    let server = HttpServer::spawn(project.command());
+    let seen = run_script("plan_elicit.py", &["legacy", "http", &server.url]);
+    check_elicited(&seen, "2025-11-25");
 }

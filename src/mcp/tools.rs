@@ -2,17 +2,23 @@
 //! `--tools all` adds.
 
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::InputResponses as FormResponses;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, Implementation, InputRequiredResult, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{Json, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::elicit;
 use crate::Orchestrator;
 use crate::config::ToolProfile;
 use crate::domain::{
     DraftSource, Plan, PlanContent, PlanDiff, PlanId, PlanVersion, PlanView, PlanningSession,
-    QuestionId, RejectedAlternative, SessionId,
+    QuestionId, RejectedAlternative, SessionId, SessionStatus,
 };
 use crate::orchestrator::{DecisionRecorded, DecisionTarget};
 use crate::planner::{AnswerReport, NewDecision, SessionView, SubmitReport};
@@ -76,7 +82,12 @@ pub struct PlanAnswerArgs {
     /// The session.
     pub session_id: SessionId,
     /// One or more answers. Answering a question again revises its answer.
+    #[serde(default)]
     pub answers: Vec<AnswerArg>,
+    /// Put the open questions to the user through the client's forms (elicitation) until the
+    /// interview is done or the user closes a form. Only for clients that declare elicitation.
+    #[serde(default)]
+    pub ask_user: bool,
 }
 
 /// Arguments of `plan_submit`.
@@ -197,6 +208,84 @@ pub struct PlanRollbackArgs {
     pub to_version: u32,
 }
 
+/// Appends the elicitation offer to a session still asking questions.
+fn offer(view: &mut SessionView) {
+    if view.session.status == SessionStatus::GatheringRequirements {
+        view.next_step.push_str(elicit::OFFER);
+    }
+}
+
+/// A structured tool result, as `Json` makes it, for tools that may also return input-required.
+fn structured_response<T: Serialize>(value: &T) -> Result<CallToolResponse, String> {
+    let value = serde_json::to_value(value).map_err(|e| format!("encoding the result: {e}"))?;
+    Ok(CallToolResult::structured(value).into())
+}
+
+impl OrchestratorMcp {
+    /// Records answers, merging the report into `report`.
+    async fn record(
+        &self,
+        id: SessionId,
+        answers: Vec<(QuestionId, String)>,
+        report: &mut Option<AnswerReport>,
+    ) -> Result<(), String> {
+        if answers.is_empty() {
+            return Ok(());
+        }
+        let new = self
+            .orchestrator
+            .answer_questions(id, answers)
+            .await
+            .map_err(tool_error)?;
+        match report {
+            Some(report) => {
+                report.recorded.extend(new.recorded);
+                report.follow_ups.extend(new.follow_ups);
+                report.session = new.session;
+            }
+            None => *report = Some(new),
+        }
+        Ok(())
+    }
+
+    /// Asks the open questions one form at a time (follow-ups come right after a vague answer)
+    /// until the interview is done or the user closes a form. Returns whether the user stopped.
+    async fn ask_through_forms(
+        &self,
+        id: SessionId,
+        ctx: &RequestContext<RoleServer>,
+        report: &mut Option<AnswerReport>,
+    ) -> Result<bool, String> {
+        for _ in 0..elicit::MAX_FORMS {
+            let view = match report {
+                Some(report) => report.session.clone(),
+                None => self
+                    .orchestrator
+                    .planning_session(id)
+                    .await
+                    .map_err(tool_error)?,
+            };
+            let Some(question) = view.next_questions.first() else {
+                return Ok(false);
+            };
+            if view.session.status != SessionStatus::GatheringRequirements {
+                return Ok(false);
+            }
+            let result = ctx
+                .peer
+                .create_elicitation(elicit::form(question)?)
+                .await
+                .map_err(|e| format!("the form could not be shown: {e}"))?;
+            let result = serde_json::to_value(&result).unwrap_or_default();
+            match elicit::accepted(&result) {
+                Some(answer) => self.record(id, vec![(question.id, answer)], report).await?,
+                None => return Ok(true),
+            }
+        }
+        Ok(false)
+    }
+}
+
 /// An engine error as a tool error: the model sees the message and can correct its call.
 fn tool_error(error: crate::Error) -> String {
     error.to_string()
@@ -220,12 +309,16 @@ impl OrchestratorMcp {
     async fn plan_start(
         &self,
         Parameters(args): Parameters<PlanStartArgs>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<SessionView>, String> {
-        let view = self
+        let mut view = self
             .orchestrator
             .start_planning_session(&args.goal)
             .await
             .map_err(tool_error)?;
+        if elicit::supported(&ctx).is_some() {
+            offer(&mut view);
+        }
         Ok(Json(view))
     }
 
@@ -243,17 +336,23 @@ impl OrchestratorMcp {
     async fn plan_session(
         &self,
         Parameters(args): Parameters<PlanSessionArgs>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<PlanSessionResult>, String> {
         Ok(Json(match args.session_id {
-            Some(id) => PlanSessionResult {
-                sessions: None,
-                session: Some(Box::new(
-                    self.orchestrator
-                        .planning_session(id)
-                        .await
-                        .map_err(tool_error)?,
-                )),
-            },
+            Some(id) => {
+                let mut view = self
+                    .orchestrator
+                    .planning_session(id)
+                    .await
+                    .map_err(tool_error)?;
+                if elicit::supported(&ctx).is_some() {
+                    offer(&mut view);
+                }
+                PlanSessionResult {
+                    sessions: None,
+                    session: Some(Box::new(view)),
+                }
+            }
             None => PlanSessionResult {
                 sessions: Some(
                     self.orchestrator
@@ -271,6 +370,7 @@ impl OrchestratorMcp {
     /// on to design and the result carries the brief for the draft.
     #[tool(
         name = "plan_answer",
+        output_schema = rmcp::handler::server::common::schema_for_output::<AnswerReport>(),
         annotations(
             title = "Answer planning questions",
             read_only_hint = false,
@@ -282,18 +382,83 @@ impl OrchestratorMcp {
     async fn plan_answer(
         &self,
         Parameters(args): Parameters<PlanAnswerArgs>,
-    ) -> Result<Json<AnswerReport>, String> {
-        let answers = args
-            .answers
-            .into_iter()
-            .map(|a| (a.question_id, a.answer))
-            .collect();
-        let report = self
-            .orchestrator
-            .answer_questions(args.session_id, answers)
-            .await
-            .map_err(tool_error)?;
-        Ok(Json(report))
+        ctx: RequestContext<RoleServer>,
+        FormResponses(responses): FormResponses,
+    ) -> Result<CallToolResponse, String> {
+        let id = args.session_id;
+        let how = elicit::supported(&ctx);
+        if args.ask_user && how.is_none() {
+            return Err("this client did not declare the elicitation capability: put the questions to the user yourself and send their answers in `answers`".into());
+        }
+        let mut report: Option<AnswerReport> = None;
+        let mut stopped = false;
+        match &responses {
+            // A retry after a round of forms: record what the user filled in.
+            Some(responses) => {
+                let round = elicit::read_round(responses);
+                stopped = round.stopped;
+                self.record(id, round.answers, &mut report).await?;
+            }
+            None if args.answers.is_empty() && !args.ask_user => {
+                return Err("no answers given: pass at least one {question_id, answer}, or `ask_user: true` to ask the user through forms".into());
+            }
+            None => {
+                let answers = args
+                    .answers
+                    .into_iter()
+                    .map(|a| (a.question_id, a.answer))
+                    .collect();
+                self.record(id, answers, &mut report).await?;
+            }
+        }
+        if args.ask_user && !stopped {
+            match how {
+                Some(elicit::Elicitation::InputRequired) => {
+                    let view = match &report {
+                        Some(report) => report.session.clone(),
+                        None => self
+                            .orchestrator
+                            .planning_session(id)
+                            .await
+                            .map_err(tool_error)?,
+                    };
+                    if view.session.status == SessionStatus::GatheringRequirements
+                        && !view.next_questions.is_empty()
+                    {
+                        let forms = elicit::input_requests(&view.next_questions)?;
+                        return Ok(InputRequiredResult::new(
+                            Some(forms),
+                            Some("plan_answer".into()),
+                        )
+                        .into());
+                    }
+                }
+                Some(elicit::Elicitation::Requests) => {
+                    stopped = self.ask_through_forms(id, &ctx, &mut report).await?;
+                }
+                None => {}
+            }
+        }
+        let mut report = match report {
+            Some(report) => report,
+            None => AnswerReport {
+                recorded: vec![],
+                follow_ups: vec![],
+                session: self
+                    .orchestrator
+                    .planning_session(id)
+                    .await
+                    .map_err(tool_error)?,
+            },
+        };
+        if stopped {
+            report.session.next_step.push_str(
+                " The user closed a form: ask the remaining questions in the conversation instead.",
+            );
+        } else if how.is_some() {
+            offer(&mut report.session);
+        }
+        structured_response(&report)
     }
 
     /// Submits a draft plan for validation. Problems come back with where they are and how to
