@@ -465,6 +465,18 @@ fn a_session_survives_a_restart_and_completes_an_interrupted_step() {
     assert_eq!(resumed.session.status, SessionStatus::Designing);
     assert!(resumed.research.is_some());
 
+    // Oversized answers are refused with nothing stored.
+    let before = store.answers(id).unwrap().len();
+    let huge = "x".repeat(10_001);
+    let err = planner
+        .answer(id, &[(first_question.id, huge)])
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("longer than 10000 characters"),
+        "{err}"
+    );
+    assert_eq!(store.answers(id).unwrap().len(), before);
+
     // Sessions are this project's own.
     let elsewhere = store
         .ensure_project(Path::new("/somewhere/else"), "else")

@@ -39,6 +39,9 @@ pub const QUESTION_BATCH: usize = 5;
 /// Longest goal accepted, in characters.
 const MAX_GOAL_CHARS: usize = 2_000;
 
+/// Longest answer accepted, in characters.
+const MAX_ANSWER_CHARS: usize = 10_000;
+
 /// A search over documentation, for the research phase. The knowledge base implements it; a
 /// session without one researches from the project alone.
 pub trait Knowledge: Send + Sync {
@@ -247,6 +250,11 @@ impl<'a> Planner<'a> {
                     id_range(&questions)
                 ))
             })?;
+            if raw.chars().count() > MAX_ANSWER_CHARS {
+                return Err(Error::Invalid(format!(
+                    "the answer to question {question_id} is longer than {MAX_ANSWER_CHARS} characters: summarise it; details belong in the draft"
+                )));
+            }
             let text = questions::interpret(question, raw);
             recorded.push(RecordedAnswer {
                 question_id: *question_id,
