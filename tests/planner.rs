@@ -596,3 +596,66 @@ fn approval_freezes_version_one_and_decisions_make_new_versions() {
     assert_eq!(&diff.decisions[0].key, new_key);
     assert_eq!(store.plan_history(v1.plan_id).unwrap().len(), 2);
 }
+
+#[test]
+fn writers_answering_one_session_at_once_ask_each_follow_up_once() {
+    let project = Project::new();
+    let (store, registered) = planner_store(&project);
+    let planner = Planner::new(&store, &registered);
+    let view = planner.start("A report generator").unwrap();
+    let id = view.session.id;
+    let features = view
+        .topics
+        .iter()
+        .find(|t| t.topic == "requirements.features")
+        .unwrap()
+        .question_id;
+    // Each thread has its own connection, as separate processes would.
+    let start = std::sync::Barrier::new(6);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let (db, root, start) = (project.db(), project.root.clone(), &start);
+                scope.spawn(move || {
+                    let store = Store::open(&db).unwrap();
+                    let registered = store.ensure_project(&root, "project").unwrap();
+                    start.wait();
+                    Planner::new(&store, &registered)
+                        .answer(id, &[(features, "idk".into())])
+                        .map(|_| ())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let follow_ups: Vec<_> = store
+        .questions(id)
+        .unwrap()
+        .into_iter()
+        .filter(|q| q.follow_up_of == Some(features))
+        .collect();
+    assert_eq!(follow_ups.len(), 1, "{follow_ups:#?}");
+    assert_eq!(store.answers(id).unwrap().len(), 6, "every answer is kept");
+
+    // The guard itself: a follow-up still waiting is not asked again, whoever asks.
+    let again = orchestrator::planner::questions::follow_up(
+        &store.questions(id).unwrap()[1],
+        0,
+        "it leaves the decision open",
+    )
+    .unwrap();
+    assert_eq!(store.add_follow_ups(&[again.clone()]).unwrap(), vec![]);
+    store
+        .add_answers(id, &[(follow_ups[0].id, "dunno".into())])
+        .unwrap();
+    assert_eq!(
+        store.add_follow_ups(&[again]).unwrap(),
+        vec![],
+        "nor one with the same text"
+    );
+    let second =
+        orchestrator::planner::questions::follow_up(&store.questions(id).unwrap()[1], 1, "x")
+            .unwrap();
+    assert_eq!(store.add_follow_ups(&[second]).unwrap().len(), 1);
+}

@@ -30,8 +30,15 @@ pub async fn agent_draft(settings: &Settings, brief: &str) -> Result<PlanContent
         .args(["-p", "--output-format", "json", "--setting-sources", ""])
         .arg("--json-schema")
         .arg(draft_schema().to_string());
-    if let Some(model) = &settings.config.agent.model {
+    let agent = &settings.config.agent;
+    if let Some(model) = &agent.model {
         command.args(["--model", model]);
+    }
+    if let Some(turns) = agent.max_turns {
+        command.args(["--max-turns", &turns.to_string()]);
+    }
+    if let Some(budget) = agent.max_budget_usd {
+        command.args(["--max-budget-usd", &budget.to_string()]);
     }
     command
         .current_dir(&settings.root)

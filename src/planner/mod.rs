@@ -265,8 +265,12 @@ impl<'a> Planner<'a> {
         }
         self.store.add_answers(id, &interpreted)?;
         if session.status != SessionStatus::GatheringRequirements {
-            self.store
-                .set_session_status(id, SessionStatus::GatheringRequirements, None)?;
+            self.store.advance_session(
+                id,
+                session.status,
+                SessionStatus::GatheringRequirements,
+                None,
+            )?;
         }
         let follow_ups = self.reconcile(id)?;
         Ok(AnswerReport {
@@ -288,8 +292,12 @@ impl<'a> Planner<'a> {
         match session.status {
             SessionStatus::Designing => {}
             SessionStatus::Reviewing => {
-                self.store
-                    .set_session_status(id, SessionStatus::Designing, None)?;
+                self.store.advance_session(
+                    id,
+                    SessionStatus::Reviewing,
+                    SessionStatus::Designing,
+                    None,
+                )?;
             }
             _ => {
                 let open = self.build_view(id)?.open_questions;
@@ -304,8 +312,12 @@ impl<'a> Planner<'a> {
             .add_draft(id, source, &content, &problems, note)?;
         let accepted = problems.is_empty();
         if accepted {
-            self.store
-                .set_session_status(id, SessionStatus::Reviewing, None)?;
+            self.store.advance_session(
+                id,
+                SessionStatus::Designing,
+                SessionStatus::Reviewing,
+                None,
+            )?;
         }
         Ok(SubmitReport {
             accepted,
@@ -448,23 +460,26 @@ impl<'a> Planner<'a> {
         let follow_ups = if wanted.is_empty() {
             Vec::new()
         } else {
-            self.store.add_questions(&wanted)?
+            self.store.add_follow_ups(&wanted)?
         };
-        let all_known = follow_ups.is_empty() && states.iter().all(|s| s.value().is_some());
-        let mut status = self.store.session(id)?.status;
-        if all_known && status == SessionStatus::GatheringRequirements {
-            status = self
-                .store
-                .set_session_status(id, SessionStatus::Researching, None)?
-                .status;
+        let all_known = wanted.is_empty() && states.iter().all(|s| s.value().is_some());
+        if all_known {
+            self.store.advance_session(
+                id,
+                SessionStatus::GatheringRequirements,
+                SessionStatus::Researching,
+                None,
+            )?;
         }
-        if status == SessionStatus::Researching {
-            let session = self.store.session(id)?;
-            let research = self.research(id, &session.goal, &states)?;
-            self.store
-                .log_session(id, "research", &to_value(&research)?)?;
-            self.store
-                .set_session_status(id, SessionStatus::Designing, None)?;
+        let session = self.store.session(id)?;
+        if session.status == SessionStatus::Researching {
+            let research = to_value(&self.research(id, &session.goal, &states)?)?;
+            self.store.advance_session(
+                id,
+                SessionStatus::Researching,
+                SessionStatus::Designing,
+                Some(("research", &research)),
+            )?;
         }
         Ok(follow_ups)
     }

@@ -409,6 +409,52 @@ impl Store {
         self.write(|tx| new.iter().map(|q| insert_question(tx, q)).collect())
     }
 
+    /// Adds follow-up questions, skipping any whose question already has one waiting for an
+    /// answer or one with the same text, so two writers reconciling at once ask each follow-up
+    /// once.
+    pub fn add_follow_ups(&self, new: &[NewQuestion]) -> Result<Vec<Question>> {
+        self.write(|tx| {
+            let mut added = Vec::new();
+            for question in new {
+                let exists = tx
+                    .query_row(
+                        "SELECT 1 FROM questions q WHERE q.follow_up_of = ?1
+                         AND (q.text = ?2 OR NOT EXISTS (SELECT 1 FROM answers a WHERE a.question_id = q.id))",
+                        params![question.follow_up_of.map(|q| q.0), question.text],
+                        |_| Ok(()),
+                    )
+                    .optional()?;
+                if exists.is_none() {
+                    added.push(insert_question(tx, question)?);
+                }
+            }
+            Ok(added)
+        })
+    }
+
+    /// Moves a session from `from` to `to` (logging `log` with it) if it is still in `from`;
+    /// returns whether it moved. Lets two writers race to the same step without an error.
+    pub fn advance_session(
+        &self,
+        id: SessionId,
+        from: SessionStatus,
+        to: SessionStatus,
+        log: Option<(&str, &serde_json::Value)>,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let current = load_session(tx, id)?;
+            if current.status != from {
+                return Ok(false);
+            }
+            from.check(to)?;
+            if let Some((kind, payload)) = log {
+                append_log(tx, id, kind, payload)?;
+            }
+            update_session_status(tx, id, from, to, None)?;
+            Ok(true)
+        })
+    }
+
     /// Starts a session with its analysis logged and its opening questions, in one transaction.
     /// `questions` are given the new session's id.
     pub fn start_session(
