@@ -645,7 +645,10 @@ fn writers_answering_one_session_at_once_ask_each_follow_up_once() {
         "it leaves the decision open",
     )
     .unwrap();
-    assert_eq!(store.add_follow_ups(&[again.clone()]).unwrap(), vec![]);
+    assert_eq!(
+        store.add_follow_ups(std::slice::from_ref(&again)).unwrap(),
+        vec![]
+    );
     store
         .add_answers(id, &[(follow_ups[0].id, "dunno".into())])
         .unwrap();
