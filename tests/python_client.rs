@@ -112,6 +112,12 @@ fn check_elicited(seen: &Value, protocol: &str) {
             .any(|f| f.starts_with("If it could do only one thing")),
         "the vague answer got a follow-up form: {forms:?}"
     );
+    if protocol == "2026-07-28" {
+        assert_eq!(
+            seen["tests"], "pytest",
+            "the pre-filled default was offered: {seen}"
+        );
+    }
     assert_eq!(seen["declined_status"], "GATHERING_REQUIREMENTS", "{seen}");
     assert_eq!(seen["declined_recorded"], 0, "{seen}");
     assert!(
@@ -125,8 +131,10 @@ fn check_elicited(seen: &Value, protocol: &str) {
 
 #[test]
 fn python_sdk_answers_planning_questions_through_forms_in_both_protocol_eras() {
-    // 2026-07-28 over stdio: the tool answers input_required and the SDK calls again.
+    // 2026-07-28 over stdio: the tool answers input_required and the SDK calls again. The
+    // Python fixture makes some forms carry a pre-filled default.
     let project = Project::new();
+    support::write_files(&project.root, support::PYTHON_PROJECT);
     let binary = env!("CARGO_BIN_EXE_orchestrator");
     let (root, data) = (
         project.root.to_str().unwrap(),

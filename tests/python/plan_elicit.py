@@ -40,6 +40,9 @@ async def main(argv: list[str]) -> dict:
     async def answer(context, params: types.ElicitRequestParams) -> types.ElicitResult:
         message = params.message
         forms.append(message.split("\n", 1)[0])
+        default = params.requested_schema["properties"]["answer"].get("default")
+        if default is not None and "Found in the project" in message:
+            return types.ElicitResult(action="accept", content={"answer": default})
         if decline["on"]:
             return types.ElicitResult(action="decline")
         for start, reply in ANSWERS.items():
@@ -68,6 +71,7 @@ async def main(argv: list[str]) -> dict:
             "forms": forms,
             "features": next(t["answer"] for t in topics if t["topic"] == "requirements.features"),
             "users": next(t["answer"] for t in topics if t["topic"] == "requirements.users"),
+            "tests": next(t["answer"] for t in topics if t["topic"] == "verification.tests"),
             "unanswered": [t["topic"] for t in topics if t["answer"] is None and t["assumed"] is None],
             "declined_status": declined.structured_content["session"]["session"]["status"],
             "declined_next_step": declined.structured_content["session"]["next_step"],
