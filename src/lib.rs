@@ -30,6 +30,7 @@
 //!             files: vec!["src/routes/**".into()],
 //!             depends_on: vec![],
 //!             verification: vec!["cargo test health".into()],
+//!             rules: Default::default(),
 //!         }],
 //!     }],
 //!     ..Default::default()
@@ -64,4 +65,13 @@ pub mod verifier;
 pub mod web;
 
 pub use error::{Error, Result};
-pub use orchestrator::{Orchestrator, StatusReport};
+pub use orchestrator::{Orchestrator, PermissionAnswer, StatusReport};
+
+/// Installs the TLS crypto provider (ring) for the process, once; HTTP clients need it.
+pub fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Another provider installed first is as good; ignore the refusal.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

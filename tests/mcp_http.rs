@@ -20,6 +20,7 @@ struct Reply {
 
 impl Client {
     fn new(url: &str) -> Self {
+        orchestrator::install_tls_provider();
         Self {
             http: reqwest::Client::new(),
             url: url.to_string(),
@@ -114,7 +115,7 @@ async fn http_serves_initialize_list_and_every_tool() {
     let tools = client.request(1, "tools/list", json!({})).await;
     assert_eq!(
         tools["result"]["tools"].as_array().unwrap().len(),
-        11,
+        14,
         "ORCHESTRATOR_TOOLS=all is honoured"
     );
 

@@ -5,7 +5,8 @@ mod support;
 use serde_json::{Value, json};
 use support::{Project, StdioPeer, structured, tool_error_text};
 
-const CORE_TOOLS: [&str; 7] = [
+const CORE_TOOLS: [&str; 8] = [
+    "approvals",
     "plan_answer",
     "plan_approve",
     "plan_decide",
@@ -111,7 +112,14 @@ fn all_profile_serves_every_plan_tool_end_to_end() {
 
     let reply = peer.request(1, "tools/list", json!({}));
     let mut all: Vec<&str> = CORE_TOOLS.to_vec();
-    all.extend(["plan_abandon", "plan_diff", "plan_list", "plan_rollback"]);
+    all.extend([
+        "plan_abandon",
+        "plan_diff",
+        "plan_list",
+        "plan_rollback",
+        "policy_audit",
+        "policy_check",
+    ]);
     all.sort();
     assert_eq!(tool_names(&reply), all);
     let rollback = reply["result"]["tools"]

@@ -105,6 +105,7 @@ fn task(key: &str, files: &[&str], depends_on: &[&str]) -> Task {
         files: files.iter().map(|f| f.to_string()).collect(),
         depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
         verification: vec!["pytest".into()],
+        rules: Default::default(),
     }
 }
 

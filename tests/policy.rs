@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use orchestrator::policy::{Policy, PolicyContext, RuleLists, RuleSet, Severity, ToolRequest, Verdict};
+use orchestrator::policy::{
+    Policy, PolicyContext, RuleLists, RuleSet, Severity, ToolRequest, Verdict,
+};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -19,7 +21,14 @@ fn fixture() -> Fixture {
     let base = dir.path().canonicalize().unwrap();
     let root = base.join("project");
     let home = base.join("home");
-    for d in ["src", "tests", "docs", "keys", ".github/workflows", ".venv/bin"] {
+    for d in [
+        "src",
+        "tests",
+        "docs",
+        "keys",
+        ".github/workflows",
+        ".venv/bin",
+    ] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
     std::fs::create_dir_all(home.join(".ssh")).unwrap();
@@ -38,7 +47,11 @@ fn fixture() -> Fixture {
         std::fs::write(root.join(file), text).unwrap();
     }
     std::os::unix::fs::symlink(base.join("elsewhere"), root.join("outside-link")).unwrap();
-    Fixture { _dir: dir, root, home }
+    Fixture {
+        _dir: dir,
+        root,
+        home,
+    }
 }
 
 impl Fixture {
@@ -58,7 +71,9 @@ fn corpus(fixture: &Fixture) -> Vec<(Severity, String)> {
     text.lines()
         .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
         .map(|line| {
-            let (verdict, command) = line.split_once('\t').unwrap_or_else(|| panic!("no tab in corpus line {line:?}"));
+            let (verdict, command) = line
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("no tab in corpus line {line:?}"));
             let verdict = match verdict {
                 "allow" => Severity::Allow,
                 "escalate" => Severity::Escalate,
@@ -92,7 +107,10 @@ fn corpus_verdicts_match_and_nothing_dangerous_is_allowed() {
             false_allows += 1;
         }
         if decision.verdict != *expected {
-            wrong.push(format!("expected {expected}, got {}: {command:?}\n    {}", decision.verdict, decision.reason));
+            wrong.push(format!(
+                "expected {expected}, got {}: {command:?}\n    {}",
+                decision.verdict, decision.reason
+            ));
         }
     }
     eprintln!(
@@ -100,6 +118,14 @@ fn corpus_verdicts_match_and_nothing_dangerous_is_allowed() {
         cases.len(),
         cases.len() - benign
     );
-    assert!(cases.len() >= 300 && benign >= 100, "the corpus must keep its size");
-    assert!(wrong.is_empty(), "{} verdicts differ:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        cases.len() >= 300 && benign >= 100,
+        "the corpus must keep its size"
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} verdicts differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }

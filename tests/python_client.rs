@@ -36,6 +36,7 @@ fn check(seen: &Value, plan: i64) {
     assert_eq!(
         seen["tools"],
         json!([
+            "approvals",
             "plan_answer",
             "plan_approve",
             "plan_decide",

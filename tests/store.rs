@@ -473,6 +473,7 @@ fn approval_requests_are_decided_once() {
             tool_name: "Bash".into(),
             input: serde_json::json!({"command": "npm install left-pad"}),
             reason: "installs a package".into(),
+            grants: vec!["Bash(npm install left-pad)".into()],
             expires_at: Timestamp::now().plus(std::time::Duration::from_secs(900)),
         })
         .unwrap();
@@ -481,18 +482,32 @@ fn approval_requests_are_decided_once() {
     let decided = store
         .decide_approval(
             request.id,
-            ApprovalStatus::Approved,
-            "alice",
-            Some("fine"),
-            true,
+            &ApprovalAnswer {
+                decision: ApprovalStatus::Approved,
+                decided_by: "alice",
+                reason: Some("fine"),
+                always_for_run: true,
+            },
         )
         .unwrap();
     assert_eq!(decided.status, ApprovalStatus::Approved);
     assert!(decided.applies_to_run);
     assert_eq!(store.approval(request.id).unwrap(), decided);
     assert!(store.pending_approvals().unwrap().is_empty());
+    assert_eq!(
+        store.run_rules(run.id).unwrap(),
+        ["Bash(npm install left-pad)"]
+    );
     let err = store
-        .decide_approval(request.id, ApprovalStatus::Denied, "bob", None, false)
+        .decide_approval(
+            request.id,
+            &ApprovalAnswer {
+                decision: ApprovalStatus::Denied,
+                decided_by: "bob",
+                reason: None,
+                always_for_run: false,
+            },
+        )
         .unwrap_err();
     assert!(matches!(err, Error::IllegalTransition(_)), "{err}");
 }

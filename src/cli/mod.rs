@@ -15,10 +15,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Orchestrator;
 use crate::config::{self, Overrides, Settings, ToolProfile};
-use crate::domain::{DraftSource, PlanId, RejectedAlternative, SessionId};
+use crate::domain::{
+    ApprovalId, ApprovalStatus, DraftSource, PlanId, RejectedAlternative, RunId, SessionId,
+};
 use crate::mcp::{self, HttpOptions};
 use crate::orchestrator::{DecisionRecorded, DecisionTarget};
 use crate::planner::NewDecision;
+use crate::policy::{HumanAnswer, ToolRequest};
+use crate::store::ApprovalFilter;
 use interview::{DraftChoice, InterviewOptions};
 
 /// Runs AI coding agents through multi-step projects: plan, delegate, supervise, verify.
@@ -63,6 +67,58 @@ enum Command {
         #[command(subcommand)]
         command: PlanCommand,
     },
+    /// List the tool calls waiting for a person (the approvals queue), or all of them.
+    Approvals {
+        /// Every request, answered or not (newest first), instead of only the waiting ones.
+        #[arg(long)]
+        all: bool,
+        /// Only this run's requests.
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<RunId>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a waiting tool call; the agent goes on.
+    Approve {
+        /// The request's id (from `orchestrator approvals`).
+        id: ApprovalId,
+        /// Also approve the same calls (the exact commands, files or domains) for the rest of
+        /// this run without asking.
+        #[arg(long)]
+        always: bool,
+        /// A note kept with the answer.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Who answers (default: $USER).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deny a waiting tool call; the agent is told the reason and goes on without it.
+    Deny {
+        /// The request's id (from `orchestrator approvals`).
+        id: ApprovalId,
+        /// Why: the agent reads it, so say what to do instead.
+        #[arg(long, required = true)]
+        reason: String,
+        /// Who answers (default: $USER).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The permission policy: explain its verdict on a command, or read its audit log.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Show the project, the store and what it holds.
     Status {
         /// Print JSON instead of text.
@@ -103,6 +159,48 @@ impl From<InterviewArgs> for InterviewOptions {
             title: args.title,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// How the policy answers a call: the verdict, the reason, every simple command found and
+    /// the rule or default that decided each. Exit code 0 whatever the verdict.
+    ///
+    /// Examples: `orchestrator policy check -- rm -rf build`,
+    /// `orchestrator policy check --tool Edit --input '{"file_path": "src/a.rs"}'`.
+    Check {
+        /// The tool (default Bash, with the command after `--`).
+        #[arg(long, value_name = "NAME")]
+        tool: Option<String>,
+        /// The tool's input as JSON (for tools other than Bash).
+        #[arg(long, value_name = "JSON")]
+        input: Option<String>,
+        /// Judge as in this run (its worktree, task files and rules, rules granted for it).
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<RunId>,
+        /// The task's declared files (globs), to judge edits as a task would; default: the
+        /// whole project is editable.
+        #[arg(long = "files", value_name = "GLOB", num_args = 1..)]
+        files: Vec<String>,
+        /// Print JSON: `{"verdict", "reason", "rule", "findings": [...]}`.
+        #[arg(long)]
+        json: bool,
+        /// The shell command, as one or several words.
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// The audit log: every permission decision, automatic or human, newest first.
+    Audit {
+        /// Only this run's decisions.
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<RunId>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,7 +349,11 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -313,8 +415,125 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print(json, &report, render::status)
         }
         Command::Plan { command } => plan(&orchestrator, command).await,
+        Command::Approvals {
+            all,
+            run,
+            limit,
+            json,
+        } => {
+            let filter = ApprovalFilter {
+                status: (!all).then_some(ApprovalStatus::Pending),
+                run_id: run,
+                limit: Some(limit),
+            };
+            let requests = orchestrator.approvals(filter).await?;
+            print(json, &requests, |r| render::approvals(r, all))
+        }
+        Command::Approve {
+            id,
+            always,
+            reason,
+            by,
+            json,
+        } => {
+            let answer = if always {
+                HumanAnswer::ApproveAlways
+            } else {
+                HumanAnswer::Approve
+            };
+            let request = orchestrator
+                .answer_approval(id, answer, &who(by), reason.as_deref())
+                .await?;
+            print(json, &request, render::approval_answered)
+        }
+        Command::Deny {
+            id,
+            reason,
+            by,
+            json,
+        } => {
+            let request = orchestrator
+                .answer_approval(id, HumanAnswer::Deny, &who(by), Some(&reason))
+                .await?;
+            print(json, &request, render::approval_answered)
+        }
+        Command::Policy { command } => policy(&orchestrator, command).await,
     }
 }
+
+/// Who answers from this terminal.
+fn who(by: Option<String>) -> String {
+    by.filter(|b| !b.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "cli".into())
+}
+
+async fn policy(orchestrator: &Orchestrator, command: PolicyCommand) -> anyhow::Result<()> {
+    match command {
+        PolicyCommand::Check {
+            tool,
+            input,
+            run,
+            files,
+            json,
+            command,
+        } => {
+            let request = match (tool.as_deref(), input, command.is_empty()) {
+                (None | Some("Bash"), None, false) => ToolRequest::bash(&command.join(" ")),
+                (Some(tool), Some(input), true) => {
+                    let input: serde_json::Value = serde_json::from_str(&input)
+                        .map_err(|e| UsageError(format!("--input is not valid JSON: {e}")))?;
+                    if !input.is_object() {
+                        return Err(UsageError(
+                            "--input must be a JSON object, such as {\"file_path\": \"src/a.rs\"}"
+                                .into(),
+                        )
+                        .into());
+                    }
+                    ToolRequest {
+                        tool_name: tool.to_owned(),
+                        input,
+                    }
+                }
+                (Some(_), None, _) => {
+                    return Err(UsageError(
+                        "--tool needs --input JSON (or use `-- COMMAND` for Bash)".into(),
+                    )
+                    .into());
+                }
+                (_, Some(_), false) => {
+                    return Err(UsageError(
+                        "give either --tool/--input or `-- COMMAND`, not both".into(),
+                    )
+                    .into());
+                }
+                (None, Some(_), true) => {
+                    return Err(UsageError("--input needs --tool NAME".into()).into());
+                }
+                (_, None, true) => {
+                    return Err(UsageError(
+                        "nothing to check: `orchestrator policy check -- COMMAND`".into(),
+                    )
+                    .into());
+                }
+            };
+            let declared = (!files.is_empty()).then_some(files);
+            let decision = orchestrator
+                .check_permission(request, run, declared)
+                .await?;
+            print(json, &decision, render::decision)
+        }
+        PolicyCommand::Audit { run, limit, json } => {
+            let entries = orchestrator.audit_log(run, limit).await?;
+            print(json, &entries, render::audit)
+        }
+    }
+}
+
+/// A mistake in how a command was called (exit code 2), found after clap's own checks.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
 
 async fn plan(orchestrator: &Orchestrator, command: PlanCommand) -> anyhow::Result<()> {
     match command {

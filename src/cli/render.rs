@@ -3,11 +3,13 @@
 use std::fmt::Write as _;
 
 use crate::StatusReport;
+use crate::domain::{ApprovalRequest, ApprovalStatus, AuditEntry, Timestamp};
 use crate::domain::{
     ChangeKind, Draft, FieldChange, ItemChange, Plan, PlanContent, PlanDiff, PlanId, PlanView,
     PlanningSession,
 };
 use crate::planner::SessionView;
+use crate::policy::Decision;
 
 pub(super) fn plan_list(plans: &Vec<Plan>) -> String {
     if plans.is_empty() {
@@ -276,6 +278,156 @@ pub(super) fn status(report: &StatusReport) -> String {
     let _ = writeln!(out, "Locks:     {} held", counts.active_locks);
     for warning in &report.warnings {
         let _ = writeln!(out, "Warning:   {warning}");
+    }
+    out
+}
+
+/// A tool call's input in one line: the command, the path or the URL, else compact JSON.
+fn call_summary(tool: &str, input: &serde_json::Value) -> String {
+    let field = |k: &str| input.get(k).and_then(serde_json::Value::as_str);
+    let text = field("command")
+        .or_else(|| field("file_path"))
+        .or_else(|| field("notebook_path"))
+        .or_else(|| field("url"))
+        .or_else(|| field("path"))
+        .map_or_else(|| input.to_string(), str::to_owned);
+    let one_line = text.replace('\n', "⏎ ");
+    let short: String = one_line.chars().take(100).collect();
+    let cut = if one_line.chars().count() > 100 {
+        "…"
+    } else {
+        ""
+    };
+    format!("{tool} `{short}{cut}`")
+}
+
+fn ago(then: Timestamp, now: Timestamp) -> String {
+    let secs = (now.as_millis() - then.as_millis()).max(0) / 1000;
+    match secs {
+        s if s < 90 => format!("{s}s"),
+        s if s < 5400 => format!("{}m", s / 60),
+        s => format!("{}h", s / 3600),
+    }
+}
+
+pub(super) fn approvals(requests: &Vec<ApprovalRequest>, all: bool) -> String {
+    if requests.is_empty() {
+        return if all {
+            "No approval requests yet.\n".into()
+        } else {
+            "Nothing is waiting for approval.\n".into()
+        };
+    }
+    let now = Timestamp::now();
+    let mut out = String::new();
+    for r in requests {
+        let state = match r.status {
+            ApprovalStatus::Pending => format!(
+                "waiting {}, denied in {} unless answered",
+                ago(r.created_at, now),
+                ago(now, r.expires_at)
+            ),
+            status => format!(
+                "{} by {}{}",
+                status.as_str().to_ascii_lowercase(),
+                r.decided_by.as_deref().unwrap_or("?"),
+                if r.applies_to_run {
+                    " (always for this run)"
+                } else {
+                    ""
+                }
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "#{}  run {} (task {})  {}",
+            r.id,
+            r.run_id,
+            r.task_key,
+            call_summary(&r.tool_name, &r.input)
+        );
+        let _ = writeln!(out, "    why: {}", r.reason);
+        let _ = writeln!(out, "    {state}");
+        if let Some(reason) = r
+            .decision_reason
+            .as_deref()
+            .filter(|_| r.status != ApprovalStatus::Pending)
+        {
+            let _ = writeln!(out, "    answer: {reason}");
+        }
+    }
+    if !all {
+        let _ = writeln!(
+            out,
+            "\nAnswer with `orchestrator approve ID [--always]` or `orchestrator deny ID --reason \"…\"`."
+        );
+    }
+    out
+}
+
+pub(super) fn approval_answered(r: &ApprovalRequest) -> String {
+    let mut out = format!(
+        "#{} {} by {}: {}\n",
+        r.id,
+        r.status.as_str().to_ascii_lowercase(),
+        r.decided_by.as_deref().unwrap_or("?"),
+        call_summary(&r.tool_name, &r.input)
+    );
+    if r.applies_to_run && !r.grants.is_empty() {
+        let _ = writeln!(
+            out,
+            "For the rest of run {} also allowed: {}",
+            r.run_id,
+            r.grants.join(", ")
+        );
+    }
+    out
+}
+
+pub(super) fn decision(d: &Decision) -> String {
+    let mut out = format!("{}: {}\n", d.verdict, d.reason);
+    if let Some(rule) = &d.rule {
+        let _ = writeln!(out, "decided by {rule}");
+    }
+    if !d.findings.is_empty() {
+        out.push('\n');
+        let width = d
+            .findings
+            .iter()
+            .map(|f| f.subject.chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(48);
+        for f in &d.findings {
+            let _ = writeln!(
+                out,
+                "  {:<8}  {:<width$}  {}  [{}]",
+                f.verdict.as_str(),
+                f.subject,
+                f.reason,
+                f.decided_by
+            );
+        }
+    }
+    out
+}
+
+pub(super) fn audit(entries: &Vec<AuditEntry>) -> String {
+    if entries.is_empty() {
+        return "No permission decisions recorded yet.\n".into();
+    }
+    let mut out = String::new();
+    for e in entries {
+        let run = e.run_id.map_or_else(String::new, |r| format!("run {r}  "));
+        let _ = writeln!(
+            out,
+            "{}  {run}{:<9} {}  by {}",
+            e.at,
+            e.verdict,
+            call_summary(&e.tool_name, &e.input),
+            e.decided_by
+        );
+        let _ = writeln!(out, "    {}", e.reason);
     }
     out
 }

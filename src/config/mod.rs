@@ -52,6 +52,8 @@ pub struct Config {
     pub supervisor: SupervisorConfig,
     /// The MCP server.
     pub mcp: McpConfig,
+    /// The permission policy and the approvals queue.
+    pub policy: PolicyConfig,
 }
 
 /// `[project]`
@@ -157,6 +159,50 @@ impl Default for SupervisorConfig {
 pub struct McpConfig {
     /// Which tools the MCP server lists.
     pub tools: ToolProfile,
+}
+
+/// `[policy]`: rules in Claude Code's syntax on top of the built-in defaults, and how a person
+/// is asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Calls to let through without asking (`Bash(npm run test:*)`, `WebFetch(domain:docs.rs)`).
+    pub allow: Vec<String>,
+    /// Calls to put before a person even where the defaults would allow them.
+    pub escalate: Vec<String>,
+    /// Calls to refuse.
+    pub deny: Vec<String>,
+    /// Seconds an escalated call waits for a person before it is denied.
+    pub approval_timeout_secs: u64,
+    /// A command run when a request starts waiting (program and arguments); it gets the request
+    /// as JSON on stdin and `ORCHESTRATOR_APPROVAL_ID` in its environment.
+    pub notify_command: Vec<String>,
+    /// A URL that gets the request as a JSON POST when it starts waiting.
+    pub notify_webhook: Option<String>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            allow: Vec::new(),
+            escalate: Vec::new(),
+            deny: Vec::new(),
+            approval_timeout_secs: 1800,
+            notify_command: Vec::new(),
+            notify_webhook: None,
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// The three rule lists.
+    pub fn rules(&self) -> crate::domain::RuleLists {
+        crate::domain::RuleLists {
+            allow: self.allow.clone(),
+            escalate: self.escalate.clone(),
+            deny: self.deny.clone(),
+        }
+    }
 }
 
 /// Which MCP tools are exposed: tool lists cost the client's context on every turn.
@@ -320,7 +366,7 @@ pub fn parse_config(text: &str, file: &Path) -> Result<Config, ConfigError> {
     };
     let deserializer = toml::Deserializer::parse(text)
         .map_err(|e| error(e.span(), None, e.message().to_string()))?;
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let key = e.path().to_string();
         let inner = e.into_inner();
         error(
@@ -328,7 +374,42 @@ pub fn parse_config(text: &str, file: &Path) -> Result<Config, ConfigError> {
             (key != ".").then_some(key),
             inner.message().to_string(),
         )
-    })
+    })?;
+    check_rules(&config, text, file)?;
+    Ok(config)
+}
+
+/// A bad permission rule is a config error naming the rule, its key and its line.
+fn check_rules(config: &Config, text: &str, file: &Path) -> Result<(), ConfigError> {
+    if let Some((key, problem)) = crate::policy::rules::problems(&config.policy.rules())
+        .into_iter()
+        .next()
+    {
+        let at = text
+            .find(&format!("\"{}\"", problem.rule))
+            .or_else(|| text.find(&format!("'{}'", problem.rule)))
+            .unwrap_or(0);
+        let (line, column) = line_column(text, at);
+        return Err(ConfigError::File {
+            file: file.to_path_buf(),
+            line,
+            column,
+            key: Some(format!("policy.{key}")),
+            message: problem.to_string(),
+        });
+    }
+    if let Some(first) = config.policy.notify_command.first()
+        && first.trim().is_empty()
+    {
+        return Err(ConfigError::File {
+            file: file.to_path_buf(),
+            line: 1,
+            column: 1,
+            key: Some("policy.notify_command".into()),
+            message: "the first element must name a program".into(),
+        });
+    }
+    Ok(())
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {

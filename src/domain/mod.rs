@@ -18,7 +18,7 @@ pub mod status;
 mod time;
 mod verification;
 
-pub use approval::ApprovalRequest;
+pub use approval::{ApprovalRequest, AuditEntry};
 pub use ids::{
     AnswerId, ApprovalId, CheckpointId, LeaseId, PlanId, ProjectId, QuestionId, ReportId, RunId,
     SessionId,
@@ -26,7 +26,7 @@ pub use ids::{
 pub use lock::{LockLease, LockMode};
 pub use plan::{
     ChangeKind, Decision, FieldChange, ItemChange, Phase, Plan, PlanContent, PlanDiff, PlanVersion,
-    PlanVersionInfo, PlanView, RejectedAlternative, Task, diff_content,
+    PlanVersionInfo, PlanView, RejectedAlternative, RuleLists, Task, diff_content,
 };
 pub use planning::{
     Answer, Draft, DraftSource, PlanningSession, Problem, Question, QuestionCategory,

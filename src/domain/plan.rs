@@ -127,6 +127,32 @@ pub struct Task {
     /// Steps the verifier runs or checks to accept the work.
     #[serde(default)]
     pub verification: Vec<String>,
+    /// Permission rules for this task's runs, on top of the project's (Claude Code syntax).
+    #[serde(default, skip_serializing_if = "RuleLists::is_empty")]
+    pub rules: RuleLists,
+}
+
+/// Permission rules in Claude Code's syntax (`Bash(npm run test:*)`, `Edit(src/**)`), in three
+/// lists; deny beats escalate beats allow.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleLists {
+    /// Calls to let through without asking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    /// Calls to put before a person.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalate: Vec<String>,
+    /// Calls to refuse.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny: Vec<String>,
+}
+
+impl RuleLists {
+    /// Whether no rule is set.
+    pub fn is_empty(&self) -> bool {
+        self.allow.is_empty() && self.escalate.is_empty() && self.deny.is_empty()
+    }
 }
 
 /// A decision recorded on a plan.
@@ -412,6 +438,7 @@ mod tests {
             files: vec!["src/**".into()],
             depends_on: vec![],
             verification: vec!["cargo test".into()],
+            rules: RuleLists::default(),
         }
     }
 

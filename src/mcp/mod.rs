@@ -7,6 +7,7 @@
 //! errors (an unknown tool, a request before `initialize`) are JSON-RPC errors from the SDK.
 //! Logs go to stderr only: stdout belongs to the protocol.
 
+mod approvals;
 mod elicit;
 mod http;
 mod tools;

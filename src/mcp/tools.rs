@@ -26,7 +26,7 @@ use crate::planner::{AnswerReport, NewDecision, SessionView, SubmitReport};
 /// The MCP face of an [`Orchestrator`].
 #[derive(Debug, Clone)]
 pub struct OrchestratorMcp {
-    orchestrator: Orchestrator,
+    pub(super) orchestrator: Orchestrator,
     tool_router: ToolRouter<Self>,
 }
 
@@ -36,7 +36,9 @@ with plan_answer (follow-ups come back for vague answers), then write a draft fr
 plan_submit (or leave the draft out for an offline skeleton), show the user the reviewed draft, and plan_approve it. \
 plan_session resumes a session. Plans are phases of tasks (each with the files it touches, its dependencies and its \
 verification steps) and decisions with their rationale (plan_decide adds one), in versions that can be read, diffed \
-and rolled back. Call plan_get without arguments to list the plans, then with a plan_id to read one.";
+and rolled back. Call plan_get without arguments to list the plans, then with a plan_id to read one. \
+Agents' tool calls that the permission policy escalated wait in a queue: `approvals` lists them and answers one \
+(approve, approve_always for the rest of the run, or deny with a reason) once the user has decided.";
 
 /// Arguments of `plan_start`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -287,7 +289,7 @@ impl OrchestratorMcp {
 }
 
 /// An engine error as a tool error: the model sees the message and can correct its call.
-fn tool_error(error: crate::Error) -> String {
+pub(super) fn tool_error(error: crate::Error) -> String {
     error.to_string()
 }
 
@@ -699,9 +701,10 @@ impl OrchestratorMcp {
 impl OrchestratorMcp {
     /// The server for `orchestrator`, exposing the tools of `profile`.
     pub fn new(orchestrator: Orchestrator, profile: ToolProfile) -> Self {
-        let mut tool_router = Self::core_router();
+        let mut tool_router = Self::core_router() + Self::approvals_router();
         if profile == ToolProfile::All {
             tool_router += Self::extra_router();
+            tool_router += Self::policy_router();
         }
         Self {
             orchestrator,

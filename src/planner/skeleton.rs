@@ -224,6 +224,7 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
         files: foundation_files,
         depends_on: vec![],
         verification: verification.clone(),
+        rules: Default::default(),
     };
 
     let feature_tasks: Vec<Task> = features
@@ -253,6 +254,7 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
                 files,
                 depends_on: vec!["T1".into()],
                 verification: verification.clone(),
+                rules: Default::default(),
             }
         })
         .collect();
@@ -281,6 +283,7 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
         files: vec![test_glob.clone()],
         depends_on: feature_tasks.iter().map(|t| t.key.clone()).collect(),
         verification: acceptance_verification,
+        rules: Default::default(),
     };
 
     let mut constraints = Vec::new();

@@ -52,116 +52,721 @@ pub struct Subject {
 
 /// Variables that change which programs run or how; setting them is escalated.
 const DANGEROUS_ENV: &[&str] = &[
-    "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "BASH_ENV", "ENV", "PROMPT_COMMAND", "IFS", "PS4",
-    "SHELLOPTS", "BASHOPTS", "GIT_SSH_COMMAND", "GIT_SSH", "GIT_EXEC_PATH", "GIT_CONFIG", "GIT_CONFIG_GLOBAL",
-    "GIT_CONFIG_PARAMETERS", "GIT_ASKPASS", "NODE_OPTIONS", "PYTHONSTARTUP", "PERL5OPT", "RUSTC_WRAPPER",
-    "CARGO_BUILD_RUSTC_WRAPPER", "DYLD_INSERT_LIBRARIES", "EDITOR", "VISUAL", "PAGER", "GIT_PAGER",
+    "PATH",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "IFS",
+    "PS4",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "GIT_SSH_COMMAND",
+    "GIT_SSH",
+    "GIT_EXEC_PATH",
+    "GIT_CONFIG",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_ASKPASS",
+    "NODE_OPTIONS",
+    "PYTHONSTARTUP",
+    "PERL5OPT",
+    "RUSTC_WRAPPER",
+    "CARGO_BUILD_RUSTC_WRAPPER",
+    "DYLD_INSERT_LIBRARIES",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "GIT_PAGER",
 ];
 
 /// Programs that only read, print or compute.
 const READERS: &[&str] = &[
-    "cat", "head", "tail", "less", "more", "wc", "cut", "nl", "tac", "rev", "fold", "fmt", "column", "paste", "join",
-    "comm", "diff", "cmp", "colordiff", "file", "stat", "du", "ls", "ll", "dir", "tree", "realpath", "readlink", "md5sum",
-    "sha1sum", "sha224sum", "sha256sum", "sha384sum", "sha512sum", "b2sum", "cksum", "sum", "xxd", "hexdump", "od",
-    "strings", "base64", "base32", "jq", "yq", "bat", "batcat", "zcat", "zless", "bzcat", "xzcat", "lsattr", "expand",
-    "unexpand", "iconv", "look", "tsort", "numfmt", "pr", "ptx", "split", "csplit", "shuf", "tokei", "cloc", "sloccount",
-    "zipinfo", "identify", "sort", "uniq", "json_pp", "xmllint", "fd", "fdfind", "locate", "plocate",
+    "cat",
+    "head",
+    "tail",
+    "less",
+    "more",
+    "wc",
+    "cut",
+    "nl",
+    "tac",
+    "rev",
+    "fold",
+    "fmt",
+    "column",
+    "paste",
+    "join",
+    "comm",
+    "diff",
+    "cmp",
+    "colordiff",
+    "file",
+    "stat",
+    "du",
+    "ls",
+    "ll",
+    "dir",
+    "tree",
+    "realpath",
+    "readlink",
+    "md5sum",
+    "sha1sum",
+    "sha224sum",
+    "sha256sum",
+    "sha384sum",
+    "sha512sum",
+    "b2sum",
+    "cksum",
+    "sum",
+    "xxd",
+    "hexdump",
+    "od",
+    "strings",
+    "base64",
+    "base32",
+    "jq",
+    "yq",
+    "bat",
+    "batcat",
+    "zcat",
+    "zless",
+    "bzcat",
+    "xzcat",
+    "lsattr",
+    "expand",
+    "unexpand",
+    "iconv",
+    "look",
+    "tsort",
+    "numfmt",
+    "pr",
+    "ptx",
+    "split",
+    "csplit",
+    "shuf",
+    "tokei",
+    "cloc",
+    "sloccount",
+    "zipinfo",
+    "identify",
+    "sort",
+    "uniq",
+    "json_pp",
+    "xmllint",
+    "fd",
+    "fdfind",
+    "locate",
+    "plocate",
 ];
 
 /// Programs that search: their first operand is a pattern, not a file.
-const SEARCHERS: &[&str] = &["grep", "egrep", "fgrep", "rg", "ag", "ack", "zgrep", "git-grep"];
+const SEARCHERS: &[&str] = &[
+    "grep", "egrep", "fgrep", "rg", "ag", "ack", "zgrep", "git-grep",
+];
 
 /// Programs and builtins that touch no file.
 const HARMLESS: &[&str] = &[
-    "echo", "printf", "true", "false", ":", "test", "[", "pwd", "cd", "pushd", "popd", "dirs", "sleep", "date", "whoami",
-    "id", "groups", "uname", "hostname", "uptime", "ps", "pgrep", "pidof", "free", "nproc", "seq", "yes", "expr", "bc",
-    "dc", "cal", "tty", "locale", "getconf", "arch", "lscpu", "lsblk", "vmstat", "iostat", "which", "type", "whereis",
-    "hash", "basename", "dirname", "tr", "exit", "return", "shift", "wait", "read", "local", "readonly", "let",
-    "unset", "shopt", "jobs", "fg", "bg", "disown", "clear", "tput", "reset", "man", "help", "info", "apropos",
-    "whatis", "history", "umask", "ulimit", "times", "getopts", "mapfile", "readarray", "caller", "logname", "users",
-    "who", "w", "last", "env-check", "top", "htop", "df", "mktemp", "fc-list", "column", "tput", "stty", "true",
+    "echo",
+    "printf",
+    "true",
+    "false",
+    ":",
+    "test",
+    "[",
+    "pwd",
+    "cd",
+    "pushd",
+    "popd",
+    "dirs",
+    "sleep",
+    "date",
+    "whoami",
+    "id",
+    "groups",
+    "uname",
+    "hostname",
+    "uptime",
+    "ps",
+    "pgrep",
+    "pidof",
+    "free",
+    "nproc",
+    "seq",
+    "yes",
+    "expr",
+    "bc",
+    "dc",
+    "cal",
+    "tty",
+    "locale",
+    "getconf",
+    "arch",
+    "lscpu",
+    "lsblk",
+    "vmstat",
+    "iostat",
+    "which",
+    "type",
+    "whereis",
+    "hash",
+    "basename",
+    "dirname",
+    "tr",
+    "exit",
+    "return",
+    "shift",
+    "wait",
+    "read",
+    "local",
+    "readonly",
+    "let",
+    "unset",
+    "shopt",
+    "jobs",
+    "fg",
+    "bg",
+    "disown",
+    "clear",
+    "tput",
+    "reset",
+    "man",
+    "help",
+    "info",
+    "apropos",
+    "whatis",
+    "history",
+    "umask",
+    "ulimit",
+    "times",
+    "getopts",
+    "mapfile",
+    "readarray",
+    "caller",
+    "logname",
+    "users",
+    "who",
+    "w",
+    "last",
+    "env-check",
+    "top",
+    "htop",
+    "df",
+    "mktemp",
+    "fc-list",
+    "column",
+    "tput",
+    "stty",
+    "true",
 ];
 
 /// Test runners, linters, formatters and type checkers: the everyday checks.
 const CHECKERS: &[&str] = &[
-    "pytest", "py.test", "ruff", "black", "isort", "flake8", "pylint", "mypy", "pyright", "bandit", "pyflakes",
-    "pycodestyle", "pydocstyle", "coverage", "autopep8", "yapf", "tsc", "eslint", "prettier", "jest", "vitest",
-    "mocha", "ava", "jasmine", "karma", "biome", "stylelint", "rustfmt", "gofmt", "goimports", "golangci-lint",
-    "staticcheck", "shellcheck", "shfmt", "hadolint", "yamllint", "markdownlint", "codespell", "cppcheck",
-    "clang-format", "clang-tidy", "ctest", "phpunit", "rspec", "rubocop", "pre-commit", "nextest", "cargo-nextest",
-    "ninja", "vulture", "interrogate", "pip-audit", "safety", "semgrep", "typos", "taplo", "actionlint", "ktlint",
-    "swiftlint", "dotnet-format",
+    "pytest",
+    "py.test",
+    "ruff",
+    "black",
+    "isort",
+    "flake8",
+    "pylint",
+    "mypy",
+    "pyright",
+    "bandit",
+    "pyflakes",
+    "pycodestyle",
+    "pydocstyle",
+    "coverage",
+    "autopep8",
+    "yapf",
+    "tsc",
+    "eslint",
+    "prettier",
+    "jest",
+    "vitest",
+    "mocha",
+    "ava",
+    "jasmine",
+    "karma",
+    "biome",
+    "stylelint",
+    "rustfmt",
+    "gofmt",
+    "goimports",
+    "golangci-lint",
+    "staticcheck",
+    "shellcheck",
+    "shfmt",
+    "hadolint",
+    "yamllint",
+    "markdownlint",
+    "codespell",
+    "cppcheck",
+    "clang-format",
+    "clang-tidy",
+    "ctest",
+    "phpunit",
+    "rspec",
+    "rubocop",
+    "pre-commit",
+    "nextest",
+    "cargo-nextest",
+    "ninja",
+    "vulture",
+    "interrogate",
+    "pip-audit",
+    "safety",
+    "semgrep",
+    "typos",
+    "taplo",
+    "actionlint",
+    "ktlint",
+    "swiftlint",
+    "dotnet-format",
 ];
 
 /// Programs that reach the network.
 const NETWORK: &[&str] = &[
-    "curl", "wget", "http", "https", "xh", "httpie", "aria2c", "nc", "ncat", "netcat", "socat", "telnet", "ssh", "scp",
-    "sftp", "ftp", "lftp", "mosh", "ping", "ping6", "dig", "nslookup", "host", "whois", "traceroute", "tracepath",
-    "lynx", "w3m", "links", "elinks", "gh", "hub", "glab", "aws", "gcloud", "az", "kubectl", "helm", "terraform",
-    "pulumi", "docker", "podman", "nerdctl", "vagrant", "ansible", "ansible-playbook", "rclone", "s3cmd", "gsutil",
-    "openssl", "ssh-copy-id", "nmap", "websocat", "grpcurl", "twine", "heroku", "vercel", "netlify", "fly", "flyctl",
+    "curl",
+    "wget",
+    "http",
+    "https",
+    "xh",
+    "httpie",
+    "aria2c",
+    "nc",
+    "ncat",
+    "netcat",
+    "socat",
+    "telnet",
+    "ssh",
+    "scp",
+    "sftp",
+    "ftp",
+    "lftp",
+    "mosh",
+    "ping",
+    "ping6",
+    "dig",
+    "nslookup",
+    "host",
+    "whois",
+    "traceroute",
+    "tracepath",
+    "lynx",
+    "w3m",
+    "links",
+    "elinks",
+    "gh",
+    "hub",
+    "glab",
+    "aws",
+    "gcloud",
+    "az",
+    "kubectl",
+    "helm",
+    "terraform",
+    "pulumi",
+    "docker",
+    "podman",
+    "nerdctl",
+    "vagrant",
+    "ansible",
+    "ansible-playbook",
+    "rclone",
+    "s3cmd",
+    "gsutil",
+    "openssl",
+    "ssh-copy-id",
+    "nmap",
+    "websocat",
+    "grpcurl",
+    "twine",
+    "heroku",
+    "vercel",
+    "netlify",
+    "fly",
+    "flyctl",
 ];
 
 /// Package managers whose every use installs or removes software.
 const INSTALLERS: &[&str] = &[
-    "apt", "apt-get", "aptitude", "dpkg", "rpm", "yum", "dnf", "zypper", "pacman", "apk", "brew", "port", "snap",
-    "flatpak", "nix-env", "nix", "gem", "composer", "cpan", "cpanm", "luarocks", "opam", "cabal", "stack", "pipx",
-    "conda", "mamba", "micromamba", "sdk", "asdf", "mise", "nvm", "volta", "fnm", "pyenv", "rbenv", "corepack",
-    "tox", "nox", "install-tool",
+    "apt",
+    "apt-get",
+    "aptitude",
+    "dpkg",
+    "rpm",
+    "yum",
+    "dnf",
+    "zypper",
+    "pacman",
+    "apk",
+    "brew",
+    "port",
+    "snap",
+    "flatpak",
+    "nix-env",
+    "nix",
+    "gem",
+    "composer",
+    "cpan",
+    "cpanm",
+    "luarocks",
+    "opam",
+    "cabal",
+    "stack",
+    "pipx",
+    "conda",
+    "mamba",
+    "micromamba",
+    "sdk",
+    "asdf",
+    "mise",
+    "nvm",
+    "volta",
+    "fnm",
+    "pyenv",
+    "rbenv",
+    "corepack",
+    "tox",
+    "nox",
+    "install-tool",
 ];
 
 /// Programs that change the machine itself; always refused.
 const SYSTEM_DESTROYERS: &[&str] = &[
-    "mkfs", "mke2fs", "mkswap", "mkfs.ext4", "mkfs.ext3", "mkfs.xfs", "mkfs.vfat", "mkfs.btrfs", "fdisk", "sfdisk",
-    "gdisk", "cfdisk", "parted", "wipefs", "shutdown", "reboot", "halt", "poweroff", "init", "telinit", "insmod",
-    "rmmod", "modprobe", "swapoff", "useradd", "userdel", "usermod", "groupadd", "groupdel", "passwd", "chpasswd",
-    "visudo", "kexec", "hdparm", "blkdiscard", "zpool", "lvremove", "vgremove", "pvremove", "cryptsetup",
+    "mkfs",
+    "mke2fs",
+    "mkswap",
+    "mkfs.ext4",
+    "mkfs.ext3",
+    "mkfs.xfs",
+    "mkfs.vfat",
+    "mkfs.btrfs",
+    "fdisk",
+    "sfdisk",
+    "gdisk",
+    "cfdisk",
+    "parted",
+    "wipefs",
+    "shutdown",
+    "reboot",
+    "halt",
+    "poweroff",
+    "init",
+    "telinit",
+    "insmod",
+    "rmmod",
+    "modprobe",
+    "swapoff",
+    "useradd",
+    "userdel",
+    "usermod",
+    "groupadd",
+    "groupdel",
+    "passwd",
+    "chpasswd",
+    "visudo",
+    "kexec",
+    "hdparm",
+    "blkdiscard",
+    "zpool",
+    "lvremove",
+    "vgremove",
+    "pvremove",
+    "cryptsetup",
 ];
 
 /// Programs that manage services, mounts, firewalls, schedules and processes.
 const SYSTEM_CHANGERS: &[&str] = &[
-    "systemctl", "service", "launchctl", "mount", "umount", "iptables", "ip6tables", "nft", "ufw", "firewall-cmd",
-    "crontab", "at", "batch", "kill", "pkill", "killall", "skill", "renice", "sysctl", "chroot", "setcap", "ldconfig",
-    "update-alternatives", "ifconfig", "ip", "route", "tc", "journalctl", "loginctl", "timedatectl", "hostnamectl",
+    "systemctl",
+    "service",
+    "launchctl",
+    "mount",
+    "umount",
+    "iptables",
+    "ip6tables",
+    "nft",
+    "ufw",
+    "firewall-cmd",
+    "crontab",
+    "at",
+    "batch",
+    "kill",
+    "pkill",
+    "killall",
+    "skill",
+    "renice",
+    "sysctl",
+    "chroot",
+    "setcap",
+    "ldconfig",
+    "update-alternatives",
+    "ifconfig",
+    "ip",
+    "route",
+    "tc",
+    "journalctl",
+    "loginctl",
+    "timedatectl",
+    "hostnamectl",
 ];
 
 /// Shells and interpreters that read a program from their standard input when given none.
-const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "ash", "csh", "tcsh", "busybox"];
+const SHELLS: &[&str] = &[
+    "sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "ash", "csh", "tcsh", "busybox",
+];
 
 /// Names of package scripts and make targets that run checks or builds.
 const SAFE_TARGETS: &[&str] = &[
-    "test", "tests", "check", "checks", "lint", "lint:fix", "typecheck", "type-check", "types", "tsc", "build",
-    "fmt", "format", "format:check", "fmt-check", "coverage", "all", "ci", "verify", "unit", "test:unit", "compile",
-    "vet", "style", "mypy", "ruff", "pytest", "clippy", "doc", "docs", "e2e", "integration", "bench", "clean-pyc",
+    "test",
+    "tests",
+    "check",
+    "checks",
+    "lint",
+    "lint:fix",
+    "typecheck",
+    "type-check",
+    "types",
+    "tsc",
+    "build",
+    "fmt",
+    "format",
+    "format:check",
+    "fmt-check",
+    "coverage",
+    "all",
+    "ci",
+    "verify",
+    "unit",
+    "test:unit",
+    "compile",
+    "vet",
+    "style",
+    "mypy",
+    "ruff",
+    "pytest",
+    "clippy",
+    "doc",
+    "docs",
+    "e2e",
+    "integration",
+    "bench",
+    "clean-pyc",
 ];
 
 /// Identifiers a one-line Python or JavaScript program may use and still be judged harmless.
 const SAFE_CODE_WORDS: &[&str] = &[
-    "print", "import", "from", "as", "sys", "version", "version_info", "platform", "python_version", "json", "dumps",
-    "loads", "load", "len", "str", "int", "float", "bool", "list", "dict", "tuple", "set", "range", "math", "sqrt",
-    "executable", "prefix", "argv", "stdin", "read", "for", "in", "if", "else", "elif", "and", "or", "not", "is",
-    "True", "False", "None", "true", "false", "null", "undefined", "__version__", "re", "match", "search", "findall",
-    "sub", "time", "datetime", "date", "now", "today", "isoformat", "sum", "max", "min", "sorted", "reversed", "format",
-    "getdefaultencoding", "maxsize", "pass", "lambda", "return", "def", "join", "split", "strip", "upper", "lower",
-    "items", "keys", "values", "enumerate", "zip", "isinstance", "type", "repr", "abs", "round", "pow", "hex", "ord",
-    "chr", "any", "all", "map", "filter", "console", "log", "process", "versions", "JSON", "stringify", "parse", "Math",
-    "floor", "ceil", "random", "Date", "toISOString", "arch", "node", "v8", "let", "const", "var", "x", "i", "n", "s",
-    "k", "v", "d", "e", "a", "b", "line", "lines", "sep", "end", "file", "stdout", "indent", "sort_keys", "count",
-    "startswith", "endswith", "replace", "encode", "decode", "hexdigest", "sha256", "md5", "hashlib", "string",
-    "ascii_letters", "digits", "uuid", "uuid4", "textwrap", "dedent", "fill", "decimal", "Decimal", "fractions",
-    "Fraction", "statistics", "mean", "median", "itertools", "functools", "collections", "Counter", "defaultdict",
-    "importlib", "metadata", "util", "find_spec", "pytest", "numpy", "np", "pandas", "pd", "__file__", "platform",
-    "machine", "node", "release", "architecture", "length", "toString", "toFixed", "parseInt", "parseFloat", "Number",
-    "String", "Array", "Object", "entries", "fromEntries", "exit", "float_info", "implementation", "name",
+    "print",
+    "import",
+    "from",
+    "as",
+    "sys",
+    "version",
+    "version_info",
+    "platform",
+    "python_version",
+    "json",
+    "dumps",
+    "loads",
+    "load",
+    "len",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list",
+    "dict",
+    "tuple",
+    "set",
+    "range",
+    "math",
+    "sqrt",
+    "executable",
+    "prefix",
+    "argv",
+    "stdin",
+    "read",
+    "for",
+    "in",
+    "if",
+    "else",
+    "elif",
+    "and",
+    "or",
+    "not",
+    "is",
+    "True",
+    "False",
+    "None",
+    "true",
+    "false",
+    "null",
+    "undefined",
+    "__version__",
+    "re",
+    "match",
+    "search",
+    "findall",
+    "sub",
+    "time",
+    "datetime",
+    "date",
+    "now",
+    "today",
+    "isoformat",
+    "sum",
+    "max",
+    "min",
+    "sorted",
+    "reversed",
+    "format",
+    "getdefaultencoding",
+    "maxsize",
+    "pass",
+    "lambda",
+    "return",
+    "def",
+    "join",
+    "split",
+    "strip",
+    "upper",
+    "lower",
+    "items",
+    "keys",
+    "values",
+    "enumerate",
+    "zip",
+    "isinstance",
+    "type",
+    "repr",
+    "abs",
+    "round",
+    "pow",
+    "hex",
+    "ord",
+    "chr",
+    "any",
+    "all",
+    "map",
+    "filter",
+    "console",
+    "log",
+    "process",
+    "versions",
+    "JSON",
+    "stringify",
+    "parse",
+    "Math",
+    "floor",
+    "ceil",
+    "random",
+    "Date",
+    "toISOString",
+    "arch",
+    "node",
+    "v8",
+    "let",
+    "const",
+    "var",
+    "x",
+    "i",
+    "n",
+    "s",
+    "k",
+    "v",
+    "d",
+    "e",
+    "a",
+    "b",
+    "line",
+    "lines",
+    "sep",
+    "end",
+    "file",
+    "stdout",
+    "indent",
+    "sort_keys",
+    "count",
+    "startswith",
+    "endswith",
+    "replace",
+    "encode",
+    "decode",
+    "hexdigest",
+    "sha256",
+    "md5",
+    "hashlib",
+    "string",
+    "ascii_letters",
+    "digits",
+    "uuid",
+    "uuid4",
+    "textwrap",
+    "dedent",
+    "fill",
+    "decimal",
+    "Decimal",
+    "fractions",
+    "Fraction",
+    "statistics",
+    "mean",
+    "median",
+    "itertools",
+    "functools",
+    "collections",
+    "Counter",
+    "defaultdict",
+    "importlib",
+    "metadata",
+    "util",
+    "find_spec",
+    "pytest",
+    "numpy",
+    "np",
+    "pandas",
+    "pd",
+    "__file__",
+    "platform",
+    "machine",
+    "node",
+    "release",
+    "architecture",
+    "length",
+    "toString",
+    "toFixed",
+    "parseInt",
+    "parseFloat",
+    "Number",
+    "String",
+    "Array",
+    "Object",
+    "entries",
+    "fromEntries",
+    "exit",
+    "float_info",
+    "implementation",
+    "name",
 ];
 
 /// Whether a variable name suggests a secret value.
 fn secret_variable(name: &str, known: &[String]) -> bool {
     let upper = name.to_ascii_uppercase();
     known.iter().any(|k| k.eq_ignore_ascii_case(name))
-        || ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "COOKIE", "SESSION"]
-            .iter()
-            .any(|s| upper.contains(s))
+        || [
+            "KEY",
+            "TOKEN",
+            "SECRET",
+            "PASSWORD",
+            "PASSWD",
+            "CREDENTIAL",
+            "AUTH",
+            "COOKIE",
+            "SESSION",
+        ]
+        .iter()
+        .any(|s| upper.contains(s))
 }
 
 /// Judges command lines and the files they touch.
@@ -187,7 +792,8 @@ impl Grammar<'_> {
         let mut options_done = false;
         while let Some(arg) = iter.next() {
             let v = arg.value.as_str();
-            if options_done || !v.starts_with('-') || v == "-" || arg.dynamic && !v.starts_with('-') {
+            if options_done || !v.starts_with('-') || v == "-" || arg.dynamic && !v.starts_with('-')
+            {
                 out.push(arg);
             } else if v == "--" {
                 options_done = true;
@@ -211,7 +817,11 @@ impl Grammar<'_> {
                         out.push(next.clone());
                     }
                 } else if let Some(rest) = arg.value.strip_prefix(name) {
-                    let rest = if name.starts_with("--") { rest.strip_prefix('=') } else { Some(rest) };
+                    let rest = if name.starts_with("--") {
+                        rest.strip_prefix('=')
+                    } else {
+                        Some(rest)
+                    };
                     if let Some(rest) = rest.filter(|r| !r.is_empty()) {
                         let mut w = arg.clone();
                         w.value = rest.to_owned();
@@ -227,7 +837,11 @@ impl Grammar<'_> {
 fn has_flag(args: &[Word], short: char, long: &[&str]) -> bool {
     args.iter().take_while(|a| a.value != "--").any(|a| {
         let v = a.value.as_str();
-        long.contains(&v) || (v.starts_with('-') && !v.starts_with("--") && v[1..].chars().all(|c| c.is_ascii_alphanumeric()) && v[1..].contains(short))
+        long.contains(&v)
+            || (v.starts_with('-')
+                && !v.starts_with("--")
+                && v[1..].chars().all(|c| c.is_ascii_alphanumeric())
+                && v[1..].contains(short))
     })
 }
 
@@ -303,7 +917,13 @@ impl<'a> Classifier<'a> {
     }
 
     /// Judges a file access by a tool or a command.
-    pub fn file(&mut self, text: &str, access_path: Option<&Path>, write: bool, command: Option<&str>) {
+    pub fn file(
+        &mut self,
+        text: &str,
+        access_path: Option<&Path>,
+        write: bool,
+        command: Option<&str>,
+    ) {
         let access = if write { Access::Write } else { Access::Read };
         let subject = self.access_subject(text, access_path, access, command, false);
         self.subjects.push(subject);
@@ -311,8 +931,18 @@ impl<'a> Classifier<'a> {
 
     /// Judges one file access. `contents`: the command touches what lies under `path` (a glob,
     /// `find`'s results), not `path` itself.
-    fn access_subject(&self, text: &str, path: Option<&Path>, access: Access, command: Option<&str>, contents: bool) -> Subject {
-        let mut matters: Vec<Matter> = command.map(|c| Matter::Command(c.to_owned())).into_iter().collect();
+    fn access_subject(
+        &self,
+        text: &str,
+        path: Option<&Path>,
+        access: Access,
+        command: Option<&str>,
+        contents: bool,
+    ) -> Subject {
+        let mut matters: Vec<Matter> = command
+            .map(|c| Matter::Command(c.to_owned()))
+            .into_iter()
+            .collect();
         let Some(path) = path else {
             let (severity, what) = match access {
                 Access::Read => (Severity::Escalate, "reads"),
@@ -331,27 +961,53 @@ impl<'a> Classifier<'a> {
             Access::Read => Matter::Read(path.to_path_buf()),
             Access::Write | Access::Delete => Matter::Edit(path.to_path_buf()),
         });
-        let shown = if contents { format!("files in {}", self.scope.show(path)) } else { self.scope.show(path) };
+        let shown = if contents {
+            format!("files in {}", self.scope.show(path))
+        } else {
+            self.scope.show(path)
+        };
         let place = self.scope.place(path);
         let (severity, reason, firmness) = match (access, &place) {
             (Access::Read, _) if paths::secret(path).is_some() => (
                 Severity::Deny,
-                format!("reads {shown}, {}", paths::secret(path).unwrap_or("a secret")),
+                format!(
+                    "reads {shown}, {}",
+                    paths::secret(path).unwrap_or("a secret")
+                ),
                 Firmness::Hard,
             ),
-            (Access::Read, Place::Inside(_)) => (Severity::Allow, format!("reads {shown} in the project"), Firmness::Soft),
+            (Access::Read, Place::Inside(_)) => (
+                Severity::Allow,
+                format!("reads {shown} in the project"),
+                Firmness::Soft,
+            ),
             (Access::Read, Place::Outside) if self.scope.in_home(path) => (
                 Severity::Escalate,
                 format!("reads {shown}, in the home directory outside the project"),
                 Firmness::Soft,
             ),
-            (Access::Read, Place::Outside) => (Severity::Allow, format!("reads {shown}, a system file"), Firmness::Soft),
-            (Access::Write, _) if paths::harmless_sink(path) => (Severity::Allow, format!("writes to {shown}"), Firmness::Soft),
-            (Access::Delete, _) if self.scope.catastrophic(path) && !(contents && matches!(place, Place::Inside(_))) => (
-                Severity::Deny,
-                format!("deletes {shown}, which would destroy the system, the home directory or the whole project"),
-                Firmness::Hard,
+            (Access::Read, Place::Outside) => (
+                Severity::Allow,
+                format!("reads {shown}, a system file"),
+                Firmness::Soft,
             ),
+            (Access::Write, _) if paths::harmless_sink(path) => (
+                Severity::Allow,
+                format!("writes to {shown}"),
+                Firmness::Soft,
+            ),
+            (Access::Delete, _)
+                if self.scope.catastrophic(path)
+                    && !(contents && matches!(place, Place::Inside(_))) =>
+            {
+                (
+                    Severity::Deny,
+                    format!(
+                        "deletes {shown}, which would destroy the system, the home directory or the whole project"
+                    ),
+                    Firmness::Hard,
+                )
+            }
             (Access::Write | Access::Delete, Place::Outside) if path.starts_with("/dev/") => (
                 Severity::Deny,
                 format!("writes to the device {shown}"),
@@ -359,20 +1015,36 @@ impl<'a> Classifier<'a> {
             ),
             (Access::Write | Access::Delete, Place::Outside) => (
                 Severity::Deny,
-                format!("{} {shown}, outside the project", if access == Access::Write { "writes" } else { "deletes" }),
+                format!(
+                    "{} {shown}, outside the project",
+                    if access == Access::Write {
+                        "writes"
+                    } else {
+                        "deletes"
+                    }
+                ),
                 Firmness::PathRule,
             ),
-            (Access::Write | Access::Delete, Place::Inside(_)) if paths::secret(path).is_some() => (
-                Severity::Escalate,
-                format!("touches {shown}, {}", paths::secret(path).unwrap_or("a secret")),
-                Firmness::Soft,
-            ),
+            (Access::Write | Access::Delete, Place::Inside(_)) if paths::secret(path).is_some() => {
+                (
+                    Severity::Escalate,
+                    format!(
+                        "touches {shown}, {}",
+                        paths::secret(path).unwrap_or("a secret")
+                    ),
+                    Firmness::Soft,
+                )
+            }
             (Access::Write | Access::Delete, Place::Inside(rel)) if paths::ci(rel) => (
                 Severity::Escalate,
                 format!("changes CI configuration ({shown})"),
                 Firmness::Soft,
             ),
-            (Access::Delete, Place::Inside(_)) => (Severity::Escalate, format!("deletes {shown}"), Firmness::Soft),
+            (Access::Delete, Place::Inside(_)) => (
+                Severity::Escalate,
+                format!("deletes {shown}"),
+                Firmness::Soft,
+            ),
             (Access::Write, Place::Inside(rel)) if self.scope.declared(rel) => (
                 Severity::Allow,
                 if self.scope.has_declared_files() {
@@ -423,9 +1095,15 @@ impl<'a> Classifier<'a> {
         {
             // A glob reveals a secret only if it matches one that exists.
             let fixed = dir_prefix_len(&word.value);
-            let pattern = word.value.split('/').skip(fixed).collect::<Vec<_>>().join("/");
+            let pattern = word
+                .value
+                .split('/')
+                .skip(fixed)
+                .collect::<Vec<_>>()
+                .join("/");
             for secret in paths::secrets_matching(dir, &pattern) {
-                let subject = self.access_subject(&text, Some(&secret), Access::Read, Some(&text), false);
+                let subject =
+                    self.access_subject(&text, Some(&secret), Access::Read, Some(&text), false);
                 self.subjects.push(subject);
             }
         }
@@ -433,12 +1111,18 @@ impl<'a> Classifier<'a> {
         self.subjects.push(subject);
     }
 
-    fn push(&mut self, inv: &Invocation, verdicts: Verdicts) {
+    /// Records the command's own verdict before the file accesses judged while reading it
+    /// (from `start` on), so the command reads first.
+    fn push(&mut self, inv: &Invocation, verdicts: Verdicts, start: usize) {
         let text = inv.text();
         let shown = if inv.assignments.is_empty() {
             text.clone()
         } else {
-            let prefix: Vec<String> = inv.assignments.iter().map(|(n, v)| format!("{n}={}", v.source)).collect();
+            let prefix: Vec<String> = inv
+                .assignments
+                .iter()
+                .map(|(n, v)| format!("{n}={}", v.source))
+                .collect();
             format!("{} {text}", prefix.join(" "))
         };
         let Some((severity, _, _)) = verdicts.list.iter().max_by_key(|(s, _, _)| *s) else {
@@ -456,24 +1140,36 @@ impl<'a> Classifier<'a> {
                 Firmness::Hard => 2,
             })
             .unwrap_or(Firmness::Soft);
-        let reasons: Vec<&str> = verdicts.list.iter().filter(|(s, _, _)| *s == severity).map(|(_, r, _)| r.as_str()).collect();
-        self.subjects.push(Subject {
+        let reasons: Vec<&str> = verdicts
+            .list
+            .iter()
+            .filter(|(s, _, _)| *s == severity)
+            .map(|(_, r, _)| r.as_str())
+            .collect();
+        let subject = Subject {
             text: shown.trim().to_owned(),
             matters: vec![Matter::Command(text)],
             severity,
             reason: reasons.join("; "),
             firmness,
-        });
+        };
+        self.subjects
+            .insert(start.min(self.subjects.len()), subject);
     }
 
     /// Judges one simple command. `from_input`: extra operands arrive at run time (`xargs`).
     fn invocation(&mut self, inv: &Invocation, depth: usize, from_input: bool) {
+        let start = self.subjects.len();
         let mut v = Verdicts { list: Vec::new() };
         for (name, value) in &inv.assignments {
             if DANGEROUS_ENV.contains(&name.as_str()) {
                 v.escalate(format!("sets {name}, which changes what programs run"));
             }
-            if value.variables.iter().any(|n| secret_variable(n, self.secret_names)) {
+            if value
+                .variables
+                .iter()
+                .any(|n| secret_variable(n, self.secret_names))
+            {
                 v.escalate(format!("copies a secret-looking variable into {name}"));
             }
         }
@@ -482,52 +1178,101 @@ impl<'a> Classifier<'a> {
                 RedirectKind::Read => Access::Read,
                 RedirectKind::Write => Access::Write,
             };
-            let text = format!("{} {}", if access == Access::Read { "<" } else { ">" }, redirect.target.source);
+            let text = format!(
+                "{} {}",
+                if access == Access::Read { "<" } else { ">" },
+                redirect.target.source
+            );
             let path = self.path_of(&redirect.target, inv.cwd.as_deref());
-            let subject = self.access_subject(&text, path.as_deref(), access, None, redirect.target.glob);
+            let subject =
+                self.access_subject(&text, path.as_deref(), access, None, redirect.target.glob);
             self.subjects.push(subject);
         }
         let Some(first) = inv.words.first() else {
             if !v.list.is_empty() {
-                self.push(inv, v);
+                self.push(inv, v, start);
             }
             return;
         };
         for word in &inv.words {
-            if let Some(var) = word.variables.iter().find(|n| secret_variable(n, self.secret_names)) {
+            if let Some(var) = word
+                .variables
+                .iter()
+                .find(|n| secret_variable(n, self.secret_names))
+            {
                 v.escalate(format!("uses ${var}, which may hold a secret"));
             }
         }
         let Some(program) = first.known() else {
             v.escalate_hard("the command name is only known at run time");
-            return self.push(inv, v);
+            return self.push(inv, v, start);
         };
         let name = match program.rsplit_once('/') {
-            Some((dir, base)) if ["/bin", "/usr/bin", "/usr/local/bin", "/sbin", "/usr/sbin"].contains(&dir) => base,
+            Some((dir, base))
+                if ["/bin", "/usr/bin", "/usr/local/bin", "/sbin", "/usr/sbin"].contains(&dir) =>
+            {
+                base
+            }
             Some(_) => {
-                v.escalate(format!("runs the program {program}, whose behaviour the policy does not know"));
-                return self.push(inv, v);
+                v.escalate(format!(
+                    "runs the program {program}, whose behaviour the policy does not know"
+                ));
+                return self.push(inv, v, start);
             }
             None => program,
         };
         let args = &inv.words[1..];
         self.program(name, args, inv, &mut v, depth, from_input);
-        self.push(inv, v);
+        self.push(inv, v, start);
     }
 
     #[allow(clippy::too_many_lines)]
-    fn program(&mut self, name: &str, args: &[Word], inv: &Invocation, v: &mut Verdicts, depth: usize, from_input: bool) {
+    fn program(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        inv: &Invocation,
+        v: &mut Verdicts,
+        depth: usize,
+        from_input: bool,
+    ) {
         let base = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
         match name {
             _ if HARMLESS.contains(&name) => self.harmless(name, args, inv, v),
-            "export" | "declare" | "typeset" | "set" | "alias" | "env" | "printenv" | "trap" | "source" | "." | "exec"
-            | "eval" | "command" | "builtin" => self.builtin(name, args, inv, v, depth),
+            "export" | "declare" | "typeset" | "set" | "alias" | "env" | "printenv" | "trap"
+            | "source" | "." | "exec" | "eval" | "command" | "builtin" => {
+                self.builtin(name, args, inv, v, depth)
+            }
             _ if READERS.contains(&name) => self.reader(name, args, inv, v, from_input),
             _ if SEARCHERS.contains(&name) => {
-                let valued: &[&str] = &["-e", "-f", "-m", "-A", "-B", "-C", "-d", "-D", "-g", "-t", "-T", "-j", "-M", "--type", "--glob", "--max-count", "--regexp", "--file"];
-                let explicit = has_flag(args, 'e', &["--regexp"]) || has_flag(args, 'f', &["--file"]);
+                let valued: &[&str] = &[
+                    "-e",
+                    "-f",
+                    "-m",
+                    "-A",
+                    "-B",
+                    "-C",
+                    "-d",
+                    "-D",
+                    "-g",
+                    "-t",
+                    "-T",
+                    "-j",
+                    "-M",
+                    "--type",
+                    "--glob",
+                    "--max-count",
+                    "--regexp",
+                    "--file",
+                ];
+                let explicit =
+                    has_flag(args, 'e', &["--regexp"]) || has_flag(args, 'f', &["--file"]);
                 let ops = Grammar { valued }.operands(args);
-                let files = if explicit { &ops[..] } else { ops.get(1..).unwrap_or_default() };
+                let files = if explicit {
+                    &ops[..]
+                } else {
+                    ops.get(1..).unwrap_or_default()
+                };
                 for pattern_file in Grammar::option(args, &["-f", "--file"]) {
                     self.touch(inv, &pattern_file, Access::Read);
                 }
@@ -536,7 +1281,9 @@ impl<'a> Classifier<'a> {
                     self.touch(inv, f, Access::Read);
                 }
             }
-            _ if CHECKERS.contains(&name) => v.allow(format!("{name} is a test, lint, format or type check")),
+            _ if CHECKERS.contains(&name) => {
+                v.allow(format!("{name} is a test, lint, format or type check"))
+            }
             "sudo" | "doas" | "su" | "run0" | "pkexec" => {
                 v.escalate(format!("{name} runs the command as another user (root)"));
                 let inner = match name {
@@ -547,12 +1294,19 @@ impl<'a> Classifier<'a> {
                             None => v.escalate_hard("su starts a shell the policy cannot see into"),
                         };
                     }
-                    _ => skip_options(args, &["-u", "-g", "-U", "-C", "-D", "-h", "-p", "-r", "-t", "-T", "--user", "--group"]),
+                    _ => skip_options(
+                        args,
+                        &[
+                            "-u", "-g", "-U", "-C", "-D", "-h", "-p", "-r", "-t", "-T", "--user",
+                            "--group",
+                        ],
+                    ),
                 };
                 self.inner(inner, inv, v, depth, from_input);
             }
-            "nice" | "ionice" | "nohup" | "time" | "stdbuf" | "timeout" | "chrt" | "taskset" | "unbuffer" | "setsid"
-            | "flock" | "caffeinate" | "systemd-run" | "chronic" | "ifne" => {
+            "nice" | "ionice" | "nohup" | "time" | "stdbuf" | "timeout" | "chrt" | "taskset"
+            | "unbuffer" | "setsid" | "flock" | "caffeinate" | "systemd-run" | "chronic"
+            | "ifne" => {
                 let inner = match name {
                     "timeout" => {
                         let rest = skip_options(args, &["-s", "-k", "--signal", "--kill-after"]);
@@ -563,7 +1317,9 @@ impl<'a> Classifier<'a> {
                         if let Some(code) = Grammar::option(args, &["-c", "--command"]).first() {
                             return match code.known() {
                                 Some(code) => self.command_line(code, inv.cwd.clone(), depth + 1),
-                                None => v.escalate_hard("flock -c runs a command only known at run time"),
+                                None => v.escalate_hard(
+                                    "flock -c runs a command only known at run time",
+                                ),
                             };
                         }
                         rest.get(1..).unwrap_or_default()
@@ -576,7 +1332,21 @@ impl<'a> Classifier<'a> {
                         v.escalate("systemd-run starts a system service");
                         skip_options(args, &["-u", "-p", "--unit", "--property"])
                     }
-                    _ => skip_options(args, &["-n", "-c", "-p", "-i", "-o", "-e", "-f", "--adjustment", "--format", "--output"]),
+                    _ => skip_options(
+                        args,
+                        &[
+                            "-n",
+                            "-c",
+                            "-p",
+                            "-i",
+                            "-o",
+                            "-e",
+                            "-f",
+                            "--adjustment",
+                            "--format",
+                            "--output",
+                        ],
+                    ),
                 };
                 if inner.is_empty() {
                     v.allow(format!("{name} alone does nothing harmful"));
@@ -594,7 +1364,24 @@ impl<'a> Classifier<'a> {
                 }
             }
             "xargs" => {
-                let valued = ["-n", "-I", "-i", "-P", "-L", "-l", "-d", "-s", "-E", "-e", "-a", "--max-args", "--max-procs", "--delimiter", "--arg-file", "--replace"];
+                let valued = [
+                    "-n",
+                    "-I",
+                    "-i",
+                    "-P",
+                    "-L",
+                    "-l",
+                    "-d",
+                    "-s",
+                    "-E",
+                    "-e",
+                    "-a",
+                    "--max-args",
+                    "--max-procs",
+                    "--delimiter",
+                    "--arg-file",
+                    "--replace",
+                ];
                 for file in Grammar::option(args, &["-a", "--arg-file"]) {
                     self.touch(inv, &file, Access::Read);
                 }
@@ -621,39 +1408,89 @@ impl<'a> Classifier<'a> {
                 }
                 v.escalate(format!("{name} deletes files"));
             }
-            "mv" | "cp" | "install" | "ln" | "rsync" | "scp-local" => self.copy(name, args, inv, v, from_input),
-            "touch" | "mkdir" | "tee" | "truncate" | "mkfifo" | "mknod" | "chmod" | "chown" | "chgrp" | "setfacl" | "chattr"
-            | "patch" | "dd" | "sed" | "perl" | "awk" | "gawk" | "mawk" | "nawk" | "tar" | "unzip" | "zip" | "gzip"
-            | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "7z" => self.writer(name, args, inv, v, from_input),
+            "mv" | "cp" | "install" | "ln" | "rsync" | "scp-local" => {
+                self.copy(name, args, inv, v, from_input)
+            }
+            "touch" | "mkdir" | "tee" | "truncate" | "mkfifo" | "mknod" | "chmod" | "chown"
+            | "chgrp" | "setfacl" | "chattr" | "patch" | "dd" | "sed" | "perl" | "awk" | "gawk"
+            | "mawk" | "nawk" | "tar" | "unzip" | "zip" | "gzip" | "gunzip" | "bzip2"
+            | "bunzip2" | "xz" | "unxz" | "7z" => self.writer(name, args, inv, v, from_input),
             _ if NETWORK.contains(&name) => {
                 v.escalate(format!("{name} reaches the network"));
                 self.network_uploads(name, args, inv);
-                for out in Grammar::option(args, &["-o", "--output", "-O", "--output-document", "-P", "--directory-prefix"]) {
+                for out in Grammar::option(
+                    args,
+                    &[
+                        "-o",
+                        "--output",
+                        "-O",
+                        "--output-document",
+                        "-P",
+                        "--directory-prefix",
+                    ],
+                ) {
                     self.touch(inv, &out, Access::Write);
                 }
             }
             _ if INSTALLERS.contains(&name) => {
                 let listing = args.first().and_then(Word::known).is_some_and(|a| {
-                    ["list", "search", "show", "info", "--version", "-v", "-V", "-l", "--list", "help", "policy", "env"].contains(&a)
+                    [
+                        "list",
+                        "search",
+                        "show",
+                        "info",
+                        "--version",
+                        "-v",
+                        "-V",
+                        "-l",
+                        "--list",
+                        "help",
+                        "policy",
+                        "env",
+                    ]
+                    .contains(&a)
                 });
                 if listing || matches!(name, "apt-cache" | "dpkg-query") {
                     v.allow(format!("{name} only lists packages"));
-                } else if matches!(name, "conda" | "mamba") && args.first().and_then(Word::known) == Some("run") {
+                } else if matches!(name, "conda" | "mamba")
+                    && args.first().and_then(Word::known) == Some("run")
+                {
                     let inner = skip_options(&args[1..], &["-n", "--name", "-p", "--prefix"]);
                     self.inner(inner, inv, v, depth, from_input);
                 } else {
                     v.escalate(format!("{name} installs or removes packages"));
                 }
             }
-            _ if SYSTEM_DESTROYERS.contains(&name) || SYSTEM_DESTROYERS.contains(&base) || name.starts_with("mkfs.") => {
-                v.deny(format!("{name} changes the machine itself (disks, power, kernel or accounts)"));
+            _ if SYSTEM_DESTROYERS.contains(&name)
+                || SYSTEM_DESTROYERS.contains(&base)
+                || name.starts_with("mkfs.") =>
+            {
+                v.deny(format!(
+                    "{name} changes the machine itself (disks, power, kernel or accounts)"
+                ));
             }
             _ if SYSTEM_CHANGERS.contains(&name) => self.system(name, args, v),
             "cargo" => self.cargo(args, inv, v, depth),
             "rustc" | "rustup" | "rustdoc" => {
                 let first = args.first().and_then(Word::known).unwrap_or("");
-                if name == "rustup" && !["show", "--version", "-V", "which", "toolchain", "component", "target", "help", "run"].contains(&first)
-                    || name == "rustup" && args.iter().any(|a| ["install", "add", "remove", "uninstall", "update", "self"].contains(&a.value.as_str()))
+                if name == "rustup"
+                    && ![
+                        "show",
+                        "--version",
+                        "-V",
+                        "which",
+                        "toolchain",
+                        "component",
+                        "target",
+                        "help",
+                        "run",
+                    ]
+                    .contains(&first)
+                    || name == "rustup"
+                        && args.iter().any(|a| {
+                            ["install", "add", "remove", "uninstall", "update", "self"]
+                                .contains(&a.value.as_str())
+                        })
                 {
                     v.escalate("rustup installs or removes toolchains");
                 } else if name == "rustup" && first == "run" {
@@ -665,55 +1502,125 @@ impl<'a> Classifier<'a> {
             "go" => self.go(args, v),
             "npm" | "pnpm" | "yarn" | "bun" => self.node_package_manager(name, args, inv, v, depth),
             "npx" | "pnpx" | "bunx" => {
-                let tool = skip_options(args, &["-p", "--package", "-c", "--call"]).first().and_then(Word::known);
-                let known = ["tsc", "eslint", "prettier", "jest", "vitest", "mocha", "biome", "stylelint", "playwright", "tsx-check"];
+                let tool = skip_options(args, &["-p", "--package", "-c", "--call"])
+                    .first()
+                    .and_then(Word::known);
+                let known = [
+                    "tsc",
+                    "eslint",
+                    "prettier",
+                    "jest",
+                    "vitest",
+                    "mocha",
+                    "biome",
+                    "stylelint",
+                    "playwright",
+                    "tsx-check",
+                ];
                 if tool.is_some_and(|t| known.contains(&t)) {
                     v.allow(format!("npx runs the project's {}", tool.unwrap_or("tool")));
                 } else {
                     v.escalate("npx may download a package and runs it");
                 }
             }
-            "node" | "deno" | "nodejs" | "ts-node" | "tsx" => self.interpreter(name, args, inv, v, &["-e", "--eval", "-p", "--print"]),
-            "python" | "python3" | "python2" | "py" | "pypy" | "pypy3" => self.python(args, inv, v, depth),
+            "node" | "deno" | "nodejs" | "ts-node" | "tsx" => {
+                self.interpreter(name, args, inv, v, &["-e", "--eval", "-p", "--print"])
+            }
+            "python" | "python3" | "python2" | "py" | "pypy" | "pypy3" => {
+                self.python(args, inv, v, depth)
+            }
             _ if base == "python" || base == "pypy" => self.python(args, inv, v, depth),
-            "ruby" | "php" | "lua" | "Rscript" | "julia" | "elixir" | "erl" | "ghci" | "scala" | "osascript" => {
+            "ruby" | "php" | "lua" | "Rscript" | "julia" | "elixir" | "erl" | "ghci" | "scala"
+            | "osascript" => {
                 self.interpreter(name, args, inv, v, &["-e", "-r", "--eval", "-c"]);
             }
             "pip" | "pip3" | "uv" | "poetry" | "pipenv" | "pdm" | "hatch" | "rye" | "bundle" => {
                 self.python_package_manager(name, args, inv, v, depth);
             }
             "make" | "gmake" | "just" | "task" | "invoke" | "rake" | "mage" => {
-                let valued = ["-C", "-f", "-j", "-l", "-o", "-W", "--directory", "--file", "--jobs", "--justfile"];
-                let targets: Vec<&Word> = Grammar { valued: &valued }.operands(args).into_iter().filter(|w| !w.value.contains('=')).collect();
-                if has_flag(args, 'n', &["--dry-run", "--just-print", "--list", "-l"]) && name == "make"
-                    || args.iter().any(|a| ["--list", "-l", "--summary"].contains(&a.value.as_str())) && name != "make"
+                let valued = [
+                    "-C",
+                    "-f",
+                    "-j",
+                    "-l",
+                    "-o",
+                    "-W",
+                    "--directory",
+                    "--file",
+                    "--jobs",
+                    "--justfile",
+                ];
+                let targets: Vec<&Word> = Grammar { valued: &valued }
+                    .operands(args)
+                    .into_iter()
+                    .filter(|w| !w.value.contains('='))
+                    .collect();
+                if has_flag(args, 'n', &["--dry-run", "--just-print", "--list", "-l"])
+                    && name == "make"
+                    || args
+                        .iter()
+                        .any(|a| ["--list", "-l", "--summary"].contains(&a.value.as_str()))
+                        && name != "make"
                 {
                     v.allow(format!("{name} only shows what it would do"));
                 } else if targets.is_empty() && name == "make" {
                     v.allow("make builds the default target");
-                } else if targets.iter().all(|t| t.known().is_some_and(|t| SAFE_TARGETS.contains(&t))) && !targets.is_empty() {
+                } else if targets
+                    .iter()
+                    .all(|t| t.known().is_some_and(|t| SAFE_TARGETS.contains(&t)))
+                    && !targets.is_empty()
+                {
                     v.allow(format!("{name} runs check or build targets"));
                 } else {
                     let names: Vec<&str> = targets.iter().map(|t| t.source.as_str()).collect();
-                    v.escalate(format!("{name} runs the target {}, which the policy does not know", if names.is_empty() { "(default)".into() } else { names.join(" ") }));
+                    v.escalate(format!(
+                        "{name} runs the target {}, which the policy does not know",
+                        if names.is_empty() {
+                            "(default)".into()
+                        } else {
+                            names.join(" ")
+                        }
+                    ));
                 }
             }
             "cmake" => {
-                if args.iter().any(|a| a.value == "--install" || a.value == "-P") {
+                if args
+                    .iter()
+                    .any(|a| a.value == "--install" || a.value == "-P")
+                {
                     v.escalate("cmake installs or runs a script");
                 } else {
                     v.allow("cmake configures or builds");
                 }
             }
-            "gradle" | "gradlew" | "./gradlew" | "mvn" | "mvnw" | "dotnet" | "swift" | "mix" | "lein" | "sbt" => {
-                let safe = ["test", "check", "build", "compile", "verify", "lint", "format", "--version", "-v", "clean-check"];
-                if !args.is_empty() && args.iter().filter(|a| !a.value.starts_with('-')).all(|a| safe.contains(&a.value.as_str())) {
+            "gradle" | "gradlew" | "./gradlew" | "mvn" | "mvnw" | "dotnet" | "swift" | "mix"
+            | "lein" | "sbt" => {
+                let safe = [
+                    "test",
+                    "check",
+                    "build",
+                    "compile",
+                    "verify",
+                    "lint",
+                    "format",
+                    "--version",
+                    "-v",
+                    "clean-check",
+                ];
+                if !args.is_empty()
+                    && args
+                        .iter()
+                        .filter(|a| !a.value.starts_with('-'))
+                        .all(|a| safe.contains(&a.value.as_str()))
+                {
                     v.allow(format!("{name} runs checks or a build"));
                 } else {
                     v.escalate(format!("{name} runs a task the policy does not know"));
                 }
             }
-            _ => v.escalate(format!("`{name}` is not a command the policy knows: add a rule to allow it")),
+            _ => v.escalate(format!(
+                "`{name}` is not a command the policy knows: add a rule to allow it"
+            )),
         }
     }
 
@@ -726,9 +1633,24 @@ impl<'a> Classifier<'a> {
                 Some(file)
             } else if let Some(file) = value.strip_prefix('@') {
                 Some(file)
-            } else if i > 0 && ["-T", "--upload-file", "--data-binary", "-d", "--data", "--post-file", "--body-file", "-i"].contains(&args[i - 1].value.as_str()) {
+            } else if i > 0
+                && [
+                    "-T",
+                    "--upload-file",
+                    "--data-binary",
+                    "-d",
+                    "--data",
+                    "--post-file",
+                    "--body-file",
+                    "-i",
+                ]
+                .contains(&args[i - 1].value.as_str())
+            {
                 Some(value.trim_start_matches('@'))
-            } else if matches!(name, "scp" | "sftp" | "rsync") && !value.starts_with('-') && !value.contains(':') {
+            } else if matches!(name, "scp" | "sftp" | "rsync")
+                && !value.starts_with('-')
+                && !value.contains(':')
+            {
                 Some(value)
             } else {
                 None
@@ -741,7 +1663,14 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    fn inner(&mut self, words: &[Word], outer: &Invocation, v: &mut Verdicts, depth: usize, from_input: bool) {
+    fn inner(
+        &mut self,
+        words: &[Word],
+        outer: &Invocation,
+        v: &mut Verdicts,
+        depth: usize,
+        from_input: bool,
+    ) {
         if words.is_empty() {
             return;
         }
@@ -753,7 +1682,10 @@ impl<'a> Classifier<'a> {
         let mut start = 0;
         for w in words {
             match w.known().and_then(|t| t.split_once('=')) {
-                Some((n, value)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                Some((n, value))
+                    if !n.is_empty()
+                        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                {
                     assignments.push((n.to_owned(), Word::literal(value)));
                     start += 1;
                 }
@@ -782,26 +1714,44 @@ impl<'a> Classifier<'a> {
                     && let Some(path) = self.path_of(target, inv.cwd.as_deref())
                     && self.scope.place(&path) == Place::Outside
                 {
-                    v.allow(format!("{name} leaves the project (later commands are judged there)"));
+                    v.allow(format!(
+                        "{name} leaves the project (later commands are judged there)"
+                    ));
                     return;
                 }
                 v.allow(format!("{name} changes directory"));
             }
-            "history" if has_flag(args, 'c', &[]) => v.escalate("history -c erases the shell history"),
+            "history" if has_flag(args, 'c', &[]) => {
+                v.escalate("history -c erases the shell history")
+            }
             "kill" => unreachable_kill(v),
             "mktemp" => v.allow("mktemp creates a temporary file"),
             _ => v.allow(format!("{name} only prints or computes")),
         }
     }
 
-    fn builtin(&mut self, name: &str, args: &[Word], inv: &Invocation, v: &mut Verdicts, depth: usize) {
+    fn builtin(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        inv: &Invocation,
+        v: &mut Verdicts,
+        depth: usize,
+    ) {
         match name {
             "export" | "declare" | "typeset" | "set" | "readonly" => {
-                let names: Vec<&str> = args.iter().filter_map(|a| a.value.split_once('=').map(|(n, _)| n)).collect();
+                let names: Vec<&str> = args
+                    .iter()
+                    .filter_map(|a| a.value.split_once('=').map(|(n, _)| n))
+                    .collect();
                 if let Some(n) = names.iter().find(|n| DANGEROUS_ENV.contains(n)) {
                     v.escalate(format!("{name} sets {n}, which changes what programs run"));
-                } else if args.is_empty() || args.iter().all(|a| a.value == "-p" || a.value == "-x") && name != "set" {
-                    v.escalate(format!("{name} prints the environment, which holds secrets"));
+                } else if args.is_empty()
+                    || args.iter().all(|a| a.value == "-p" || a.value == "-x") && name != "set"
+                {
+                    v.escalate(format!(
+                        "{name} prints the environment, which holds secrets"
+                    ));
                 } else if name == "set" && args.is_empty() {
                     v.escalate("set prints every variable, secrets included");
                 } else {
@@ -817,20 +1767,32 @@ impl<'a> Classifier<'a> {
             }
             "trap" => v.escalate("trap runs a command later, when a signal arrives"),
             "env" | "printenv" => {
-                let rest = skip_options(args, &["-u", "--unset", "-C", "--chdir", "-S", "--split-string"]);
+                let rest = skip_options(
+                    args,
+                    &["-u", "--unset", "-C", "--chdir", "-S", "--split-string"],
+                );
                 if let Some(split) = Grammar::option(args, &["-S", "--split-string"]).first() {
                     return match split.known() {
                         Some(code) => self.command_line(code, inv.cwd.clone(), depth + 1),
                         None => v.escalate_hard("env -S runs a command only known at run time"),
                     };
                 }
-                let command_start = rest.iter().position(|w| !w.value.contains('=')).unwrap_or(rest.len());
+                let command_start = rest
+                    .iter()
+                    .position(|w| !w.value.contains('='))
+                    .unwrap_or(rest.len());
                 if name == "printenv" || command_start == rest.len() {
                     let only_named = name == "printenv" && !args.is_empty();
-                    if only_named && !args.iter().any(|a| secret_variable(&a.value, self.secret_names)) {
+                    if only_named
+                        && !args
+                            .iter()
+                            .any(|a| secret_variable(&a.value, self.secret_names))
+                    {
                         v.allow("printenv prints named variables");
                     } else {
-                        v.escalate(format!("{name} prints the environment, which holds secrets"));
+                        v.escalate(format!(
+                            "{name} prints the environment, which holds secrets"
+                        ));
                     }
                     return;
                 }
@@ -852,15 +1814,21 @@ impl<'a> Classifier<'a> {
                     .first()
                     .and_then(|w| self.path_of(w, inv.cwd.as_deref()))
                     .is_some_and(|p| matches!(self.scope.place(&p), Place::Inside(_)));
-                if inside && (target.ends_with("bin/activate") || target.ends_with("bin/activate.fish")) {
+                if inside
+                    && (target.ends_with("bin/activate") || target.ends_with("bin/activate.fish"))
+                {
                     v.allow("activates the project's virtual environment");
                 } else {
-                    v.escalate(format!("{name} runs the shell script {target}, which the policy does not read"));
+                    v.escalate(format!(
+                        "{name} runs the shell script {target}, which the policy does not read"
+                    ));
                 }
             }
             "exec" | "command" | "builtin" => {
                 let rest = skip_options(args, &["-a"]);
-                if name == "command" && has_flag(args, 'v', &[]) || has_flag(args, 'V', &[]) && name == "command" {
+                if name == "command" && has_flag(args, 'v', &[])
+                    || has_flag(args, 'V', &[]) && name == "command"
+                {
                     v.allow("command -v looks a command up");
                 } else if rest.is_empty() {
                     v.allow(format!("{name} alone changes only redirections"));
@@ -881,17 +1849,45 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    fn reader(&mut self, name: &str, args: &[Word], inv: &Invocation, v: &mut Verdicts, from_input: bool) {
+    fn reader(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        inv: &Invocation,
+        v: &mut Verdicts,
+        from_input: bool,
+    ) {
         let valued: &[&str] = match name {
             "head" | "tail" => &["-n", "-c", "--lines", "--bytes", "-s", "--pid"],
             "cut" => &["-d", "-f", "-c", "-b", "--delimiter", "--fields"],
-            "sort" => &["-k", "-t", "-o", "-S", "-T", "--key", "--output", "--field-separator"],
+            "sort" => &[
+                "-k",
+                "-t",
+                "-o",
+                "-S",
+                "-T",
+                "--key",
+                "--output",
+                "--field-separator",
+            ],
             "jq" | "yq" => &["-f", "--from-file", "--indent", "--tab"],
-            "du" | "tree" | "ls" => &["-d", "-L", "-I", "-P", "--max-depth", "--ignore", "-w", "--block-size", "-T"],
+            "du" | "tree" | "ls" => &[
+                "-d",
+                "-L",
+                "-I",
+                "-P",
+                "--max-depth",
+                "--ignore",
+                "-w",
+                "--block-size",
+                "-T",
+            ],
             "diff" | "colordiff" => &["-U", "-C", "-x", "-X", "-I", "--label", "-F"],
             "split" | "csplit" => &["-l", "-b", "-n", "-a", "-C", "-d"],
             "xxd" | "od" | "hexdump" => &["-l", "-s", "-c", "-n", "-j", "-N", "-t", "-A", "-g"],
-            "column" | "paste" | "join" | "pr" | "nl" | "fold" | "fmt" => &["-s", "-t", "-d", "-w", "-c", "-n", "-1", "-2", "-o"],
+            "column" | "paste" | "join" | "pr" | "nl" | "fold" | "fmt" => {
+                &["-s", "-t", "-d", "-w", "-c", "-n", "-1", "-2", "-o"]
+            }
             "iconv" => &["-f", "-t", "-o"],
             _ => &[],
         };
@@ -899,14 +1895,18 @@ impl<'a> Classifier<'a> {
         if matches!(name, "fd" | "fdfind" | "locate" | "plocate") && !ops.is_empty() {
             ops.remove(0); // the pattern
         }
-        if matches!(name, "jq" | "yq") && !has_flag(args, 'f', &["--from-file"]) && !ops.is_empty() {
+        if matches!(name, "jq" | "yq") && !has_flag(args, 'f', &["--from-file"]) && !ops.is_empty()
+        {
             ops.remove(0); // the filter
         }
         // `--arg NAME VALUE` takes two words; their values are not files.
         if matches!(name, "jq") {
             let skip: Vec<&str> = args
                 .windows(3)
-                .filter(|w| ["--arg", "--argjson", "--slurpfile", "--rawfile"].contains(&w[0].value.as_str()))
+                .filter(|w| {
+                    ["--arg", "--argjson", "--slurpfile", "--rawfile"]
+                        .contains(&w[0].value.as_str())
+                })
                 .flat_map(|w| [w[1].value.as_str(), w[2].value.as_str()])
                 .collect();
             ops.retain(|o| !skip.contains(&o.value.as_str()));
@@ -932,12 +1932,28 @@ impl<'a> Classifier<'a> {
             v.allow(format!("{name} reads files named by its input"));
         }
         v.allow(format!("{name} only reads"));
-        let lists_names_only =
-            matches!(name, "ls" | "ll" | "dir" | "tree" | "du" | "stat" | "file" | "realpath" | "readlink" | "lsattr" | "fd" | "fdfind" | "locate" | "plocate");
+        let lists_names_only = matches!(
+            name,
+            "ls" | "ll"
+                | "dir"
+                | "tree"
+                | "du"
+                | "stat"
+                | "file"
+                | "realpath"
+                | "readlink"
+                | "lsattr"
+                | "fd"
+                | "fdfind"
+                | "locate"
+                | "plocate"
+        );
         for op in ops {
             if lists_names_only {
                 let path = self.path_of(op, inv.cwd.as_deref());
-                if path.as_deref().is_some_and(|p| self.scope.place(p) == Place::Outside && paths::secret(p).is_some()) {
+                if path.as_deref().is_some_and(|p| {
+                    self.scope.place(p) == Place::Outside && paths::secret(p).is_some()
+                }) {
                     self.touch(inv, op, Access::Read);
                 }
                 continue;
@@ -946,8 +1962,18 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    fn shell(&mut self, name: &str, args: &[Word], inv: &Invocation, v: &mut Verdicts, depth: usize) {
-        if args.iter().any(|a| ["--version", "--help"].contains(&a.value.as_str())) {
+    fn shell(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        inv: &Invocation,
+        v: &mut Verdicts,
+        depth: usize,
+    ) {
+        if args
+            .iter()
+            .any(|a| ["--version", "--help"].contains(&a.value.as_str()))
+        {
             return v.allow(format!("{name} prints its version"));
         }
         let mut iter = args.iter();
@@ -986,14 +2012,24 @@ impl<'a> Classifier<'a> {
                 let rest: Vec<Word> = args.to_vec();
                 return self.inner(&rest, inv, v, depth, false);
             }
-            return v.escalate(format!("{name} runs the script {}, which the policy does not read", script.source));
+            return v.escalate(format!(
+                "{name} runs the script {}, which the policy does not read",
+                script.source
+            ));
         }
         self.stdin_program(name, inv, v, depth, true);
     }
 
     /// A program read from standard input: a here-document is judged as code; a pipe from the
     /// network is refused; anything else is unknown.
-    fn stdin_program(&mut self, name: &str, inv: &Invocation, v: &mut Verdicts, depth: usize, is_shell: bool) {
+    fn stdin_program(
+        &mut self,
+        name: &str,
+        inv: &Invocation,
+        v: &mut Verdicts,
+        depth: usize,
+        is_shell: bool,
+    ) {
         if let Some(from) = inv.piped_from.as_deref()
             && NETWORK.contains(&from)
         {
@@ -1001,17 +2037,32 @@ impl<'a> Classifier<'a> {
         }
         match (&inv.stdin_text, is_shell) {
             (Some(text), true) => {
-                v.allow(format!("{name} runs the here-document's commands, judged separately"));
+                v.allow(format!(
+                    "{name} runs the here-document's commands, judged separately"
+                ));
                 self.command_line(text, inv.cwd.clone(), depth + 1);
             }
             (Some(text), false) => self.inline_code(name, text, v),
-            (None, _) if inv.piped_from.is_some() => v.escalate_hard(format!("{name} runs a program read from a pipe")),
+            (None, _) if inv.piped_from.is_some() => {
+                v.escalate_hard(format!("{name} runs a program read from a pipe"))
+            }
             (None, _) => v.escalate(format!("{name} starts an interactive session")),
         }
     }
 
-    fn interpreter(&mut self, name: &str, args: &[Word], inv: &Invocation, v: &mut Verdicts, code_flags: &[&str]) {
-        if args.iter().any(|a| ["--version", "-v", "-V", "--help", "-h"].contains(&a.value.as_str())) && args.len() == 1 {
+    fn interpreter(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        inv: &Invocation,
+        v: &mut Verdicts,
+        code_flags: &[&str],
+    ) {
+        if args
+            .iter()
+            .any(|a| ["--version", "-v", "-V", "--help", "-h"].contains(&a.value.as_str()))
+            && args.len() == 1
+        {
             return v.allow(format!("{name} prints its version"));
         }
         if let Some(code) = Grammar::option(args, code_flags).first() {
@@ -1020,7 +2071,10 @@ impl<'a> Classifier<'a> {
                 None => v.escalate_hard(format!("{name} runs code only known at run time")),
             };
         }
-        if args.iter().any(|a| a.value == "--check" || a.value == "-c" && name == "node") {
+        if args
+            .iter()
+            .any(|a| a.value == "--check" || a.value == "-c" && name == "node")
+        {
             return v.allow(format!("{name} checks syntax"));
         }
         match Grammar::NONE.operands(args).first() {
@@ -1034,7 +2088,9 @@ impl<'a> Classifier<'a> {
         while let Some(arg) = iter.next() {
             let value = arg.value.as_str();
             match value {
-                "-V" | "--version" | "-h" | "--help" => return v.allow("python prints its version"),
+                "-V" | "--version" | "-h" | "--help" => {
+                    return v.allow("python prints its version");
+                }
                 "-c" => {
                     return match iter.next().and_then(Word::known) {
                         Some(code) => self.inline_code("python", code, v),
@@ -1059,16 +2115,52 @@ impl<'a> Classifier<'a> {
         self.stdin_program("python", inv, v, depth, false);
     }
 
-    fn python_module(&mut self, module: &str, rest: &[Word], inv: &Invocation, v: &mut Verdicts, depth: usize) {
+    fn python_module(
+        &mut self,
+        module: &str,
+        rest: &[Word],
+        inv: &Invocation,
+        v: &mut Verdicts,
+        depth: usize,
+    ) {
         let checkers = [
-            "pytest", "mypy", "ruff", "black", "isort", "flake8", "pylint", "bandit", "unittest", "doctest", "compileall",
-            "py_compile", "pyflakes", "pydoc", "coverage", "pycodestyle", "pydocstyle", "json.tool", "tabnanny", "pyright",
-            "site", "sysconfig", "platform", "this", "tokenize", "ast", "dis", "nox-check",
+            "pytest",
+            "mypy",
+            "ruff",
+            "black",
+            "isort",
+            "flake8",
+            "pylint",
+            "bandit",
+            "unittest",
+            "doctest",
+            "compileall",
+            "py_compile",
+            "pyflakes",
+            "pydoc",
+            "coverage",
+            "pycodestyle",
+            "pydocstyle",
+            "json.tool",
+            "tabnanny",
+            "pyright",
+            "site",
+            "sysconfig",
+            "platform",
+            "this",
+            "tokenize",
+            "ast",
+            "dis",
+            "nox-check",
         ];
         match module {
-            _ if checkers.contains(&module) => v.allow(format!("python -m {module} is a check or a report")),
+            _ if checkers.contains(&module) => {
+                v.allow(format!("python -m {module} is a check or a report"))
+            }
             "pip" => {
-                let words: Vec<Word> = std::iter::once(Word::literal("pip")).chain(rest.iter().cloned()).collect();
+                let words: Vec<Word> = std::iter::once(Word::literal("pip"))
+                    .chain(rest.iter().cloned())
+                    .collect();
                 let inner = Invocation {
                     words,
                     assignments: Vec::new(),
@@ -1084,14 +2176,20 @@ impl<'a> Classifier<'a> {
                 for dir in Grammar::NONE.operands(rest) {
                     // A virtual environment is tooling, not the task's work: anywhere inside the
                     // project is fine.
-                    let inside = self.path_of(dir, inv.cwd.as_deref()).is_some_and(|p| matches!(self.scope.place(&p), Place::Inside(_)));
+                    let inside = self
+                        .path_of(dir, inv.cwd.as_deref())
+                        .is_some_and(|p| matches!(self.scope.place(&p), Place::Inside(_)));
                     if !inside {
                         self.touch(inv, dir, Access::Write);
                     }
                 }
             }
-            "http.server" | "smtpd" | "ftplib" | "webbrowser" => v.escalate(format!("python -m {module} opens the network")),
-            _ => v.escalate(format!("python -m {module} runs a module the policy does not know")),
+            "http.server" | "smtpd" | "ftplib" | "webbrowser" => {
+                v.escalate(format!("python -m {module} opens the network"))
+            }
+            _ => v.escalate(format!(
+                "python -m {module} runs a module the policy does not know"
+            )),
         }
     }
 
@@ -1099,35 +2197,69 @@ impl<'a> Classifier<'a> {
     /// identifier in it is on a short list; deleting the root or the home directory is refused.
     fn inline_code(&mut self, lang: &str, code: &str, v: &mut Verdicts) {
         let (words, strings) = code_tokens(code);
-        let destructive = ["rmtree", "remove", "unlink", "rmdir", "rmSync", "rm", "removedirs", "system", "unlinkSync", "rimraf", "truncate"];
+        let destructive = [
+            "rmtree",
+            "remove",
+            "unlink",
+            "rmdir",
+            "rmSync",
+            "rm",
+            "removedirs",
+            "system",
+            "unlinkSync",
+            "rimraf",
+            "truncate",
+        ];
         let roots: Vec<String> = ["/", "/*", "~", "~/", "."]
             .into_iter()
             .map(str::to_owned)
-            .chain(self.scope.home.iter().map(|h| h.to_string_lossy().into_owned()))
+            .chain(
+                self.scope
+                    .home
+                    .iter()
+                    .map(|h| h.to_string_lossy().into_owned()),
+            )
             .collect();
         if words.iter().any(|w| destructive.contains(&w.as_str()))
-            && strings.iter().any(|s| roots.contains(s) || s.starts_with("rm -rf /") || s.starts_with("rm -rf ~"))
+            && strings.iter().any(|s| {
+                roots.contains(s) || s.starts_with("rm -rf /") || s.starts_with("rm -rf ~")
+            })
         {
-            return v.deny(format!("the {lang} program deletes the root, the home directory or the project"));
+            return v.deny(format!(
+                "the {lang} program deletes the root, the home directory or the project"
+            ));
         }
-        if let Some(secret) = strings.iter().find(|s| paths::secret(Path::new(s.as_str())).is_some()) {
+        if let Some(secret) = strings
+            .iter()
+            .find(|s| paths::secret(Path::new(s.as_str())).is_some())
+        {
             return v.deny(format!("the {lang} program names the secret file {secret}"));
         }
-        let unknown: Vec<&String> = words.iter().filter(|w| !SAFE_CODE_WORDS.contains(&w.as_str())).collect();
+        let unknown: Vec<&String> = words
+            .iter()
+            .filter(|w| !SAFE_CODE_WORDS.contains(&w.as_str()))
+            .collect();
         if unknown.is_empty() {
             v.allow(format!("the {lang} one-liner only prints or computes"));
         } else {
             let mut shown: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
             shown.dedup();
             shown.truncate(5);
-            v.escalate(format!("the {lang} program uses {} and cannot be judged safe", shown.join(", ")));
+            v.escalate(format!(
+                "the {lang} program uses {} and cannot be judged safe",
+                shown.join(", ")
+            ));
         }
     }
 
     fn find(&mut self, args: &[Word], inv: &Invocation, v: &mut Verdicts, depth: usize) {
         let mut roots = Vec::new();
         let mut i = 0;
-        while i < args.len() && !args[i].value.starts_with('-') && args[i].value != "(" && args[i].value != "!" {
+        while i < args.len()
+            && !args[i].value.starts_with('-')
+            && args[i].value != "("
+            && args[i].value != "!"
+        {
             roots.push(args[i].clone());
             i += 1;
         }
@@ -1139,7 +2271,10 @@ impl<'a> Classifier<'a> {
             let value = args[i].value.as_str();
             match value {
                 "-exec" | "-execdir" | "-ok" | "-okdir" => {
-                    let end = args[i + 1..].iter().position(|w| w.value == ";" || w.value == "+").map_or(args.len(), |p| p + i + 1);
+                    let end = args[i + 1..]
+                        .iter()
+                        .position(|w| w.value == ";" || w.value == "+")
+                        .map_or(args.len(), |p| p + i + 1);
                     let command = &args[i + 1..end];
                     if command.is_empty() {
                         v.escalate_hard("find -exec without a command");
@@ -1151,7 +2286,10 @@ impl<'a> Classifier<'a> {
                             .map(|w| {
                                 if w.value.contains("{}") {
                                     let mut found = w.clone();
-                                    found.value = w.value.replace("{}", &format!("{}/*", root.value.trim_end_matches('/')));
+                                    found.value = w.value.replace(
+                                        "{}",
+                                        &format!("{}/*", root.value.trim_end_matches('/')),
+                                    );
                                     found.glob = true;
                                     found.dynamic |= root.dynamic;
                                     found
@@ -1185,14 +2323,45 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    fn copy(&mut self, name: &str, args: &[Word], inv: &Invocation, v: &mut Verdicts, from_input: bool) {
-        let valued: &[&str] = &["-t", "-S", "--suffix", "--target-directory", "-m", "--mode", "-o", "-g", "--owner", "--group", "-e", "--exclude", "--include", "--filter", "-f"];
+    fn copy(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        inv: &Invocation,
+        v: &mut Verdicts,
+        from_input: bool,
+    ) {
+        let valued: &[&str] = &[
+            "-t",
+            "-S",
+            "--suffix",
+            "--target-directory",
+            "-m",
+            "--mode",
+            "-o",
+            "-g",
+            "--owner",
+            "--group",
+            "-e",
+            "--exclude",
+            "--include",
+            "--filter",
+            "-f",
+        ];
         let target = Grammar::option(args, &["-t", "--target-directory"]);
         let ops = Grammar { valued }.operands(args);
-        if name == "rsync" && ops.iter().any(|o| o.value.contains(':') || o.value.starts_with("rsync://")) {
+        if name == "rsync"
+            && ops
+                .iter()
+                .any(|o| o.value.contains(':') || o.value.starts_with("rsync://"))
+        {
             v.escalate("rsync copies to or from another machine");
         }
-        if name == "rsync" && args.iter().any(|a| a.value.starts_with("--delete") || a.value == "--remove-source-files") {
+        if name == "rsync"
+            && args
+                .iter()
+                .any(|a| a.value.starts_with("--delete") || a.value == "--remove-source-files")
+        {
             v.escalate("rsync deletes files");
         }
         if from_input {
@@ -1201,11 +2370,18 @@ impl<'a> Classifier<'a> {
         let (sources, dest): (Vec<&Word>, Option<Word>) = if let Some(t) = target.first() {
             (ops, Some(t.clone()))
         } else if ops.len() >= 2 {
-            (ops[..ops.len() - 1].to_vec(), ops.last().map(|w| (*w).clone()))
+            (
+                ops[..ops.len() - 1].to_vec(),
+                ops.last().map(|w| (*w).clone()),
+            )
         } else {
             (ops, None)
         };
-        let source_access = if name == "mv" { Access::Write } else { Access::Read };
+        let source_access = if name == "mv" {
+            Access::Write
+        } else {
+            Access::Read
+        };
         v.allow(format!("{name} copies or moves files"));
         for s in sources {
             if name == "ln" && !has_flag(args, 'P', &[]) {
@@ -1220,7 +2396,14 @@ impl<'a> Classifier<'a> {
     }
 
     #[allow(clippy::too_many_lines)]
-    fn writer(&mut self, name: &str, args: &[Word], inv: &Invocation, v: &mut Verdicts, from_input: bool) {
+    fn writer(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        inv: &Invocation,
+        v: &mut Verdicts,
+        from_input: bool,
+    ) {
         if from_input {
             v.escalate(format!("{name} changes files named by its input"));
         }
@@ -1228,7 +2411,9 @@ impl<'a> Classifier<'a> {
             "chmod" | "chown" | "chgrp" | "setfacl" | "chattr" => {
                 let valued = ["--reference", "-m", "-x", "-M", "-X"];
                 let ops = Grammar { valued: &valued }.operands(args);
-                let files = if args.iter().any(|a| a.value.starts_with("--reference")) || name == "setfacl" {
+                let files = if args.iter().any(|a| a.value.starts_with("--reference"))
+                    || name == "setfacl"
+                {
                     ops
                 } else {
                     ops.get(1..).unwrap_or_default().to_vec()
@@ -1241,7 +2426,10 @@ impl<'a> Classifier<'a> {
                 for f in files {
                     let path = self.path_of(f, inv.cwd.as_deref());
                     if path.as_deref().is_some_and(|p| self.scope.catastrophic(p)) {
-                        v.deny(format!("{name} on {} changes the whole system or home directory", f.source));
+                        v.deny(format!(
+                            "{name} on {} changes the whole system or home directory",
+                            f.source
+                        ));
                     }
                     self.touch(inv, f, Access::Write);
                 }
@@ -1263,18 +2451,53 @@ impl<'a> Classifier<'a> {
             "patch" => v.escalate("patch changes the files named inside the patch"),
             "sed" => {
                 let in_place = args.iter().take_while(|a| a.value != "--").any(|a| {
-                    a.value.starts_with("--in-place") || a.value.starts_with("-i") || (a.value.starts_with('-') && !a.value.starts_with("--") && a.value.contains('i') && a.value.len() <= 4)
+                    a.value.starts_with("--in-place")
+                        || a.value.starts_with("-i")
+                        || (a.value.starts_with('-')
+                            && !a.value.starts_with("--")
+                            && a.value.contains('i')
+                            && a.value.len() <= 4)
                 });
-                let explicit = has_flag(args, 'e', &["--expression"]) || has_flag(args, 'f', &["--file"]);
-                let ops = Grammar { valued: &["-e", "-f", "--expression", "--file", "-l"] }.operands(args);
-                let (script, files) = if explicit { (None, ops) } else { (ops.first().copied(), ops.get(1..).unwrap_or_default().to_vec()) };
-                let scripts: Vec<Word> = script.cloned().into_iter().chain(Grammar::option(args, &["-e", "--expression"])).collect();
-                if scripts.iter().any(|s| s.dynamic || sed_can_escape(&s.value)) {
+                let explicit =
+                    has_flag(args, 'e', &["--expression"]) || has_flag(args, 'f', &["--file"]);
+                let ops = Grammar {
+                    valued: &["-e", "-f", "--expression", "--file", "-l"],
+                }
+                .operands(args);
+                let (script, files) = if explicit {
+                    (None, ops)
+                } else {
+                    (
+                        ops.first().copied(),
+                        ops.get(1..).unwrap_or_default().to_vec(),
+                    )
+                };
+                let scripts: Vec<Word> = script
+                    .cloned()
+                    .into_iter()
+                    .chain(Grammar::option(args, &["-e", "--expression"]))
+                    .collect();
+                if scripts
+                    .iter()
+                    .any(|s| s.dynamic || sed_can_escape(&s.value))
+                {
                     v.escalate("the sed script can run commands or write other files");
                 }
-                v.allow(if in_place { "sed edits files in place" } else { "sed reads and prints" });
+                v.allow(if in_place {
+                    "sed edits files in place"
+                } else {
+                    "sed reads and prints"
+                });
                 for f in files {
-                    self.touch(inv, f, if in_place { Access::Write } else { Access::Read });
+                    self.touch(
+                        inv,
+                        f,
+                        if in_place {
+                            Access::Write
+                        } else {
+                            Access::Read
+                        },
+                    );
                 }
             }
             "perl" => {
@@ -1291,20 +2514,40 @@ impl<'a> Classifier<'a> {
                         None => v.escalate_hard("perl runs code only known at run time"),
                     }
                 }
-                if args.iter().any(|a| a.value.starts_with("-i") || a.value.starts_with("-pi")) {
+                if args
+                    .iter()
+                    .any(|a| a.value.starts_with("-i") || a.value.starts_with("-pi"))
+                {
                     v.escalate("perl -i edits files in place");
                 }
             }
             "awk" | "gawk" | "mawk" | "nawk" => {
                 let explicit = has_flag(args, 'f', &["--file"]);
-                let ops = Grammar { valued: &["-f", "-v", "-F", "--file", "--assign", "--field-separator"] }.operands(args);
-                let (program, files) = if explicit { (None, ops) } else { (ops.first().copied(), ops.get(1..).unwrap_or_default().to_vec()) };
+                let ops = Grammar {
+                    valued: &["-f", "-v", "-F", "--file", "--assign", "--field-separator"],
+                }
+                .operands(args);
+                let (program, files) = if explicit {
+                    (None, ops)
+                } else {
+                    (
+                        ops.first().copied(),
+                        ops.get(1..).unwrap_or_default().to_vec(),
+                    )
+                };
                 if explicit {
                     v.escalate("awk runs a program file the policy does not read");
                 }
                 if let Some(program) = program {
                     let text = program.value.as_str();
-                    if program.dynamic || ["system", "getline", "|", "> \"", ">\"", ">> \"", "print >", "printf >", "fflush"].iter().any(|p| text.contains(p)) {
+                    if program.dynamic
+                        || [
+                            "system", "getline", "|", "> \"", ">\"", ">> \"", "print >",
+                            "printf >", "fflush",
+                        ]
+                        .iter()
+                        .any(|p| text.contains(p))
+                    {
                         v.escalate("the awk program can run commands or write files");
                     }
                 }
@@ -1323,22 +2566,43 @@ impl<'a> Classifier<'a> {
                 v.allow(format!("{name} packs or unpacks files"));
                 let listing = match name {
                     "unzip" => has_flag(args, 'l', &[]) || has_flag(args, 'Z', &[]),
-                    _ => has_flag(args, 'l', &["--list"]) || has_flag(args, 't', &["--test"]) || has_flag(args, 'c', &["--stdout"]),
+                    _ => {
+                        has_flag(args, 'l', &["--list"])
+                            || has_flag(args, 't', &["--test"])
+                            || has_flag(args, 'c', &["--stdout"])
+                    }
                 };
                 let dirs = Grammar::option(args, &["-d"]);
                 for dir in &dirs {
                     self.touch(inv, dir, Access::Write);
                 }
-                let ops = Grammar { valued: &["-d", "-x", "-P"] }.operands(args);
+                let ops = Grammar {
+                    valued: &["-d", "-x", "-P"],
+                }
+                .operands(args);
                 for (i, f) in ops.iter().enumerate() {
                     // The archive is read; what is packed or unpacked is written.
-                    let access = if listing || (name == "unzip" && i == 0) || (name == "zip" && i > 0) { Access::Read } else { Access::Write };
+                    let access =
+                        if listing || (name == "unzip" && i == 0) || (name == "zip" && i > 0) {
+                            Access::Read
+                        } else {
+                            Access::Write
+                        };
                     self.touch(inv, f, access);
                 }
             }
             _ => {
                 // touch, mkdir, tee, truncate, mkfifo, mknod: every operand is written.
-                let valued = ["-m", "--mode", "-s", "--size", "-r", "--reference", "-d", "-t"];
+                let valued = [
+                    "-m",
+                    "--mode",
+                    "-s",
+                    "--size",
+                    "-r",
+                    "--reference",
+                    "-d",
+                    "-t",
+                ];
                 v.allow(format!("{name} creates or writes files"));
                 for f in (Grammar { valued: &valued }).operands(args) {
                     self.touch(inv, f, Access::Write);
@@ -1393,7 +2657,15 @@ impl<'a> Classifier<'a> {
         if let Some(archive) = &archive
             && archive.value != "-"
         {
-            self.touch(inv, archive, if creating { Access::Write } else { Access::Read });
+            self.touch(
+                inv,
+                archive,
+                if creating {
+                    Access::Write
+                } else {
+                    Access::Read
+                },
+            );
         }
         if creating {
             for op in &operands {
@@ -1411,22 +2683,64 @@ impl<'a> Classifier<'a> {
     fn system(&mut self, name: &str, args: &[Word], v: &mut Verdicts) {
         match name {
             "kill" | "pkill" | "killall" | "skill" => {
-                let ops = Grammar { valued: &["-s", "-n", "--signal"] }.operands(args);
-                let all = args.iter().any(|a| a.value == "-1") && name == "kill" && ops.iter().all(|o| o.value != "-1")
+                let ops = Grammar {
+                    valued: &["-s", "-n", "--signal"],
+                }
+                .operands(args);
+                let all = args.iter().any(|a| a.value == "-1")
+                    && name == "kill"
+                    && ops.iter().all(|o| o.value != "-1")
                     || ops.iter().any(|o| o.value == "-1" || o.value == "1");
-                if all || name == "killall" && args.iter().any(|a| a.value == "-u" || a.value.starts_with("--user")) {
+                if all
+                    || name == "killall"
+                        && args
+                            .iter()
+                            .any(|a| a.value == "-u" || a.value.starts_with("--user"))
+                {
                     v.deny(format!("{name} would kill every process (or init)"));
                 } else {
-                    v.escalate(format!("{name} stops processes, perhaps the orchestrator's own"));
+                    v.escalate(format!(
+                        "{name} stops processes, perhaps the orchestrator's own"
+                    ));
                 }
             }
             "crontab" if has_flag(args, 'l', &[]) => v.allow("crontab -l lists scheduled jobs"),
             "ip" | "journalctl" | "timedatectl" | "hostnamectl" | "loginctl"
-                if args.is_empty() || args.iter().any(|a| ["show", "list", "addr", "a", "route", "status", "-n", "-u", "--no-pager", "link"].contains(&a.value.as_str())) && !args.iter().any(|a| ["add", "del", "set", "flush", "delete", "change", "replace"].contains(&a.value.as_str())) =>
+                if args.is_empty()
+                    || args.iter().any(|a| {
+                        [
+                            "show",
+                            "list",
+                            "addr",
+                            "a",
+                            "route",
+                            "status",
+                            "-n",
+                            "-u",
+                            "--no-pager",
+                            "link",
+                        ]
+                        .contains(&a.value.as_str())
+                    }) && !args.iter().any(|a| {
+                        ["add", "del", "set", "flush", "delete", "change", "replace"]
+                            .contains(&a.value.as_str())
+                    }) =>
             {
                 v.allow(format!("{name} only reports"));
             }
-            "systemctl" if args.iter().any(|a| ["status", "list-units", "is-active", "show", "cat", "list-timers"].contains(&a.value.as_str())) => {
+            "systemctl"
+                if args.iter().any(|a| {
+                    [
+                        "status",
+                        "list-units",
+                        "is-active",
+                        "show",
+                        "cat",
+                        "list-timers",
+                    ]
+                    .contains(&a.value.as_str())
+                }) =>
+            {
                 v.allow("systemctl only reports");
             }
             _ => v.escalate(format!("{name} changes the system")),
@@ -1439,11 +2753,16 @@ impl<'a> Classifier<'a> {
         while i < args.len() && args[i].value.starts_with('-') {
             match args[i].value.as_str() {
                 "-C" => {
-                    cwd = args.get(i + 1).and_then(|w| self.path_of(w, cwd.as_deref()));
+                    cwd = args
+                        .get(i + 1)
+                        .and_then(|w| self.path_of(w, cwd.as_deref()));
                     if let Some(dir) = &cwd
                         && self.scope.place(dir) == Place::Outside
                     {
-                        v.escalate(format!("git works on {}, outside the project", self.scope.show(dir)));
+                        v.escalate(format!(
+                            "git works on {}, outside the project",
+                            self.scope.show(dir)
+                        ));
                     }
                     i += 1;
                 }
@@ -1451,7 +2770,11 @@ impl<'a> Classifier<'a> {
                     v.escalate("git -c changes configuration for the call (aliases, pagers and hooks can run commands)");
                     i += 1;
                 }
-                a if a.starts_with("--git-dir") || a.starts_with("--work-tree") || a.starts_with("--exec-path=") || a.starts_with("--config-env") => {
+                a if a.starts_with("--git-dir")
+                    || a.starts_with("--work-tree")
+                    || a.starts_with("--exec-path=")
+                    || a.starts_with("--config-env") =>
+                {
                     v.escalate("git is pointed at another repository or program");
                     if !a.contains('=') {
                         i += 1;
@@ -1469,14 +2792,67 @@ impl<'a> Classifier<'a> {
             return v.escalate_hard("git runs a subcommand only known at run time");
         };
         let rest = &args[i + 1..];
-        let has = |names: &[&str]| rest.iter().any(|a| names.contains(&a.value.as_str()) || names.iter().any(|n| n.starts_with("--") && a.value.starts_with(&format!("{n}="))));
-        let operands = || Grammar { valued: &["-m", "-F", "-C", "-c", "-b", "-B", "-n", "-U", "--author", "--format", "--pretty", "--since", "--until"] }.operands(rest);
+        let has = |names: &[&str]| {
+            rest.iter().any(|a| {
+                names.contains(&a.value.as_str())
+                    || names
+                        .iter()
+                        .any(|n| n.starts_with("--") && a.value.starts_with(&format!("{n}=")))
+            })
+        };
+        let operands = || {
+            Grammar {
+                valued: &[
+                    "-m", "-F", "-C", "-c", "-b", "-B", "-n", "-U", "--author", "--format",
+                    "--pretty", "--since", "--until",
+                ],
+            }
+            .operands(rest)
+        };
         let read_only = [
-            "status", "diff", "log", "show", "blame", "annotate", "shortlog", "describe", "rev-parse", "rev-list", "ls-files",
-            "ls-tree", "cat-file", "grep", "whatchanged", "show-ref", "for-each-ref", "name-rev", "merge-base", "cherry",
-            "range-diff", "diff-tree", "diff-files", "diff-index", "count-objects", "fsck", "verify-commit", "verify-tag",
-            "version", "help", "check-ignore", "check-attr", "var", "--version", "--help", "show-branch", "describe",
-            "log-tree", "difftool-check", "check-ref-format", "get-tar-commit-id", "hash-object", "ls-remote-local",
+            "status",
+            "diff",
+            "log",
+            "show",
+            "blame",
+            "annotate",
+            "shortlog",
+            "describe",
+            "rev-parse",
+            "rev-list",
+            "ls-files",
+            "ls-tree",
+            "cat-file",
+            "grep",
+            "whatchanged",
+            "show-ref",
+            "for-each-ref",
+            "name-rev",
+            "merge-base",
+            "cherry",
+            "range-diff",
+            "diff-tree",
+            "diff-files",
+            "diff-index",
+            "count-objects",
+            "fsck",
+            "verify-commit",
+            "verify-tag",
+            "version",
+            "help",
+            "check-ignore",
+            "check-attr",
+            "var",
+            "--version",
+            "--help",
+            "show-branch",
+            "describe",
+            "log-tree",
+            "difftool-check",
+            "check-ref-format",
+            "get-tar-commit-id",
+            "hash-object",
+            "ls-remote-local",
         ];
         match sub {
             _ if read_only.contains(&sub) => {
@@ -1488,7 +2864,9 @@ impl<'a> Classifier<'a> {
                 v.allow(format!("git {sub} only reads"));
             }
             "reflog" if !has(&["expire", "delete"]) => v.allow("git reflog only reads"),
-            "add" | "commit" | "mv" | "switch" | "init" | "notes" | "bisect" | "revert" | "apply" | "format-patch" | "archive" | "citool" | "stage" | "merge-file" | "sparse-checkout" | "request-pull" => {
+            "add" | "commit" | "mv" | "switch" | "init" | "notes" | "bisect" | "revert"
+            | "apply" | "format-patch" | "archive" | "citool" | "stage" | "merge-file"
+            | "sparse-checkout" | "request-pull" => {
                 if sub == "commit" && has(&["--no-verify", "-n"]) {
                     v.escalate("git commit --no-verify skips the project's hooks");
                 } else if sub == "switch" && has(&["--discard-changes", "-f", "--force"]) {
@@ -1526,22 +2904,63 @@ impl<'a> Classifier<'a> {
                 }
             }
             "remote" => {
-                if rest.is_empty() || has(&["-v", "--verbose", "get-url", "show"]) && !has(&["add", "remove", "rm", "rename", "set-url", "prune", "set-head", "set-branches"]) {
+                if rest.is_empty()
+                    || has(&["-v", "--verbose", "get-url", "show"])
+                        && !has(&[
+                            "add",
+                            "remove",
+                            "rm",
+                            "rename",
+                            "set-url",
+                            "prune",
+                            "set-head",
+                            "set-branches",
+                        ])
+                {
                     v.allow("git remote lists remotes");
                 } else {
                     v.escalate("git remote changes where the repository pushes and fetches");
                 }
             }
             "config" => {
-                let getting = has(&["--get", "--get-all", "--get-regexp", "--list", "-l", "get", "list", "--show-origin", "--name-only"]);
-                if getting || operands().len() <= 1 && !has(&["--unset", "--unset-all", "--add", "--replace-all", "--edit", "-e", "unset", "set", "edit", "--remove-section", "--rename-section"]) {
+                let getting = has(&[
+                    "--get",
+                    "--get-all",
+                    "--get-regexp",
+                    "--list",
+                    "-l",
+                    "get",
+                    "list",
+                    "--show-origin",
+                    "--name-only",
+                ]);
+                if getting
+                    || operands().len() <= 1
+                        && !has(&[
+                            "--unset",
+                            "--unset-all",
+                            "--add",
+                            "--replace-all",
+                            "--edit",
+                            "-e",
+                            "unset",
+                            "set",
+                            "edit",
+                            "--remove-section",
+                            "--rename-section",
+                        ])
+                {
                     v.allow("git config only reads");
                 } else {
-                    v.escalate("git config changes configuration (aliases and hooks can run commands)");
+                    v.escalate(
+                        "git config changes configuration (aliases and hooks can run commands)",
+                    );
                 }
             }
             "checkout" => {
-                if has(&["-f", "--force", "--", ".", "--ours", "--theirs", "-p", "--patch"]) {
+                if has(&[
+                    "-f", "--force", "--", ".", "--ours", "--theirs", "-p", "--patch",
+                ]) {
                     v.escalate("git checkout of paths discards uncommitted changes");
                 } else if has(&["-b", "-B", "--orphan", "--detach"]) || operands().len() <= 1 {
                     v.allow("git checkout switches branches");
@@ -1603,8 +3022,11 @@ impl<'a> Classifier<'a> {
                     v.escalate("git push publishes to a remote");
                 }
             }
-            "fetch" | "clone" | "ls-remote" | "submodule" | "send-email" | "svn" | "p4" | "fetch-pack" | "remote-update" => {
-                if sub == "submodule" && (rest.is_empty() || has(&["status", "summary", "foreach-list"])) {
+            "fetch" | "clone" | "ls-remote" | "submodule" | "send-email" | "svn" | "p4"
+            | "fetch-pack" | "remote-update" => {
+                if sub == "submodule"
+                    && (rest.is_empty() || has(&["status", "summary", "foreach-list"]))
+                {
                     v.allow("git submodule status only reads");
                 } else {
                     v.escalate(format!("git {sub} reaches the network"));
@@ -1623,10 +3045,16 @@ impl<'a> Classifier<'a> {
                     v.escalate("git worktree changes worktrees, which the orchestrator manages");
                 }
             }
-            "gc" | "prune" | "repack" | "filter-branch" | "filter-repo" | "replace" | "update-ref" | "symbolic-ref" | "update-index" | "hook" | "maintenance" | "credential" | "daemon" | "instaweb" | "fast-import" => {
-                v.escalate(format!("git {sub} rewrites the repository's history or internals"));
+            "gc" | "prune" | "repack" | "filter-branch" | "filter-repo" | "replace"
+            | "update-ref" | "symbolic-ref" | "update-index" | "hook" | "maintenance"
+            | "credential" | "daemon" | "instaweb" | "fast-import" => {
+                v.escalate(format!(
+                    "git {sub} rewrites the repository's history or internals"
+                ));
             }
-            _ => v.escalate(format!("git {sub} is an alias or a subcommand the policy does not know")),
+            _ => v.escalate(format!(
+                "git {sub} is an alias or a subcommand the policy does not know"
+            )),
         }
         let _ = cwd;
     }
@@ -1638,7 +3066,16 @@ impl<'a> Classifier<'a> {
             if a == "--config" || a.starts_with("--config=") {
                 v.escalate("cargo --config can replace the compiler or a runner");
             }
-            if ["--manifest-path", "--color", "-Z", "--config", "-C", "--target-dir"].contains(&a) {
+            if [
+                "--manifest-path",
+                "--color",
+                "-Z",
+                "--config",
+                "-C",
+                "--target-dir",
+            ]
+            .contains(&a)
+            {
                 i += 1;
             }
             if ["-V", "--version", "--list", "-h", "--help"].contains(&a) {
@@ -1649,26 +3086,32 @@ impl<'a> Classifier<'a> {
         let sub = args.get(i).and_then(Word::known).unwrap_or("");
         let rest = args.get(i + 1..).unwrap_or_default();
         match sub {
-            "test" | "t" | "build" | "b" | "check" | "c" | "clippy" | "fmt" | "doc" | "d" | "bench" | "tree" | "metadata" | "nextest"
-            | "locate-project" | "verify-project" | "version" | "help" | "pkgid" | "read-manifest" | "expand" | "llvm-cov"
-            | "udeps" | "deny" | "machete" | "hack" | "miri" | "msrv" | "semver-checks" => {
+            "test" | "t" | "build" | "b" | "check" | "c" | "clippy" | "fmt" | "doc" | "d"
+            | "bench" | "tree" | "metadata" | "nextest" | "locate-project" | "verify-project"
+            | "version" | "help" | "pkgid" | "read-manifest" | "expand" | "llvm-cov" | "udeps"
+            | "deny" | "machete" | "hack" | "miri" | "msrv" | "semver-checks" => {
                 if sub == "doc" && rest.iter().any(|a| a.value == "--open") {
                     v.escalate("cargo doc --open starts a browser");
                 }
                 v.allow(format!("cargo {sub} builds, checks or tests"));
             }
             "run" | "r" => v.escalate("cargo run runs the project's program"),
-            "install" | "add" | "remove" | "rm" | "update" | "upgrade" | "fetch" | "uninstall" | "vendor" | "generate-lockfile" => {
+            "install" | "add" | "remove" | "rm" | "update" | "upgrade" | "fetch" | "uninstall"
+            | "vendor" | "generate-lockfile" => {
                 v.escalate(format!("cargo {sub} installs or changes dependencies"));
             }
-            "publish" | "login" | "logout" | "owner" | "yank" => v.escalate(format!("cargo {sub} publishes to a registry")),
+            "publish" | "login" | "logout" | "owner" | "yank" => {
+                v.escalate(format!("cargo {sub} publishes to a registry"))
+            }
             "search" | "info" => v.escalate(format!("cargo {sub} reaches the network")),
             "clean" => v.escalate("cargo clean deletes build output"),
             "new" | "init" => v.allow(format!("cargo {sub} creates a package")),
             "" => v.allow("cargo prints help"),
             _ => {
                 let _ = (inv, depth);
-                v.escalate(format!("cargo {sub} is a plugin or subcommand the policy does not know"));
+                v.escalate(format!(
+                    "cargo {sub} is a plugin or subcommand the policy does not know"
+                ));
             }
         }
     }
@@ -1676,10 +3119,15 @@ impl<'a> Classifier<'a> {
     fn go(&mut self, args: &[Word], v: &mut Verdicts) {
         let sub = args.first().and_then(Word::known).unwrap_or("");
         match sub {
-            "test" | "vet" | "build" | "fmt" | "list" | "version" | "doc" | "help" | "env" | "tool" => {
+            "test" | "vet" | "build" | "fmt" | "list" | "version" | "doc" | "help" | "env"
+            | "tool" => {
                 v.allow(format!("go {sub} builds, checks or reports"));
             }
-            "mod" if args.get(1).is_some_and(|a| ["graph", "why", "verify", "edit-check"].contains(&a.value.as_str())) => {
+            "mod"
+                if args.get(1).is_some_and(|a| {
+                    ["graph", "why", "verify", "edit-check"].contains(&a.value.as_str())
+                }) =>
+            {
                 v.allow("go mod only reports");
             }
             "run" => v.escalate("go run runs a program"),
@@ -1689,21 +3137,49 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    fn node_package_manager(&mut self, name: &str, args: &[Word], inv: &Invocation, v: &mut Verdicts, depth: usize) {
-        let ops = Grammar { valued: &["--prefix", "-w", "--workspace", "--filter", "-C", "--dir", "--cwd"] }.operands(args);
+    fn node_package_manager(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        inv: &Invocation,
+        v: &mut Verdicts,
+        depth: usize,
+    ) {
+        let ops = Grammar {
+            valued: &[
+                "--prefix",
+                "-w",
+                "--workspace",
+                "--filter",
+                "-C",
+                "--dir",
+                "--cwd",
+            ],
+        }
+        .operands(args);
         let sub = ops.first().and_then(|w| w.known()).unwrap_or("");
         let script = ops.get(1).and_then(|w| w.known());
         let safe_script = |s: &str| {
-            SAFE_TARGETS.contains(&s) || ["test:", "lint:", "check:", "type", "format:", "fmt:"].iter().any(|p| s.starts_with(p))
+            SAFE_TARGETS.contains(&s)
+                || ["test:", "lint:", "check:", "type", "format:", "fmt:"]
+                    .iter()
+                    .any(|p| s.starts_with(p))
         };
         match sub {
             "test" | "t" | "tst" => v.allow(format!("{name} test runs the tests")),
             "run" | "run-script" | "rum" | "urn" => match script {
-                Some(s) if safe_script(s) => v.allow(format!("{name} run {s} runs a check or build script")),
-                Some(s) => v.escalate(format!("{name} run {s} runs a package script the policy does not know")),
+                Some(s) if safe_script(s) => {
+                    v.allow(format!("{name} run {s} runs a check or build script"))
+                }
+                Some(s) => v.escalate(format!(
+                    "{name} run {s} runs a package script the policy does not know"
+                )),
                 None => v.allow(format!("{name} run lists scripts")),
             },
-            "ls" | "list" | "ll" | "la" | "why" | "explain" | "help" | "--version" | "-v" | "root" | "bin" | "prefix" | "config" if !args.iter().any(|a| a.value == "set" || a.value == "delete") => {
+            "ls" | "list" | "ll" | "la" | "why" | "explain" | "help" | "--version" | "-v"
+            | "root" | "bin" | "prefix" | "config"
+                if !args.iter().any(|a| a.value == "set" || a.value == "delete") =>
+            {
                 v.allow(format!("{name} {sub} only reports"));
             }
             "exec" | "x" | "dlx" => {
@@ -1714,32 +3190,89 @@ impl<'a> Classifier<'a> {
                     v.escalate(format!("{name} {sub} may download a package and runs it"));
                 }
             }
-            "install" | "i" | "ci" | "add" | "uninstall" | "remove" | "rm" | "un" | "update" | "up" | "upgrade" | "link" | "ln" | "dedupe" | "prune" | "rebuild" | "audit" | "outdated" | "view" | "info" | "show" | "create" | "init" | "publish" | "unpublish" | "login" | "adduser" | "pack" | "deprecate" | "dist-tag" | "global" | "" => {
+            "install" | "i" | "ci" | "add" | "uninstall" | "remove" | "rm" | "un" | "update"
+            | "up" | "upgrade" | "link" | "ln" | "dedupe" | "prune" | "rebuild" | "audit"
+            | "outdated" | "view" | "info" | "show" | "create" | "init" | "publish"
+            | "unpublish" | "login" | "adduser" | "pack" | "deprecate" | "dist-tag" | "global"
+            | "" => {
                 let _ = (inv, depth);
                 if sub.is_empty() && name != "yarn" {
                     v.allow(format!("{name} prints help"));
                 } else {
-                    v.escalate(format!("{name} {} installs packages, publishes or reaches the registry", if sub.is_empty() { "(install)" } else { sub }));
+                    v.escalate(format!(
+                        "{name} {} installs packages, publishes or reaches the registry",
+                        if sub.is_empty() { "(install)" } else { sub }
+                    ));
                 }
             }
             s if name == "yarn" || name == "pnpm" || name == "bun" => {
                 if safe_script(s) {
                     v.allow(format!("{name} {s} runs a check or build script"));
                 } else {
-                    v.escalate(format!("{name} {s} runs a package script the policy does not know"));
+                    v.escalate(format!(
+                        "{name} {s} runs a package script the policy does not know"
+                    ));
                 }
             }
-            _ => v.escalate(format!("{name} {sub} is a subcommand the policy does not know")),
+            _ => v.escalate(format!(
+                "{name} {sub} is a subcommand the policy does not know"
+            )),
         }
     }
 
-    fn python_package_manager(&mut self, name: &str, args: &[Word], inv: &Invocation, v: &mut Verdicts, depth: usize) {
-        let ops = Grammar { valued: &["--directory", "--project", "-p", "--python"] }.operands(args);
+    fn python_package_manager(
+        &mut self,
+        name: &str,
+        args: &[Word],
+        inv: &Invocation,
+        v: &mut Verdicts,
+        depth: usize,
+    ) {
+        let ops = Grammar {
+            valued: &["--directory", "--project", "-p", "--python"],
+        }
+        .operands(args);
         let sub = ops.first().and_then(|w| w.known()).unwrap_or("");
-        let reading = ["list", "show", "freeze", "check", "--version", "-V", "help", "tree", "graph", "env", "info", "version", "config", "inspect", "debug"];
-        if name == "bundle" && sub == "exec" || ["run", "exec"].contains(&sub) && name != "pip" && name != "pip3" {
-            let at = args.iter().position(|a| a.value == sub).map_or(args.len(), |p| p + 1);
-            let inner = skip_options(&args[at..], &["--with", "-w", "--python", "-p", "--env", "-e", "--group", "--extra", "--package", "--directory", "--project"]);
+        let reading = [
+            "list",
+            "show",
+            "freeze",
+            "check",
+            "--version",
+            "-V",
+            "help",
+            "tree",
+            "graph",
+            "env",
+            "info",
+            "version",
+            "config",
+            "inspect",
+            "debug",
+        ];
+        if name == "bundle" && sub == "exec"
+            || ["run", "exec"].contains(&sub) && name != "pip" && name != "pip3"
+        {
+            let at = args
+                .iter()
+                .position(|a| a.value == sub)
+                .map_or(args.len(), |p| p + 1);
+            let inner = skip_options(
+                &args[at..],
+                &[
+                    "--with",
+                    "-w",
+                    "--python",
+                    "-p",
+                    "--env",
+                    "-e",
+                    "--group",
+                    "--extra",
+                    "--package",
+                    "--directory",
+                    "--project",
+                ],
+            );
             if inner.is_empty() {
                 return v.allow(format!("{name} {sub} lists scripts"));
             }
@@ -1756,12 +3289,19 @@ impl<'a> Classifier<'a> {
         if name == "uv" && sub == "venv" {
             return v.allow("uv venv creates a virtual environment");
         }
-        if reading.contains(&sub) || args.iter().any(|a| ["--version", "-V"].contains(&a.value.as_str())) && args.len() == 1 {
+        if reading.contains(&sub)
+            || args
+                .iter()
+                .any(|a| ["--version", "-V"].contains(&a.value.as_str()))
+                && args.len() == 1
+        {
             v.allow(format!("{name} {sub} only reports"));
         } else if sub.is_empty() {
             v.allow(format!("{name} prints help"));
         } else {
-            v.escalate(format!("{name} {sub} installs, removes or publishes packages"));
+            v.escalate(format!(
+                "{name} {sub} installs, removes or publishes packages"
+            ));
         }
     }
 }
@@ -1772,7 +3312,10 @@ fn unreachable_kill(v: &mut Verdicts) {
 
 /// How many leading `/`-separated parts of a glob hold no wildcard.
 fn dir_prefix_len(value: &str) -> usize {
-    value.split('/').take_while(|p| !p.contains(['*', '?', '['])).count()
+    value
+        .split('/')
+        .take_while(|p| !p.contains(['*', '?', '[']))
+        .count()
 }
 
 /// Skips leading options (and the values of `valued` ones) and returns the command after them.
@@ -1798,8 +3341,13 @@ fn skip_options<'w>(args: &'w [Word], valued: &[&str]) -> &'w [Word] {
 fn sed_can_escape(script: &str) -> bool {
     script.split(';').any(|part| {
         let part = part.trim();
-        let trimmed = part.trim_start_matches(|c: char| c.is_ascii_digit() || c == ',' || c == '$' || c == '/' || c == '!');
-        trimmed.starts_with('e') || trimmed.starts_with('w') || trimmed.starts_with('W') || trimmed.starts_with('r') && trimmed.len() > 1
+        let trimmed = part.trim_start_matches(|c: char| {
+            c.is_ascii_digit() || c == ',' || c == '$' || c == '/' || c == '!'
+        });
+        trimmed.starts_with('e')
+            || trimmed.starts_with('w')
+            || trimmed.starts_with('W')
+            || trimmed.starts_with('r') && trimmed.len() > 1
             || (part.starts_with('s') && part.len() > 2 && {
                 let sep = part.chars().nth(1).unwrap_or('/');
                 let flags = part.rsplit(sep).next().unwrap_or("");

@@ -15,6 +15,8 @@
 //! policy could not analyse. Escalations become [`ApprovalRequest`]s in the approvals queue.
 
 pub mod classify;
+pub mod gate;
+pub mod notify;
 pub mod paths;
 pub mod rules;
 pub mod shell;
@@ -24,10 +26,11 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use self::rules::{Rule, RuleError, RuleLists, RuleSet, Severity};
 use self::classify::{Classifier, Firmness, Matter, Subject};
+pub use self::gate::{Gate, HumanAnswer};
 use self::paths::Scope;
 use self::rules::{Anchors, Target};
+pub use self::rules::{Rule, RuleError, RuleLists, RuleSet, Severity};
 pub use crate::domain::{ApprovalRequest, ApprovalStatus};
 
 /// A tool call as the agent sends it.
@@ -180,7 +183,12 @@ impl Policy {
                 match field("file_path").or_else(|| field("notebook_path")) {
                     Some(path) if !path.is_empty() => {
                         let resolved = scope.resolve(Some(&scope.cwd), path);
-                        classifier.file(&format!("{tool} {path}"), resolved.as_deref(), write, None);
+                        classifier.file(
+                            &format!("{tool} {path}"),
+                            resolved.as_deref(),
+                            write,
+                            None,
+                        );
                     }
                     _ => unreadable = Some("the call names no `file_path`"),
                 }
@@ -203,8 +211,16 @@ impl Policy {
             "WebFetch" => {
                 let url = field("url").unwrap_or("");
                 let (severity, reason, firmness) = match url_host(url) {
-                    Some(_) => (Severity::Escalate, format!("fetches {url} from the network"), Firmness::Soft),
-                    None => (Severity::Escalate, format!("the URL `{url}` cannot be read"), Firmness::Hard),
+                    Some(_) => (
+                        Severity::Escalate,
+                        format!("fetches {url} from the network"),
+                        Firmness::Soft,
+                    ),
+                    None => (
+                        Severity::Escalate,
+                        format!("the URL `{url}` cannot be read"),
+                        Firmness::Hard,
+                    ),
                 };
                 classifier.subjects.push(Subject {
                     text: format!("WebFetch {url}"),
@@ -216,11 +232,28 @@ impl Policy {
             }
             _ => {
                 let (severity, reason) = match tool {
-                    "TodoWrite" | "TodoRead" | "Task" | "Agent" | "ExitPlanMode" | "BashOutput" | "KillShell" | "KillBash"
-                    | "ListMcpResourcesTool" | "ReadMcpResourceTool" => (Severity::Allow, format!("{tool} only organises the agent's own work")),
+                    "TodoWrite"
+                    | "TodoRead"
+                    | "Task"
+                    | "Agent"
+                    | "ExitPlanMode"
+                    | "BashOutput"
+                    | "KillShell"
+                    | "KillBash"
+                    | "ListMcpResourcesTool"
+                    | "ReadMcpResourceTool" => (
+                        Severity::Allow,
+                        format!("{tool} only organises the agent's own work"),
+                    ),
                     "WebSearch" => (Severity::Escalate, "searches the web".to_owned()),
-                    t if t.starts_with("mcp__") => (Severity::Escalate, format!("{t} is a tool of another MCP server")),
-                    t => (Severity::Escalate, format!("{t} is a tool the policy does not know")),
+                    t if t.starts_with("mcp__") => (
+                        Severity::Escalate,
+                        format!("{t} is a tool of another MCP server"),
+                    ),
+                    t => (
+                        Severity::Escalate,
+                        format!("{t} is a tool the policy does not know"),
+                    ),
                 };
                 classifier.subjects.push(Subject {
                     text: tool.to_owned(),
@@ -253,7 +286,14 @@ impl Policy {
     }
 
     /// Applies the rules to one subject's built-in verdict.
-    fn judge(&self, subject: &Subject, tool: &str, url: Option<&str>, scope: &Scope, context: &PolicyContext) -> Finding {
+    fn judge(
+        &self,
+        subject: &Subject,
+        tool: &str,
+        url: Option<&str>,
+        scope: &Scope,
+        context: &PolicyContext,
+    ) -> Finding {
         let mut targets: Vec<(Target<'_>, Option<String>)> = Vec::new();
         for matter in &subject.matters {
             match matter {
@@ -263,18 +303,27 @@ impl Policy {
                         paths::Place::Inside(rel) => Some(rel),
                         paths::Place::Outside => None,
                     };
-                    let target = if matches!(matter, Matter::Read(_)) { Target::Read(path) } else { Target::Edit(path) };
+                    let target = if matches!(matter, Matter::Read(_)) {
+                        Target::Read(path)
+                    } else {
+                        Target::Edit(path)
+                    };
                     targets.push((target, rel));
                 }
             }
         }
         let host = url.and_then(url_host);
         match tool {
-            "Bash" | "Read" | "NotebookRead" | "Edit" | "MultiEdit" | "Write" | "NotebookEdit" | "Grep" | "Glob" | "LS" => {}
+            "Bash" | "Read" | "NotebookRead" | "Edit" | "MultiEdit" | "Write" | "NotebookEdit"
+            | "Grep" | "Glob" | "LS" => {}
             "WebFetch" => targets.push((Target::Fetch(host.as_deref()), None)),
             other => targets.push((Target::Tool(other), None)),
         }
-        let sets = [(&self.rules, "orchestrator.toml"), (&context.task_rules, "the task's rules"), (&context.run_rules, "a person, for this run")];
+        let sets = [
+            (&self.rules, "orchestrator.toml"),
+            (&context.task_rules, "the task's rules"),
+            (&context.run_rules, "a person, for this run"),
+        ];
         let mut matched: Vec<(Severity, String, bool)> = Vec::new();
         for (target, rel) in &targets {
             let anchors = Anchors {
@@ -284,7 +333,11 @@ impl Policy {
             for (set, origin) in sets {
                 if let Some((severity, rule)) = set.verdict(target, anchors) {
                     let is_path = matches!(target, Target::Read(_) | Target::Edit(_));
-                    matched.push((severity, format!("rule {severity} `{rule}` ({origin})"), is_path));
+                    matched.push((
+                        severity,
+                        format!("rule {severity} `{rule}` ({origin})"),
+                        is_path,
+                    ));
                 }
             }
         }
@@ -308,7 +361,9 @@ impl Policy {
                 ..default
             };
         }
-        if subject.severity == Severity::Allow || matched.iter().any(|(s, _, _)| *s > Severity::Allow) {
+        if subject.severity == Severity::Allow
+            || matched.iter().any(|(s, _, _)| *s > Severity::Allow)
+        {
             return default;
         }
         let lowering = matched.iter().find(|(s, _, is_path)| {
@@ -329,15 +384,14 @@ impl Policy {
             None => default,
         }
     }
-
-    /// Checks rule lists without keeping them: every bad rule with where it is.
-    pub fn check_lists(lists: &RuleLists) -> Vec<(String, RuleError)> {
-        lists.problems()
-    }
 }
 
 fn summarise(findings: Vec<Finding>) -> Decision {
-    let verdict = findings.iter().map(|f| f.verdict).max().unwrap_or(Severity::Escalate);
+    let verdict = findings
+        .iter()
+        .map(|f| f.verdict)
+        .max()
+        .unwrap_or(Severity::Escalate);
     if findings.is_empty() {
         return Decision {
             verdict: Severity::Escalate,
@@ -347,12 +401,23 @@ fn summarise(findings: Vec<Finding>) -> Decision {
         };
     }
     let deciding: Vec<&Finding> = findings.iter().filter(|f| f.verdict == verdict).collect();
-    let rule = deciding.iter().find(|f| f.decided_by != "default").map(|f| f.decided_by.clone());
+    let rule = deciding
+        .iter()
+        .find(|f| f.decided_by != "default")
+        .map(|f| f.decided_by.clone());
     let reason = if verdict == Severity::Allow {
-        let parts: Vec<String> = deciding.iter().take(4).map(|f| format!("`{}` {}", f.subject, strip_subject(&f.reason))).collect();
+        let parts: Vec<String> = deciding
+            .iter()
+            .take(4)
+            .map(|f| format!("`{}` {}", f.subject, strip_subject(&f.reason)))
+            .collect();
         format!("allowed: {}", parts.join("; "))
     } else {
-        let parts: Vec<String> = deciding.iter().take(3).map(|f| format!("`{}`: {}", f.subject, f.reason)).collect();
+        let parts: Vec<String> = deciding
+            .iter()
+            .take(3)
+            .map(|f| format!("`{}`: {}", f.subject, f.reason))
+            .collect();
         parts.join("; ")
     };
     Decision {
@@ -369,7 +434,9 @@ fn strip_subject(reason: &str) -> &str {
 
 /// The host of an `http(s)` URL.
 pub fn url_host(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
     let authority = rest.split(['/', '?', '#']).next()?;
     let host = authority.rsplit('@').next()?;
     let host = host.split(':').next()?;
@@ -380,8 +447,12 @@ pub fn url_host(url: &str) -> Option<String> {
 fn grant_for(target: &Target<'_>) -> Option<String> {
     let text = match target {
         Target::Command(c) if !c.contains(['(', ')', '*']) => format!("Bash({c})"),
-        Target::Edit(p) if !p.to_string_lossy().contains(['*', '?', '[', '{']) => format!("Edit(/{})", p.display()),
-        Target::Read(p) if !p.to_string_lossy().contains(['*', '?', '[', '{']) => format!("Read(/{})", p.display()),
+        Target::Edit(p) if !p.to_string_lossy().contains(['*', '?', '[', '{']) => {
+            format!("Edit(/{})", p.display())
+        }
+        Target::Read(p) if !p.to_string_lossy().contains(['*', '?', '[', '{']) => {
+            format!("Read(/{})", p.display())
+        }
         Target::Fetch(Some(host)) => format!("WebFetch(domain:{host})"),
         Target::Tool(name) => (*name).to_owned(),
         _ => return None,
@@ -404,5 +475,6 @@ pub fn remembered_rules(decision: &Decision) -> Vec<String> {
 
 /// A context's path, shown relative to the project when inside it (for messages).
 pub fn display_path(context: &PolicyContext, path: &Path) -> String {
-    path.strip_prefix(&context.project_root).map_or_else(|_| path.display().to_string(), |p| p.display().to_string())
+    path.strip_prefix(&context.project_root)
+        .map_or_else(|_| path.display().to_string(), |p| p.display().to_string())
 }

@@ -36,7 +36,12 @@ pub enum Place {
 
 impl Scope {
     /// A scope for a project root, an optional worktree and the task's declared files.
-    pub fn new(project_root: &Path, worktree: Option<&Path>, declared: Option<&[String]>, home: Option<PathBuf>) -> Self {
+    pub fn new(
+        project_root: &Path,
+        worktree: Option<&Path>,
+        declared: Option<&[String]>,
+        home: Option<PathBuf>,
+    ) -> Self {
         let mut roots = Vec::new();
         for root in std::iter::once(project_root).chain(worktree) {
             let lexical = normalize(root);
@@ -51,7 +56,10 @@ impl Scope {
             let mut builder = GlobSetBuilder::new();
             for glob in globs {
                 let glob = glob.trim_start_matches("./");
-                for pattern in [glob.to_owned(), format!("{}/**", glob.trim_end_matches('/'))] {
+                for pattern in [
+                    glob.to_owned(),
+                    format!("{}/**", glob.trim_end_matches('/')),
+                ] {
                     if let Ok(g) = Glob::new(&pattern) {
                         builder.add(g);
                     }
@@ -110,11 +118,18 @@ impl Scope {
     /// a top-level system directory, the home directory, or the project root or one of its
     /// ancestors.
     pub fn catastrophic(&self, path: &Path) -> bool {
-        let depth = path.components().filter(|c| matches!(c, Component::Normal(_))).count();
+        let depth = path
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .count();
         if depth <= 1 {
             return true;
         }
-        if self.home.as_deref().is_some_and(|home| home.starts_with(path)) {
+        if self
+            .home
+            .as_deref()
+            .is_some_and(|home| home.starts_with(path))
+        {
             return true;
         }
         self.roots.iter().any(|root| root.starts_with(path))
@@ -135,7 +150,9 @@ impl Scope {
 
     /// Whether a path outside the project lies in the home directory.
     pub fn in_home(&self, path: &Path) -> bool {
-        self.home.as_deref().is_some_and(|home| path.starts_with(home))
+        self.home
+            .as_deref()
+            .is_some_and(|home| path.starts_with(home))
     }
 }
 
@@ -151,7 +168,10 @@ fn resolve_existing(path: &Path) -> PathBuf {
             }
             return out;
         }
-        match (existing.file_name().map(ToOwned::to_owned), existing.parent()) {
+        match (
+            existing.file_name().map(ToOwned::to_owned),
+            existing.parent(),
+        ) {
             (Some(name), Some(parent)) => {
                 rest.push(name);
                 existing = parent.to_path_buf();
@@ -170,19 +190,46 @@ pub fn secret(path: &Path) -> Option<&'static str> {
     if name == ".secrets.json" {
         return Some("the orchestrator's secrets file");
     }
-    if (name == ".env" || name.starts_with(".env.")) && !templates.iter().any(|t| name.ends_with(t)) {
+    if (name == ".env" || name.starts_with(".env.")) && !templates.iter().any(|t| name.ends_with(t))
+    {
         return Some("an environment file with secrets");
     }
-    let key_names = ["id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"];
+    let key_names = [
+        "id_rsa",
+        "id_dsa",
+        "id_ecdsa",
+        "id_ed25519",
+        "id_ecdsa_sk",
+        "id_ed25519_sk",
+    ];
     if key_names.contains(&name.as_str()) {
         return Some("a private SSH key");
     }
-    let key_exts = [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".asc", ".gpg", ".ppk"];
+    let key_exts = [
+        ".pem",
+        ".key",
+        ".p12",
+        ".pfx",
+        ".jks",
+        ".keystore",
+        ".asc",
+        ".gpg",
+        ".ppk",
+    ];
     if key_exts.iter().any(|ext| name.ends_with(ext)) {
         return Some("a key or certificate file");
     }
-    if [".netrc", ".pgpass", ".git-credentials", ".npmrc", ".pypirc", "credentials.json", "secrets.json", ".htpasswd"]
-        .contains(&name.as_str())
+    if [
+        ".netrc",
+        ".pgpass",
+        ".git-credentials",
+        ".npmrc",
+        ".pypirc",
+        "credentials.json",
+        "secrets.json",
+        ".htpasswd",
+    ]
+    .contains(&name.as_str())
     {
         return Some("a credentials file");
     }
@@ -200,7 +247,10 @@ pub fn secret(path: &Path) -> Option<&'static str> {
     if let Some((_, why)) = places.iter().find(|(p, _)| text.contains(p)) {
         return Some(why);
     }
-    if ["/etc/shadow", "/etc/gshadow", "/etc/sudoers"].iter().any(|p| text.starts_with(p)) {
+    if ["/etc/shadow", "/etc/gshadow", "/etc/sudoers"]
+        .iter()
+        .any(|p| text.starts_with(p))
+    {
         return Some("a system credentials file");
     }
     if text.starts_with("/proc/") && (text.ends_with("/environ") || text.ends_with("/mem")) {
@@ -212,16 +262,35 @@ pub fn secret(path: &Path) -> Option<&'static str> {
 /// Whether a path relative to the root is CI configuration.
 pub fn ci(rel: &str) -> bool {
     let rel = rel.trim_start_matches("./");
-    [".github/workflows/", ".gitlab-ci", ".circleci/", ".ci/", ".buildkite/", ".drone", "azure-pipelines", ".travis.yml", "Jenkinsfile", "bitbucket-pipelines.yml", ".woodpecker"]
-        .iter()
-        .any(|p| rel.starts_with(p))
+    [
+        ".github/workflows/",
+        ".gitlab-ci",
+        ".circleci/",
+        ".ci/",
+        ".buildkite/",
+        ".drone",
+        "azure-pipelines",
+        ".travis.yml",
+        "Jenkinsfile",
+        "bitbucket-pipelines.yml",
+        ".woodpecker",
+    ]
+    .iter()
+    .any(|p| rel.starts_with(p))
 }
 
 /// Whether writing to this absolute path is harmless anywhere (`/dev/null` and friends).
 pub fn harmless_sink(path: &Path) -> bool {
-    ["/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/fd/1", "/dev/fd/2"]
-        .iter()
-        .any(|p| path == Path::new(p))
+    [
+        "/dev/null",
+        "/dev/stdout",
+        "/dev/stderr",
+        "/dev/tty",
+        "/dev/fd/1",
+        "/dev/fd/2",
+    ]
+    .iter()
+    .any(|p| path == Path::new(p))
 }
 
 /// Secret files a glob relative to `dir` would match on disk (as deep as the glob has parts;
@@ -234,15 +303,25 @@ pub fn secrets_matching(dir: &Path, pattern: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![(dir.to_path_buf(), 0)];
     while let Some((at, depth)) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&at) else { continue };
+        let Ok(entries) = std::fs::read_dir(&at) else {
+            continue;
+        };
         for entry in entries.flatten().take(2000) {
             let path = entry.path();
-            let Ok(rel) = path.strip_prefix(dir) else { continue };
-            let hidden = rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+            let Ok(rel) = path.strip_prefix(dir) else {
+                continue;
+            };
+            let hidden = rel
+                .components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
             if glob.is_match(rel) && (dotfiles || !hidden) && secret(&path).is_some() {
                 found.push(path.clone());
             }
-            let deep = if pattern.contains("**") { 3 } else { pattern.matches('/').count() };
+            let deep = if pattern.contains("**") {
+                3
+            } else {
+                pattern.matches('/').count()
+            };
             if depth < deep && entry.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push((path, depth + 1));
             }
@@ -257,10 +336,27 @@ mod tests {
 
     #[test]
     fn secrets_are_recognised_and_templates_are_not() {
-        for s in [".secrets.json", "a/.env", ".env.local", "id_rsa", "srv.key", "/home/u/.ssh/config", "/home/u/.aws/credentials", "/etc/shadow", "/proc/1/environ"] {
+        for s in [
+            ".secrets.json",
+            "a/.env",
+            ".env.local",
+            "id_rsa",
+            "srv.key",
+            "/home/u/.ssh/config",
+            "/home/u/.aws/credentials",
+            "/etc/shadow",
+            "/proc/1/environ",
+        ] {
             assert!(secret(Path::new(s)).is_some(), "{s}");
         }
-        for s in [".env.example", "id_rsa.pub", "keys.rs", "env.py", "/etc/hosts", "README.md"] {
+        for s in [
+            ".env.example",
+            "id_rsa.pub",
+            "keys.rs",
+            "env.py",
+            "/etc/hosts",
+            "README.md",
+        ] {
             assert!(secret(Path::new(s)).is_none(), "{s}");
         }
     }
@@ -272,8 +368,16 @@ mod tests {
         std::fs::create_dir_all(root.join("src")).unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink("/etc", root.join("etc-link")).unwrap();
-        let scope = Scope::new(&root, None, Some(&["src/**".into()]), Some(dir.path().into()));
-        assert_eq!(scope.place(&root.join("src/new/file.rs")), Place::Inside("src/new/file.rs".into()));
+        let scope = Scope::new(
+            &root,
+            None,
+            Some(&["src/**".into()]),
+            Some(dir.path().into()),
+        );
+        assert_eq!(
+            scope.place(&root.join("src/new/file.rs")),
+            Place::Inside("src/new/file.rs".into())
+        );
         assert_eq!(scope.place(&root.join("etc-link/passwd")), Place::Outside);
         assert_eq!(scope.place(Path::new("/etc/passwd")), Place::Outside);
         assert!(scope.declared("src/a.rs") && !scope.declared("README.md"));

@@ -13,8 +13,22 @@ use std::path::Path;
 use globset::{GlobBuilder, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::RuleLists;
+
 /// How severe a verdict is; ordered so the most severe wins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Let it run.
@@ -82,7 +96,10 @@ enum Spec {
     Exact(String),
     Prefix(String),
     Pattern(String),
-    Path { anchor: PathAnchor, glob: GlobMatcher },
+    Path {
+        anchor: PathAnchor,
+        glob: GlobMatcher,
+    },
     Domain(String),
 }
 
@@ -134,10 +151,15 @@ impl Rule {
                 (&source[..open], Some(inner))
             }
         };
-        if tool.is_empty() || !tool.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*')
+        if tool.is_empty()
+            || !tool
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*')
             || !tool.starts_with(|c: char| c.is_ascii_alphabetic())
         {
-            return Err(bad("a rule starts with a tool name such as `Bash`, `Edit`, `Read`, `WebFetch` or `mcp__server__tool`"));
+            return Err(bad(
+                "a rule starts with a tool name such as `Bash`, `Edit`, `Read`, `WebFetch` or `mcp__server__tool`",
+            ));
         }
         if tool.contains('*') && !tool.starts_with("mcp__") {
             return Err(bad("only MCP tool names may use `*` (`mcp__server__*`)"));
@@ -152,7 +174,9 @@ impl Rule {
         let spec = match (class, spec) {
             (_, None) => Spec::Any,
             (_, Some(inner)) if inner.trim().is_empty() => {
-                return Err(bad("the parentheses are empty: write the tool name alone to match every call"));
+                return Err(bad(
+                    "the parentheses are empty: write the tool name alone to match every call",
+                ));
             }
             (ToolClass::Bash, Some(inner)) => {
                 if inner.contains('(') || inner.contains(')') {
@@ -160,18 +184,24 @@ impl Rule {
                 }
                 if let Some(prefix) = inner.strip_suffix(":*") {
                     if prefix.contains(":*") || prefix.trim().is_empty() {
-                        return Err(bad("`:*` may only end a prefix, as in `Bash(npm run test:*)`"));
+                        return Err(bad(
+                            "`:*` may only end a prefix, as in `Bash(npm run test:*)`",
+                        ));
                     }
                     Spec::Prefix(prefix.trim().to_owned())
                 } else if inner.contains(":*") {
-                    return Err(bad("`:*` may only end a prefix, as in `Bash(npm run test:*)`"));
+                    return Err(bad(
+                        "`:*` may only end a prefix, as in `Bash(npm run test:*)`",
+                    ));
                 } else if inner.contains('*') {
                     Spec::Pattern(inner.trim().to_owned())
                 } else {
                     Spec::Exact(inner.trim().to_owned())
                 }
             }
-            (ToolClass::Read | ToolClass::Edit, Some(inner)) => path_spec(inner).map_err(|m| bad(&m))?,
+            (ToolClass::Read | ToolClass::Edit, Some(inner)) => {
+                path_spec(inner).map_err(|m| bad(&m))?
+            }
             (ToolClass::Fetch, Some(inner)) => {
                 let domain = inner
                     .strip_prefix("domain:")
@@ -179,13 +209,21 @@ impl Rule {
                     .trim()
                     .to_ascii_lowercase();
                 let plain = domain.strip_prefix("*.").unwrap_or(&domain);
-                if plain.is_empty() || !plain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') {
-                    return Err(bad("the domain must be a host name such as `docs.rs` or `*.python.org`"));
+                if plain.is_empty()
+                    || !plain
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+                {
+                    return Err(bad(
+                        "the domain must be a host name such as `docs.rs` or `*.python.org`",
+                    ));
                 }
                 Spec::Domain(domain)
             }
             (ToolClass::Other, Some(_)) => {
-                return Err(bad("only Bash, Read, Edit, Write and WebFetch rules take an argument in parentheses"));
+                return Err(bad(
+                    "only Bash, Read, Edit, Write and WebFetch rules take an argument in parentheses",
+                ));
             }
         };
         Ok(Self {
@@ -204,12 +242,17 @@ impl Rule {
                 Spec::Exact(exact) => text.trim() == exact,
                 Spec::Prefix(prefix) => {
                     let text = text.trim();
-                    text == prefix || text.strip_prefix(prefix.as_str()).is_some_and(|rest| rest.starts_with(' '))
+                    text == prefix
+                        || text
+                            .strip_prefix(prefix.as_str())
+                            .is_some_and(|rest| rest.starts_with(' '))
                 }
                 Spec::Pattern(pattern) => wildcard(pattern, text.trim()),
                 _ => false,
             },
-            (Target::Read(path), ToolClass::Read) | (Target::Edit(path), ToolClass::Edit) => self.path_matches(path, anchors),
+            (Target::Read(path), ToolClass::Read) | (Target::Edit(path), ToolClass::Edit) => {
+                self.path_matches(path, anchors)
+            }
             (Target::Fetch(host), ToolClass::Fetch) => match (&self.spec, host) {
                 (Spec::Any, _) => true,
                 (Spec::Domain(domain), Some(host)) => {
@@ -226,7 +269,10 @@ impl Rule {
                 if let Some(prefix) = rule.strip_suffix('*') {
                     name.starts_with(prefix)
                 } else {
-                    *name == rule || (rule.starts_with("mcp__") && rule.matches("__").count() == 1 && name.starts_with(&format!("{rule}__")))
+                    *name == rule
+                        || (rule.starts_with("mcp__")
+                            && rule.matches("__").count() == 1
+                            && name.starts_with(&format!("{rule}__")))
                 }
             }
             _ => false,
@@ -299,45 +345,32 @@ pub struct RuleSet {
     deny: Vec<Rule>,
 }
 
-/// Rules as written in configuration or a plan.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RuleLists {
-    /// Calls to let through without asking.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allow: Vec<String>,
-    /// Calls to put before a person.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub escalate: Vec<String>,
-    /// Calls to refuse.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deny: Vec<String>,
-}
-
-impl RuleLists {
-    /// Whether no rule is set.
-    pub fn is_empty(&self) -> bool {
-        self.allow.is_empty() && self.escalate.is_empty() && self.deny.is_empty()
-    }
-
-    /// Every rule that cannot be read, with the list and position it is at (`allow[2]`).
-    pub fn problems(&self) -> Vec<(String, RuleError)> {
-        let mut out = Vec::new();
-        for (name, list) in [("allow", &self.allow), ("escalate", &self.escalate), ("deny", &self.deny)] {
-            for (i, rule) in list.iter().enumerate() {
-                if let Err(e) = Rule::parse(rule) {
-                    out.push((format!("{name}[{i}]"), e));
-                }
+/// Every rule in the lists that cannot be read, with the list and position it is at
+/// (`allow[2]`).
+pub fn problems(lists: &RuleLists) -> Vec<(String, RuleError)> {
+    let mut out = Vec::new();
+    for (name, list) in [
+        ("allow", &lists.allow),
+        ("escalate", &lists.escalate),
+        ("deny", &lists.deny),
+    ] {
+        for (i, rule) in list.iter().enumerate() {
+            if let Err(e) = Rule::parse(rule) {
+                out.push((format!("{name}[{i}]"), e));
             }
         }
-        out
     }
+    out
 }
 
 impl RuleSet {
     /// Parses the three lists; the first bad rule is the error.
     pub fn parse(lists: &RuleLists) -> Result<Self, RuleError> {
-        let parse = |list: &[String]| list.iter().map(|r| Rule::parse(r)).collect::<Result<Vec<_>, _>>();
+        let parse = |list: &[String]| {
+            list.iter()
+                .map(|r| Rule::parse(r))
+                .collect::<Result<Vec<_>, _>>()
+        };
         Ok(Self {
             allow: parse(&lists.allow)?,
             escalate: parse(&lists.escalate)?,
@@ -352,9 +385,18 @@ impl RuleSet {
 
     /// The most severe rule that covers the target.
     pub fn verdict(&self, target: &Target<'_>, anchors: Anchors<'_>) -> Option<(Severity, &Rule)> {
-        [(Severity::Deny, &self.deny), (Severity::Escalate, &self.escalate), (Severity::Allow, &self.allow)]
-            .into_iter()
-            .find_map(|(severity, rules)| rules.iter().find(|r| r.matches(target, anchors)).map(|r| (severity, r)))
+        [
+            (Severity::Deny, &self.deny),
+            (Severity::Escalate, &self.escalate),
+            (Severity::Allow, &self.allow),
+        ]
+        .into_iter()
+        .find_map(|(severity, rules)| {
+            rules
+                .iter()
+                .find(|r| r.matches(target, anchors))
+                .map(|r| (severity, r))
+        })
     }
 }
 
@@ -370,7 +412,9 @@ mod tests {
     }
 
     fn cmd(rule: &str, text: &str) -> bool {
-        Rule::parse(rule).unwrap().matches(&Target::Command(text), anchors(None))
+        Rule::parse(rule)
+            .unwrap()
+            .matches(&Target::Command(text), anchors(None))
     }
 
     #[test]
@@ -389,24 +433,43 @@ mod tests {
     #[test]
     fn path_rules_are_anchored() {
         let rule = |r: &str| Rule::parse(r).unwrap();
-        let edit = |r: &str, p: &str, rel: Option<&str>| rule(r).matches(&Target::Edit(Path::new(p)), anchors(rel));
+        let edit = |r: &str, p: &str, rel: Option<&str>| {
+            rule(r).matches(&Target::Edit(Path::new(p)), anchors(rel))
+        };
         assert!(edit("Edit(src/**)", "/p/src/a/b.rs", Some("src/a/b.rs")));
         assert!(!edit("Edit(src/**)", "/p/tests/a.rs", Some("tests/a.rs")));
         assert!(edit("Edit(*.md)", "/p/docs/x.md", Some("docs/x.md")));
         assert!(edit("Edit(//tmp/**)", "/tmp/x", None));
         assert!(edit("Edit(~/notes/*)", "/home/u/notes/a", None));
-        assert!(rule("Read(./.env)").matches(&Target::Read(Path::new("/p/.env")), anchors(Some(".env"))));
-        assert!(!rule("Read(./.env)").matches(&Target::Edit(Path::new("/p/.env")), anchors(Some(".env"))));
-        assert!(rule("Write(src/**)").matches(&Target::Edit(Path::new("/p/src/x")), anchors(Some("src/x"))));
+        assert!(
+            rule("Read(./.env)")
+                .matches(&Target::Read(Path::new("/p/.env")), anchors(Some(".env")))
+        );
+        assert!(
+            !rule("Read(./.env)")
+                .matches(&Target::Edit(Path::new("/p/.env")), anchors(Some(".env")))
+        );
+        assert!(
+            rule("Write(src/**)")
+                .matches(&Target::Edit(Path::new("/p/src/x")), anchors(Some("src/x")))
+        );
     }
 
     #[test]
     fn fetch_and_mcp_rules() {
-        let fetch = |r: &str, host: &str| Rule::parse(r).unwrap().matches(&Target::Fetch(Some(host)), anchors(None));
+        let fetch = |r: &str, host: &str| {
+            Rule::parse(r)
+                .unwrap()
+                .matches(&Target::Fetch(Some(host)), anchors(None))
+        };
         assert!(fetch("WebFetch(domain:docs.rs)", "docs.rs"));
         assert!(!fetch("WebFetch(domain:docs.rs)", "evil-docs.rs"));
         assert!(fetch("WebFetch(domain:*.python.org)", "docs.python.org"));
-        let tool = |r: &str, t: &str| Rule::parse(r).unwrap().matches(&Target::Tool(t), anchors(None));
+        let tool = |r: &str, t: &str| {
+            Rule::parse(r)
+                .unwrap()
+                .matches(&Target::Tool(t), anchors(None))
+        };
         assert!(tool("mcp__github__get_issue", "mcp__github__get_issue"));
         assert!(tool("mcp__github", "mcp__github__get_issue"));
         assert!(tool("mcp__github__*", "mcp__github__get_issue"));
@@ -415,7 +478,17 @@ mod tests {
 
     #[test]
     fn bad_rules_say_what_is_wrong() {
-        for bad in ["Bash(", "Bash()", "(ls)", "Bash(a:*b:*)", "WebFetch(docs.rs)", "Edit([)", "Edit(../x)", "Task(x)", "Ba sh"] {
+        for bad in [
+            "Bash(",
+            "Bash()",
+            "(ls)",
+            "Bash(a:*b:*)",
+            "WebFetch(docs.rs)",
+            "Edit([)",
+            "Edit(../x)",
+            "Task(x)",
+            "Ba sh",
+        ] {
             let err = Rule::parse(bad).unwrap_err();
             assert_eq!(err.rule, bad);
             assert!(!err.message.is_empty());
@@ -430,7 +503,10 @@ mod tests {
             deny: vec!["Bash(git push --force:*)".into()],
         })
         .unwrap();
-        let verdict = |t: &str| set.verdict(&Target::Command(t), anchors(None)).map(|(s, _)| s);
+        let verdict = |t: &str| {
+            set.verdict(&Target::Command(t), anchors(None))
+                .map(|(s, _)| s)
+        };
         assert_eq!(verdict("git status"), Some(Severity::Allow));
         assert_eq!(verdict("git push origin"), Some(Severity::Escalate));
         assert_eq!(verdict("git push --force origin"), Some(Severity::Deny));

@@ -10,7 +10,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use brush_parser::ast::{self, Command, CompoundCommand, CompoundList, IoFileRedirectKind, IoFileRedirectTarget, IoRedirect};
+use brush_parser::ast::{
+    self, Command, CompoundCommand, CompoundList, IoFileRedirectKind, IoFileRedirectTarget,
+    IoRedirect,
+};
 use brush_parser::word::{Parameter, ParameterExpr, TildeExpr, WordPiece, WordPieceWithSource};
 use brush_parser::{Parser, ParserOptions};
 
@@ -102,7 +105,13 @@ impl Invocation {
 pub fn join_words(words: &[Word]) -> String {
     words
         .iter()
-        .map(|w| if w.dynamic { w.source.clone() } else { quote(&w.value) })
+        .map(|w| {
+            if w.dynamic {
+                w.source.clone()
+            } else {
+                quote(&w.value)
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -186,7 +195,10 @@ impl Walker {
                     self.compound_list(complete);
                 }
             }
-            Err(err) => self.opaque(text, format!("it cannot be parsed as a shell command ({err})")),
+            Err(err) => self.opaque(
+                text,
+                format!("it cannot be parsed as a shell command ({err})"),
+            ),
         }
     }
 
@@ -219,10 +231,13 @@ impl Walker {
         for command in &pipeline.seq {
             let start = self.items.len();
             self.command(command, previous.take());
-            previous = self.items[start..].iter().rev().find_map(|item| match item {
-                Item::Run(inv) => Some(inv.name().unwrap_or("?").to_owned()),
-                Item::Opaque { .. } => None,
-            });
+            previous = self.items[start..]
+                .iter()
+                .rev()
+                .find_map(|item| match item {
+                    Item::Run(inv) => Some(inv.name().unwrap_or("?").to_owned()),
+                    Item::Opaque { .. } => None,
+                });
         }
         // Every part of a real pipeline runs in a subshell, so `cd` there does not persist.
         if pipeline.seq.len() > 1 {
@@ -286,7 +301,10 @@ impl Walker {
         match compound {
             CompoundCommand::Arithmetic(a) => self.arithmetic(&a.expr.value),
             CompoundCommand::ArithmeticForClause(f) => {
-                for expr in [&f.initializer, &f.condition, &f.updater].into_iter().flatten() {
+                for expr in [&f.initializer, &f.condition, &f.updater]
+                    .into_iter()
+                    .flatten()
+                {
                     self.arithmetic(&expr.value);
                 }
                 self.compound_list(&f.body.list);
@@ -302,7 +320,10 @@ impl Walker {
             }
             CompoundCommand::ForClause(f) => {
                 let values: Vec<Word> = f.values.iter().flatten().map(|w| self.word(w)).collect();
-                if !values.is_empty() && values.len() <= MAX_LOOP_VALUES && values.iter().all(|w| !w.dynamic) {
+                if !values.is_empty()
+                    && values.len() <= MAX_LOOP_VALUES
+                    && values.iter().all(|w| !w.dynamic)
+                {
                     // Walk the body once per value, so `for d in / ~; do rm -rf $d; done` is judged
                     // for each directory it names.
                     for value in values {
@@ -410,7 +431,10 @@ impl Walker {
             for (name, value) in &inv.assignments {
                 bind(name, value);
             }
-        } else if matches!(inv.name(), Some("export" | "local" | "declare" | "readonly" | "typeset")) {
+        } else if matches!(
+            inv.name(),
+            Some("export" | "local" | "declare" | "readonly" | "typeset")
+        ) {
             for word in &inv.words[1..] {
                 if let Some((name, value)) = word.value.split_once('=') {
                     let mut value_word = word.clone();
@@ -426,7 +450,10 @@ impl Walker {
         if !matches!(name, "cd" | "pushd" | "popd") {
             return;
         }
-        let args: Vec<&Word> = inv.words[1..].iter().filter(|w| !w.value.starts_with('-') || w.value == "-").collect();
+        let args: Vec<&Word> = inv.words[1..]
+            .iter()
+            .filter(|w| !w.value.starts_with('-') || w.value == "-")
+            .collect();
         self.cwd = match (name, args.first()) {
             ("popd", _) => None,
             (_, None) => self.home.clone(),
@@ -473,7 +500,8 @@ impl Walker {
                     }
                 };
                 let name = match &assignment.name {
-                    ast::AssignmentName::VariableName(n) | ast::AssignmentName::ArrayElementName(n, _) => n.clone(),
+                    ast::AssignmentName::VariableName(n)
+                    | ast::AssignmentName::ArrayElementName(n, _) => n.clone(),
                 };
                 if in_prefix || inv.words.is_empty() {
                     inv.assignments.push((name, value));
@@ -497,7 +525,12 @@ impl Walker {
         }
     }
 
-    fn redirect(&mut self, redirect: &IoRedirect, out: &mut Vec<Redirect>, stdin_text: &mut Option<String>) {
+    fn redirect(
+        &mut self,
+        redirect: &IoRedirect,
+        out: &mut Vec<Redirect>,
+        stdin_text: &mut Option<String>,
+    ) {
         match redirect {
             IoRedirect::File(_, kind, target) => {
                 let kind = match kind {
@@ -507,19 +540,25 @@ impl Walker {
                     | IoFileRedirectKind::ReadAndWrite
                     | IoFileRedirectKind::Clobber => RedirectKind::Write,
                     IoFileRedirectKind::DuplicateInput | IoFileRedirectKind::DuplicateOutput => {
-                        if let IoFileRedirectTarget::Duplicate(word) | IoFileRedirectTarget::Filename(word) = target {
+                        if let IoFileRedirectTarget::Duplicate(word)
+                        | IoFileRedirectTarget::Filename(word) = target
+                        {
                             let w = self.word(word);
                             // `>&file` (a word that is not a descriptor) writes to a file.
                             let fd_like = w.value.chars().all(|c| c.is_ascii_digit() || c == '-');
                             if !fd_like && matches!(kind, IoFileRedirectKind::DuplicateOutput) {
-                                out.push(Redirect { kind: RedirectKind::Write, target: w });
+                                out.push(Redirect {
+                                    kind: RedirectKind::Write,
+                                    target: w,
+                                });
                             }
                         }
                         return;
                     }
                 };
                 match target {
-                    IoFileRedirectTarget::Filename(word) | IoFileRedirectTarget::Duplicate(word) => {
+                    IoFileRedirectTarget::Filename(word)
+                    | IoFileRedirectTarget::Duplicate(word) => {
                         let target = self.word(word);
                         out.push(Redirect { kind, target });
                     }
@@ -533,7 +572,10 @@ impl Walker {
             }
             IoRedirect::OutputAndError(word, _) => {
                 let target = self.word(word);
-                out.push(Redirect { kind: RedirectKind::Write, target });
+                out.push(Redirect {
+                    kind: RedirectKind::Write,
+                    target,
+                });
             }
             IoRedirect::HereString(_, word) => {
                 let w = self.word(word);
@@ -547,7 +589,9 @@ impl Walker {
                             self.pieces(&doc.doc.value, &pieces, &mut w, true);
                             *stdin_text = w.known().map(str::to_owned);
                         }
-                        Err(_) => self.opaque(&doc.doc.value, "a here-document that cannot be parsed"),
+                        Err(_) => {
+                            self.opaque(&doc.doc.value, "a here-document that cannot be parsed")
+                        }
                     }
                 } else {
                     *stdin_text = Some(doc.doc.value.clone());
@@ -571,23 +615,37 @@ impl Walker {
                 word.dynamic = true;
                 word.value.clone_from(&raw.value);
                 if raw.value.contains("$(") || raw.value.contains('`') {
-                    self.opaque(&raw.value, "a word that cannot be parsed contains a command substitution");
+                    self.opaque(
+                        &raw.value,
+                        "a word that cannot be parsed contains a command substitution",
+                    );
                 }
             }
         }
         word
     }
 
-    fn pieces(&mut self, source: &str, pieces: &[WordPieceWithSource], word: &mut Word, quoted: bool) {
+    fn pieces(
+        &mut self,
+        source: &str,
+        pieces: &[WordPieceWithSource],
+        word: &mut Word,
+        quoted: bool,
+    ) {
         for piece in pieces {
-            let text = source.get(piece.start_index..piece.end_index).unwrap_or_default();
+            let text = source
+                .get(piece.start_index..piece.end_index)
+                .unwrap_or_default();
             match &piece.piece {
                 WordPiece::Text(s) => {
                     if !quoted {
                         if s.contains(['*', '?', '[']) {
                             word.glob = true;
                         }
-                        if s.contains('{') && s.contains('}') && (s.contains(',') || s.contains("..")) {
+                        if s.contains('{')
+                            && s.contains('}')
+                            && (s.contains(',') || s.contains(".."))
+                        {
                             // Brace expansion makes several words out of one.
                             word.dynamic = true;
                         }
@@ -601,12 +659,17 @@ impl Walker {
                     }
                     word.value.push_str(s);
                 }
-                WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                WordPiece::DoubleQuotedSequence(inner)
+                | WordPiece::GettextDoubleQuotedSequence(inner) => {
                     self.pieces(source, inner, word, true);
                 }
                 WordPiece::TildeExpansion(tilde) => match (tilde, &self.home, &self.cwd) {
-                    (TildeExpr::Home, Some(home), _) => word.value.push_str(&home.to_string_lossy()),
-                    (TildeExpr::WorkingDir, _, Some(cwd)) => word.value.push_str(&cwd.to_string_lossy()),
+                    (TildeExpr::Home, Some(home), _) => {
+                        word.value.push_str(&home.to_string_lossy())
+                    }
+                    (TildeExpr::WorkingDir, _, Some(cwd)) => {
+                        word.value.push_str(&cwd.to_string_lossy())
+                    }
                     _ => {
                         word.dynamic = true;
                         word.value.push_str(text);
@@ -617,9 +680,10 @@ impl Walker {
                         self.opaque(text, "a command substitution inside a parameter expansion");
                     }
                     let name = match expr {
-                        ParameterExpr::Parameter { parameter: Parameter::Named(name), indirect: false } => {
-                            Some(name.as_str())
-                        }
+                        ParameterExpr::Parameter {
+                            parameter: Parameter::Named(name),
+                            indirect: false,
+                        } => Some(name.as_str()),
                         _ => None,
                     };
                     if let Some(name) = parameter_name(text) {
@@ -631,7 +695,9 @@ impl Walker {
                         continue;
                     }
                     match (name, &self.home, &self.cwd) {
-                        (Some("HOME"), Some(home), _) => word.value.push_str(&home.to_string_lossy()),
+                        (Some("HOME"), Some(home), _) => {
+                            word.value.push_str(&home.to_string_lossy())
+                        }
                         (Some("PWD"), _, Some(cwd)) => word.value.push_str(&cwd.to_string_lossy()),
                         _ => {
                             word.dynamic = true;
@@ -639,12 +705,15 @@ impl Walker {
                         }
                     }
                 }
-                WordPiece::CommandSubstitution(inner) | WordPiece::BackquotedCommandSubstitution(inner) => {
+                WordPiece::CommandSubstitution(inner)
+                | WordPiece::BackquotedCommandSubstitution(inner) => {
                     self.nested(inner);
                     word.dynamic = true;
                     word.value.push_str(text);
                 }
-                WordPiece::EscapeSequence(s) => word.value.push_str(s.strip_prefix('\\').unwrap_or(s)),
+                WordPiece::EscapeSequence(s) => {
+                    word.value.push_str(s.strip_prefix('\\').unwrap_or(s))
+                }
                 WordPiece::ArithmeticExpression(expr) => {
                     self.arithmetic(&expr.value);
                     word.dynamic = true;
@@ -660,7 +729,10 @@ fn parameter_name(text: &str) -> Option<String> {
     let rest = text.strip_prefix('$')?;
     let rest = rest.strip_prefix('{').unwrap_or(rest);
     let rest = rest.trim_start_matches(['#', '!']);
-    let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then_some(name)
 }
 
@@ -711,14 +783,18 @@ mod tests {
 
     #[test]
     fn lists_pipelines_and_substitutions_are_split() {
-        assert_eq!(texts("ls -la && grep -rn foo src | head -5; echo done"), [
-            "ls -la",
-            "grep -rn foo src",
-            "head -5",
-            "echo done"
-        ]);
-        assert_eq!(texts("echo $(whoami) `date`"), ["whoami", "date", "echo $(whoami) `date`"]);
-        assert_eq!(texts("(cd sub && make) || true"), ["cd sub", "make", "true"]);
+        assert_eq!(
+            texts("ls -la && grep -rn foo src | head -5; echo done"),
+            ["ls -la", "grep -rn foo src", "head -5", "echo done"]
+        );
+        assert_eq!(
+            texts("echo $(whoami) `date`"),
+            ["whoami", "date", "echo $(whoami) `date`"]
+        );
+        assert_eq!(
+            texts("(cd sub && make) || true"),
+            ["cd sub", "make", "true"]
+        );
         assert_eq!(texts("r''m -rf x"), ["rm -rf x"]);
         assert_eq!(texts("\\rm x"), ["rm x"]);
         assert_eq!(texts("diff <(ls a) <(ls b)")[..2], ["ls a", "ls b"]);
@@ -751,8 +827,17 @@ mod tests {
     fn redirections_heredocs_and_pipes_are_recorded() {
         let all = runs("cat <<EOF > out.txt\nhello $(id)\nEOF\ncurl x | sh");
         assert_eq!(all[0].text(), "id");
-        assert_eq!(all[1].redirects, [Redirect { kind: RedirectKind::Write, target: Word::literal("out.txt") }]);
-        assert_eq!(all[1].stdin_text, None, "the heredoc has a substitution, so its text is not known");
+        assert_eq!(
+            all[1].redirects,
+            [Redirect {
+                kind: RedirectKind::Write,
+                target: Word::literal("out.txt")
+            }]
+        );
+        assert_eq!(
+            all[1].stdin_text, None,
+            "the heredoc has a substitution, so its text is not known"
+        );
         assert_eq!(all[3].piped_from.as_deref(), Some("curl"));
         let all = runs("bash <<'EOF'\nrm -rf /\nEOF");
         assert_eq!(all[0].stdin_text.as_deref(), Some("rm -rf /\n"));
@@ -763,7 +848,13 @@ mod tests {
 
     #[test]
     fn unparseable_input_is_opaque() {
-        assert!(matches!(analyse("echo 'unterminated", &env())[0], Item::Opaque { .. }));
-        assert!(matches!(analyse("if then fi (", &env())[0], Item::Opaque { .. }));
+        assert!(matches!(
+            analyse("echo 'unterminated", &env())[0],
+            Item::Opaque { .. }
+        ));
+        assert!(matches!(
+            analyse("if then fi (", &env())[0],
+            Item::Opaque { .. }
+        ));
     }
 }

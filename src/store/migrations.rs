@@ -11,7 +11,39 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The migrations, oldest first; the schema version is the number applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PLANNER];
+pub(crate) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PLANNER, V3_POLICY];
+
+/// The permission policy: per-task rules in plans, the rules an approval may remember, the rules
+/// a person granted for a run, and the audit log of every decision (append-only).
+const V3_POLICY: &str = r#"
+ALTER TABLE tasks ADD COLUMN rules TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE approval_requests ADD COLUMN grants TEXT NOT NULL DEFAULT '[]';
+
+CREATE TABLE run_rules (
+    run_id      INTEGER NOT NULL REFERENCES runs (id),
+    rule        TEXT NOT NULL,
+    approval_id INTEGER REFERENCES approval_requests (id),
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (run_id, rule)
+);
+
+CREATE TABLE policy_audit (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER REFERENCES runs (id),
+    approval_id INTEGER REFERENCES approval_requests (id),
+    tool_name   TEXT NOT NULL,
+    input       TEXT NOT NULL,
+    verdict     TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    decided_by  TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX policy_audit_by_run ON policy_audit (run_id, id);
+CREATE TRIGGER policy_audit_is_append_only_u BEFORE UPDATE ON policy_audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER policy_audit_is_append_only_d BEFORE DELETE ON policy_audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#;
 
 /// The planner: a stable topic per question, the drafts a session produced, and its log (status
 /// changes, project analysis, research), both append-only.

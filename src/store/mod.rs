@@ -35,7 +35,7 @@ use serde::de::DeserializeOwned;
 use crate::domain::Timestamp;
 use crate::error::{Error, Result};
 
-pub use approvals::NewApproval;
+pub use approvals::{ApprovalAnswer, ApprovalFilter, NewApproval, NewAuditEntry};
 pub use locks::NewLease;
 pub use planning::NewQuestion;
 pub use runs::{NewCheckpoint, NewRun, RunUpdate};

@@ -89,7 +89,7 @@ fn load_version(tx: &Transaction<'_>, plan: &Plan, version: Option<u32>) -> Resu
 
     let mut tasks_by_phase: BTreeMap<String, Vec<Task>> = BTreeMap::new();
     let mut stmt = tx.prepare(
-        "SELECT phase_key, key, title, description, files, depends_on, verification
+        "SELECT phase_key, key, title, description, files, depends_on, verification, rules
          FROM tasks WHERE plan_id = ?1 AND version = ?2 ORDER BY ordinal",
     )?;
     let rows = stmt.query_map(params![plan.id.0, version], |row| {
@@ -102,6 +102,7 @@ fn load_version(tx: &Transaction<'_>, plan: &Plan, version: Option<u32>) -> Resu
                 files: json_col(row, 4)?,
                 depends_on: json_col(row, 5)?,
                 verification: json_col(row, 6)?,
+                rules: json_col(row, 7)?,
             },
         ))
     })?;
@@ -197,8 +198,8 @@ fn insert_version(
         )?;
         for task in &phase.tasks {
             tx.execute(
-                "INSERT INTO tasks (plan_id, version, phase_key, ordinal, key, title, description, files, depends_on, verification)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO tasks (plan_id, version, phase_key, ordinal, key, title, description, files, depends_on, verification, rules)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     plan_id.0,
                     version,
@@ -209,7 +210,8 @@ fn insert_version(
                     task.description,
                     to_json(&task.files)?,
                     to_json(&task.depends_on)?,
-                    to_json(&task.verification)?
+                    to_json(&task.verification)?,
+                    to_json(&task.rules)?
                 ],
             )?;
             task_ordinal += 1;

@@ -86,6 +86,7 @@ pub fn task(key: &str, description: &str, depends_on: &[&str]) -> Task {
         files: vec![format!("src/{key}.rs")],
         depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
         verification: vec!["cargo test".into()],
+        rules: Default::default(),
     }
 }
 

@@ -15,12 +15,19 @@ use crate::error::{Error, Result};
 use crate::planner::{self, AnswerReport, NewDecision, Planner, SessionView, SubmitReport};
 use crate::store::{Store, StoreCounts};
 
+mod permissions;
+
+pub use permissions::PermissionAnswer;
+
 /// The engine for one project over one store. Cheap to clone; clones share the store.
 #[derive(Debug, Clone)]
 pub struct Orchestrator {
     store: Arc<Store>,
     project: Project,
     settings: Option<Arc<Settings>>,
+    /// Woken when a person answers an approval request in this process, so a waiting agent
+    /// goes on at once (answers from other processes are seen by polling the store).
+    approvals_changed: Arc<tokio::sync::Notify>,
 }
 
 /// Where a decision is recorded.
@@ -78,6 +85,7 @@ impl Orchestrator {
             store: Arc::new(store),
             project,
             settings: Some(Arc::new(settings)),
+            approvals_changed: Arc::default(),
         })
     }
 
@@ -93,6 +101,7 @@ impl Orchestrator {
             store,
             project,
             settings: None,
+            approvals_changed: Arc::default(),
         })
     }
 

@@ -1,0 +1,177 @@
+//! Permission requests: the policy's decisions, the approvals queue and the audit log.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Orchestrator, run_blocking};
+use crate::domain::{ApprovalId, ApprovalRequest, ApprovalStatus, AuditEntry, RunId, Timestamp};
+use crate::error::Result;
+use crate::policy::{Decision, Gate, HumanAnswer, PolicyContext, Severity, ToolRequest, notify};
+use crate::store::ApprovalFilter;
+
+/// How often a waiting agent looks for an answer given by another process.
+const ANSWER_POLL: Duration = Duration::from_millis(300);
+
+/// The answer an agent gets for a tool call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PermissionAnswer {
+    /// Whether the call may run.
+    pub allowed: bool,
+    /// What the agent is told: the reason, and who decided.
+    pub message: String,
+    /// `policy` (with its rule), a person's name, or `timeout`.
+    pub decided_by: String,
+    /// The approval request, when a person was asked.
+    pub approval_id: Option<ApprovalId>,
+}
+
+impl PermissionAnswer {
+    fn from_request(request: &ApprovalRequest) -> Option<Self> {
+        let who = request.decided_by.clone().unwrap_or_default();
+        let why = request.decision_reason.clone().unwrap_or_default();
+        let (allowed, message) = match request.status {
+            ApprovalStatus::Pending => return None,
+            ApprovalStatus::Approved => (
+                true,
+                format!(
+                    "approved by {who}{}",
+                    if why.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {why}")
+                    }
+                ),
+            ),
+            ApprovalStatus::Denied => (false, format!("denied by {who}: {why}")),
+            ApprovalStatus::Expired => (false, format!("denied: {why}")),
+        };
+        Some(Self {
+            allowed,
+            message,
+            decided_by: who,
+            approval_id: Some(request.id),
+        })
+    }
+}
+
+impl Orchestrator {
+    async fn gated<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Gate<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        let project = self.project.clone();
+        let settings = self.settings.clone();
+        run_blocking(move || f(&Gate::new(&store, &project, settings.as_deref()))).await
+    }
+
+    /// Explains how the policy would answer a call, without recording anything: in a run's
+    /// context when given, else in the project's with the given declared files.
+    pub async fn check_permission(
+        &self,
+        request: ToolRequest,
+        run: Option<RunId>,
+        declared_files: Option<Vec<String>>,
+    ) -> Result<Decision> {
+        self.gated(move |gate| {
+            let context: PolicyContext = match run {
+                Some(run) => gate.run_context(run)?,
+                None => gate.project_context(declared_files),
+            };
+            gate.check(&request, &context)
+        })
+        .await
+    }
+
+    /// Puts a run's call through the policy and audits the decision. An escalation is queued,
+    /// the notification hooks are called, and the request is returned without waiting.
+    pub async fn submit_permission(
+        &self,
+        run: RunId,
+        request: ToolRequest,
+    ) -> Result<(Decision, Option<ApprovalRequest>)> {
+        let (decision, queued) = self.gated(move |gate| gate.submit(run, &request)).await?;
+        if let (Some(queued), Some(settings)) = (&queued, self.settings.as_deref()) {
+            notify::notify(&settings.config.policy, queued).await;
+        }
+        Ok((decision, queued))
+    }
+
+    /// The whole path of a run's tool call: the policy decides, or a person does (this waits
+    /// until they answer or the request times out, which denies it).
+    pub async fn request_permission(
+        &self,
+        run: RunId,
+        request: ToolRequest,
+    ) -> Result<PermissionAnswer> {
+        let (decision, queued) = self.submit_permission(run, request).await?;
+        match queued {
+            Some(queued) => self.wait_for_approval(queued.id).await,
+            None => Ok(PermissionAnswer {
+                allowed: decision.verdict == Severity::Allow,
+                message: decision.reason,
+                decided_by: decision
+                    .rule
+                    .map_or_else(|| "policy".to_owned(), |r| format!("policy: {r}")),
+                approval_id: None,
+            }),
+        }
+    }
+
+    /// Waits until a queued request is answered or expires.
+    pub async fn wait_for_approval(&self, id: ApprovalId) -> Result<PermissionAnswer> {
+        let changed = Arc::clone(&self.approvals_changed);
+        loop {
+            let notified = changed.notified();
+            let request = self.gated(move |gate| gate.get(id)).await?;
+            if let Some(answer) = PermissionAnswer::from_request(&request) {
+                return Ok(answer);
+            }
+            let left = Duration::from_millis(
+                request
+                    .expires_at
+                    .as_millis()
+                    .saturating_sub(Timestamp::now().as_millis())
+                    .max(0) as u64,
+            );
+            tokio::select! {
+                () = notified => {}
+                () = tokio::time::sleep(ANSWER_POLL.min(left + Duration::from_millis(5))) => {}
+            }
+        }
+    }
+
+    /// Requests in the approvals queue (expired ones are marked first).
+    pub async fn approvals(&self, filter: ApprovalFilter) -> Result<Vec<ApprovalRequest>> {
+        self.gated(move |gate| gate.list(filter)).await
+    }
+
+    /// One approval request.
+    pub async fn approval(&self, id: ApprovalId) -> Result<ApprovalRequest> {
+        self.gated(move |gate| gate.get(id)).await
+    }
+
+    /// A person answers a request; a waiting agent goes on.
+    pub async fn answer_approval(
+        &self,
+        id: ApprovalId,
+        answer: HumanAnswer,
+        decided_by: &str,
+        reason: Option<&str>,
+    ) -> Result<ApprovalRequest> {
+        let (who, why) = (decided_by.to_owned(), reason.map(str::to_owned));
+        let request = self
+            .gated(move |gate| gate.answer(id, answer, &who, why.as_deref()))
+            .await?;
+        self.approvals_changed.notify_waiters();
+        Ok(request)
+    }
+
+    /// The audit log of permission decisions, newest first.
+    pub async fn audit_log(&self, run: Option<RunId>, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.blocking(move |s| s.audit_log(run, limit)).await
+    }
+}

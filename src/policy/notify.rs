@@ -1,0 +1,101 @@
+//! Telling a person that a request waits: a configured command (the request as JSON on its
+//! stdin) and/or a webhook (the request as a JSON POST). A failing hook is logged and reported,
+//! never fatal: the request waits in the queue either way.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+
+use crate::config::PolicyConfig;
+use crate::domain::ApprovalRequest;
+
+/// How long a hook may take before it is given up.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Calls the configured hooks for a waiting request; returns what went wrong, if anything.
+pub async fn notify(config: &PolicyConfig, request: &ApprovalRequest) -> Vec<String> {
+    let mut problems = Vec::new();
+    let body = match serde_json::to_vec(
+        &serde_json::json!({ "event": "approval_waiting", "request": request }),
+    ) {
+        Ok(body) => body,
+        Err(e) => return vec![format!("cannot encode the request: {e}")],
+    };
+    if let Some((program, args)) = config.notify_command.split_first() {
+        if let Err(e) = run_command(program, args, request, &body).await {
+            tracing::warn!(approval = %request.id, program = %program, error = %e, "notify_command failed");
+            problems.push(format!("notify_command `{program}`: {e}"));
+        }
+    }
+    if let Some(url) = &config.notify_webhook {
+        if let Err(e) = post(url, body).await {
+            tracing::warn!(approval = %request.id, error = %e, "notify_webhook failed");
+            problems.push(format!("notify_webhook: {e}"));
+        }
+    }
+    problems
+}
+
+async fn run_command(
+    program: &str,
+    args: &[String],
+    request: &ApprovalRequest,
+    body: &[u8],
+) -> Result<(), String> {
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .env("ORCHESTRATOR_APPROVAL_ID", request.id.to_string())
+        .env("ORCHESTRATOR_APPROVAL_TOOL", &request.tool_name)
+        .env("ORCHESTRATOR_APPROVAL_REASON", &request.reason)
+        .env("ORCHESTRATOR_RUN_ID", request.run_id.to_string())
+        .env_remove("ANTHROPIC_API_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start it: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A hook that ignores its stdin may close it early; that is not a failure.
+        let _ = stdin.write_all(body).await;
+    }
+    match tokio::time::timeout(HOOK_TIMEOUT, child.wait_with_output()).await {
+        Err(_) => Err(format!("no exit after {} s", HOOK_TIMEOUT.as_secs())),
+        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Ok(out)) if out.status.success() => Ok(()),
+        Ok(Ok(out)) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let tail: String = stderr
+                .trim()
+                .chars()
+                .rev()
+                .take(300)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            Err(format!("exited with {}: {tail}", out.status))
+        }
+    }
+}
+
+async fn post(url: &str, body: Vec<u8>) -> Result<(), String> {
+    crate::install_tls_provider();
+    let client = reqwest::Client::builder()
+        .timeout(HOOK_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the server answered {}", response.status()))
+    }
+}
