@@ -1555,7 +1555,14 @@ impl<'a> Classifier<'a> {
                     .into_iter()
                     .filter(|w| !w.value.contains('='))
                     .collect();
-                if has_flag(args, 'n', &["--dry-run", "--just-print", "--list", "-l"])
+                let own_file = args.iter().any(|a| {
+                    ["-f", "--file", "--makefile", "--justfile"].contains(&a.value.as_str())
+                        || a.value.starts_with("--file=")
+                        || a.value.starts_with("--makefile=")
+                });
+                if own_file {
+                    v.escalate(format!("{name} runs a build file the policy does not know"));
+                } else if has_flag(args, 'n', &["--dry-run", "--just-print", "--list", "-l"])
                     && name == "make"
                     || args
                         .iter()
@@ -1809,6 +1816,9 @@ impl<'a> Classifier<'a> {
                 self.inner(&rest[command_start..], inv, v, depth, false);
             }
             "source" | "." => {
+                if let Some(file) = args.first() {
+                    self.touch(inv, file, Access::Read);
+                }
                 let target = args.first().and_then(Word::known).unwrap_or("");
                 let inside = args
                     .first()
@@ -2384,10 +2394,7 @@ impl<'a> Classifier<'a> {
         };
         v.allow(format!("{name} copies or moves files"));
         for s in sources {
-            if name == "ln" && !has_flag(args, 'P', &[]) {
-                // A link's target is not read; the link itself is what is written.
-                continue;
-            }
+            // A link to a secret reads it as soon as anyone follows the link.
             self.touch(inv, s, source_access);
         }
         if let Some(dest) = dest {
@@ -2854,13 +2861,23 @@ impl<'a> Classifier<'a> {
             "hash-object",
             "ls-remote-local",
         ];
+        for out in Grammar::option(rest, &["--output"]) {
+            self.touch(inv, &out, Access::Write);
+        }
+        if matches!(sub, "show" | "cat-file" | "archive" | "grep" | "diff") {
+            // `git show HEAD:.env` reads a file from history.
+            for arg in rest.iter().filter(|a| !a.value.starts_with('-')) {
+                if let Some((_, file)) = arg.value.split_once(':')
+                    && paths::secret(Path::new(file)).is_some()
+                {
+                    let mut w = arg.clone();
+                    w.value = file.to_owned();
+                    self.touch(inv, &w, Access::Read);
+                }
+            }
+        }
         match sub {
             _ if read_only.contains(&sub) => {
-                if sub == "diff" && has(&["--output"]) {
-                    for out in Grammar::option(rest, &["--output"]) {
-                        self.touch(inv, &out, Access::Write);
-                    }
-                }
                 v.allow(format!("git {sub} only reads"));
             }
             "reflog" if !has(&["expire", "delete"]) => v.allow("git reflog only reads"),
@@ -3060,6 +3077,23 @@ impl<'a> Classifier<'a> {
     }
 
     fn cargo(&mut self, args: &[Word], inv: &Invocation, v: &mut Verdicts, depth: usize) {
+        for (i, arg) in args.iter().enumerate() {
+            let a = arg.value.as_str();
+            if a == "--manifest-path" || a.starts_with("--manifest-path=") {
+                let value = a
+                    .strip_prefix("--manifest-path=")
+                    .map(Word::literal)
+                    .or_else(|| args.get(i + 1).cloned());
+                let inside = value
+                    .and_then(|w| self.path_of(&w, inv.cwd.as_deref()))
+                    .is_some_and(|p| matches!(self.scope.place(&p), Place::Inside(_)));
+                if !inside {
+                    v.escalate(
+                        "cargo builds a package outside the project (its build scripts run)",
+                    );
+                }
+            }
+        }
         let mut i = 0;
         while i < args.len() && (args[i].value.starts_with('-') || args[i].value.starts_with('+')) {
             let a = args[i].value.as_str();

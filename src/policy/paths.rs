@@ -156,8 +156,13 @@ impl Scope {
     }
 }
 
+/// Why reading a path reveals a secret: by its name, or by what it links to on disk.
+pub fn secret_read(path: &Path) -> Option<&'static str> {
+    secret(path).or_else(|| secret(&resolve_existing(path)))
+}
+
 /// Resolves symlinks in the longest existing prefix of `path` and appends the rest.
-fn resolve_existing(path: &Path) -> PathBuf {
+pub fn resolve_existing(path: &Path) -> PathBuf {
     let mut existing = path.to_path_buf();
     let mut rest = Vec::new();
     loop {
@@ -235,16 +240,20 @@ pub fn secret(path: &Path) -> Option<&'static str> {
     }
     let text = path.to_string_lossy();
     let places = [
-        ("/.ssh/", "the SSH directory"),
-        ("/.aws/", "AWS credentials"),
-        ("/.gnupg/", "the GnuPG keyring"),
-        ("/.config/gcloud/", "Google Cloud credentials"),
-        ("/.kube/", "Kubernetes credentials"),
+        ("/.ssh", "the SSH directory"),
+        ("/.aws", "AWS credentials"),
+        ("/.gnupg", "the GnuPG keyring"),
+        ("/.config/gcloud", "Google Cloud credentials"),
+        ("/.kube", "Kubernetes credentials"),
         ("/.docker/config.json", "Docker credentials"),
-        ("/.config/gh/", "GitHub CLI credentials"),
-        ("/.password-store/", "the password store"),
+        ("/.config/gh", "GitHub CLI credentials"),
+        ("/.password-store", "the password store"),
     ];
-    if let Some((_, why)) = places.iter().find(|(p, _)| text.contains(p)) {
+    // The directory itself (`cp -r ~/.ssh .`) or anything under it.
+    if let Some((_, why)) = places
+        .iter()
+        .find(|(p, _)| text.ends_with(p) || text.contains(&format!("{p}/")))
+    {
         return Some(why);
     }
     if ["/etc/shadow", "/etc/gshadow", "/etc/sudoers"]

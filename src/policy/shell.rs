@@ -158,6 +158,7 @@ pub fn analyse(command: &str, env: &Env) -> Vec<Item> {
         cwd: env.cwd.clone(),
         home: env.home.clone(),
         vars: HashMap::new(),
+        source: String::new(),
         options: ParserOptions::default(),
     };
     walker.script(command);
@@ -170,6 +171,8 @@ struct Walker {
     home: Option<PathBuf>,
     /// Variables the command line itself set to a known value (`X=build; rm -rf $X`).
     vars: HashMap<String, Word>,
+    /// The text being parsed (source positions index into it).
+    source: String,
     options: ParserOptions,
 }
 
@@ -188,6 +191,7 @@ impl Walker {
         if text.contains('\0') {
             return self.opaque(text, "the command contains a NUL byte");
         }
+        let outer = std::mem::replace(&mut self.source, text.to_owned());
         let mut parser = Parser::new(std::io::Cursor::new(text.as_bytes()), &self.options);
         match parser.parse_program() {
             Ok(program) => {
@@ -200,6 +204,7 @@ impl Walker {
                 format!("it cannot be parsed as a shell command ({err})"),
             ),
         }
+        self.source = outer;
     }
 
     /// A nested command line (a command substitution): its commands run in a subshell.
@@ -299,7 +304,20 @@ impl Walker {
     fn compound(&mut self, compound: &CompoundCommand) {
         let before = self.cwd.clone();
         match compound {
-            CompoundCommand::Arithmetic(a) => self.arithmetic(&a.expr.value),
+            CompoundCommand::Arithmetic(a) => {
+                // bash reads `((` only when the parentheses touch; `( (cmd) )` is two subshells,
+                // which the parser takes for arithmetic.
+                let at = a.loc.start.index;
+                if self
+                    .source
+                    .get(at..)
+                    .is_some_and(|rest| rest.starts_with("(("))
+                {
+                    self.arithmetic(&a.expr.value);
+                } else {
+                    self.nested(&a.expr.value);
+                }
+            }
             CompoundCommand::ArithmeticForClause(f) => {
                 for expr in [&f.initializer, &f.condition, &f.updater]
                     .into_iter()
@@ -370,8 +388,20 @@ impl Walker {
     }
 
     fn arithmetic(&mut self, text: &str) {
+        if brush_parser::arithmetic::parse(text).is_err() {
+            // Not arithmetic after all: bash reads `( (cmd) )` and `$((cmd) )` as nested
+            // subshells, so judge the text as commands (the parser took it for arithmetic).
+            return self.nested(text);
+        }
         if text.contains("$(") || text.contains('`') {
             self.opaque(text, "a command substitution inside arithmetic");
+        } else if text.contains('[') {
+            // Array subscripts are expanded again when evaluated: `a[$(cmd)]` hidden in a
+            // variable runs `cmd`.
+            self.opaque(
+                text,
+                "an array subscript inside arithmetic can run commands",
+            );
         }
     }
 
@@ -856,5 +886,16 @@ mod tests {
             analyse("if then fi (", &env())[0],
             Item::Opaque { .. }
         ));
+    }
+
+    #[test]
+    fn what_only_looks_like_arithmetic_is_read_as_commands() {
+        assert_eq!(texts("ls; ( ( rm -rf / ) )"), ["ls", "rm -rf /"]);
+        assert_eq!(texts("( ( kill -9 -1 ) )"), ["kill -9 -1"]);
+        assert_eq!(
+            texts("(( i = i + 1 )); echo $((2 * 3))"),
+            ["echo $((2 * 3))"]
+        );
+        assert_eq!(texts("echo $((echo hi) )")[0], "echo hi");
     }
 }
