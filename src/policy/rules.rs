@@ -247,7 +247,14 @@ impl Rule {
                             .strip_prefix(prefix.as_str())
                             .is_some_and(|rest| rest.starts_with(' '))
                 }
-                Spec::Pattern(pattern) => wildcard(pattern, text.trim()),
+                // As in Claude Code, a single trailing ` *` also matches nothing: `ls *` covers `ls`.
+                Spec::Pattern(pattern) => {
+                    wildcard(pattern, text.trim())
+                        || (pattern.matches('*').count() == 1
+                            && pattern
+                                .strip_suffix(" *")
+                                .is_some_and(|bare| bare == text.trim()))
+                }
                 _ => false,
             },
             (Target::Read(path), ToolClass::Read) | (Target::Edit(path), ToolClass::Edit) => {
@@ -428,6 +435,8 @@ mod tests {
         assert!(cmd("Bash(cargo test)", "cargo test"));
         assert!(!cmd("Bash(cargo test)", "cargo test --all"));
         assert!(cmd("Bash", "anything at all"));
+        assert!(cmd("Bash(ls *)", "ls -la") && cmd("Bash(ls *)", "ls"));
+        assert!(!cmd("Bash(ls *)", "lsof"));
     }
 
     #[test]
