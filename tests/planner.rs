@@ -234,6 +234,15 @@ fn every_validation_rule_reports_where_and_how_to_fix() {
             "no verification steps",
         ),
         (
+            "bad task rule",
+            |c| {
+                c.phases[0].tasks[0].rules.deny =
+                    vec!["Bash(git push:*)".into(), "Edit(../x)".into()]
+            },
+            "(T1).rules.deny[1]",
+            "bad rule `Edit(../x)`",
+        ),
+        (
             "absolute path",
             |c| c.phases[0].tasks[0].files = vec!["/etc/passwd".into()],
             "(T1).files[0]",

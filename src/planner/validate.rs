@@ -126,6 +126,13 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
                     problem(format!("{at}.files[{f}]"), message, fix);
                 }
             }
+            for (key, error) in crate::policy::rules::problems(&task.rules) {
+                problem(
+                    format!("{at}.rules.{key}"),
+                    error.to_string(),
+                    "write rules in Claude Code's syntax: `Bash(npm run test:*)`, `Edit(src/**)`, `WebFetch(domain:docs.rs)`",
+                );
+            }
             if task.verification.iter().all(|v| v.trim().is_empty()) {
                 problem(
                     format!("{at}.verification"),

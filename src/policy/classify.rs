@@ -805,7 +805,7 @@ impl Grammar<'_> {
     }
 
     /// The value of an option (`-o FILE`, `-oFILE`, `--output=FILE`, `--output FILE`).
-    fn option<'w>(args: &'w [Word], names: &[&str]) -> Vec<Word> {
+    fn option(args: &[Word], names: &[&str]) -> Vec<Word> {
         let mut out = Vec::new();
         for (i, arg) in args.iter().enumerate() {
             if arg.value == "--" {
@@ -1277,7 +1277,7 @@ impl<'a> Classifier<'a> {
                     self.touch(inv, &pattern_file, Access::Read);
                 }
                 v.allow(format!("{name} searches files"));
-                for f in files.to_vec() {
+                for f in files.iter().copied() {
                     self.touch(inv, f, Access::Read);
                 }
             }
@@ -1470,37 +1470,43 @@ impl<'a> Classifier<'a> {
                 ));
             }
             _ if SYSTEM_CHANGERS.contains(&name) => self.system(name, args, v),
-            "cargo" => self.cargo(args, inv, v, depth),
-            "rustc" | "rustup" | "rustdoc" => {
+            "cargo" => self.cargo(args, inv, v),
+            "rustc" | "rustdoc" => v.allow(format!("{name} compiles or reports")),
+            "rustup" => {
                 let first = args.first().and_then(Word::known).unwrap_or("");
-                if name == "rustup"
-                    && ![
-                        "show",
-                        "--version",
-                        "-V",
-                        "which",
-                        "toolchain",
-                        "component",
-                        "target",
-                        "help",
-                        "run",
+                let changes = args.iter().any(|a| {
+                    [
+                        "install",
+                        "add",
+                        "remove",
+                        "uninstall",
+                        "update",
+                        "self",
+                        "default",
+                        "set",
                     ]
-                    .contains(&first)
-                    || name == "rustup"
-                        && args.iter().any(|a| {
-                            ["install", "add", "remove", "uninstall", "update", "self"]
-                                .contains(&a.value.as_str())
-                        })
-                {
-                    v.escalate("rustup installs or removes toolchains");
-                } else if name == "rustup" && first == "run" {
+                    .contains(&a.value.as_str())
+                });
+                let reports = [
+                    "show",
+                    "--version",
+                    "-V",
+                    "which",
+                    "toolchain",
+                    "component",
+                    "target",
+                    "help",
+                ];
+                if first == "run" {
                     self.inner(args.get(2..).unwrap_or_default(), inv, v, depth, from_input);
+                } else if changes || !reports.contains(&first) {
+                    v.escalate("rustup installs or removes toolchains");
                 } else {
-                    v.allow(format!("{name} compiles or reports"));
+                    v.allow("rustup only reports");
                 }
             }
             "go" => self.go(args, v),
-            "npm" | "pnpm" | "yarn" | "bun" => self.node_package_manager(name, args, inv, v, depth),
+            "npm" | "pnpm" | "yarn" | "bun" => self.node_package_manager(name, args, v),
             "npx" | "pnpx" | "bunx" => {
                 let tool = skip_options(args, &["-p", "--package", "-c", "--call"])
                     .first()
@@ -1731,7 +1737,6 @@ impl<'a> Classifier<'a> {
             "history" if has_flag(args, 'c', &[]) => {
                 v.escalate("history -c erases the shell history")
             }
-            "kill" => unreachable_kill(v),
             "mktemp" => v.allow("mktemp creates a temporary file"),
             _ => v.allow(format!("{name} only prints or computes")),
         }
@@ -1836,9 +1841,7 @@ impl<'a> Classifier<'a> {
             }
             "exec" | "command" | "builtin" => {
                 let rest = skip_options(args, &["-a"]);
-                if name == "command" && has_flag(args, 'v', &[])
-                    || has_flag(args, 'V', &[]) && name == "command"
-                {
+                if name == "command" && (has_flag(args, 'v', &[]) || has_flag(args, 'V', &[])) {
                     v.allow("command -v looks a command up");
                 } else if rest.is_empty() {
                     v.allow(format!("{name} alone changes only redirections"));
@@ -3073,10 +3076,9 @@ impl<'a> Classifier<'a> {
                 "git {sub} is an alias or a subcommand the policy does not know"
             )),
         }
-        let _ = cwd;
     }
 
-    fn cargo(&mut self, args: &[Word], inv: &Invocation, v: &mut Verdicts, depth: usize) {
+    fn cargo(&mut self, args: &[Word], inv: &Invocation, v: &mut Verdicts) {
         for (i, arg) in args.iter().enumerate() {
             let a = arg.value.as_str();
             if a == "--manifest-path" || a.starts_with("--manifest-path=") {
@@ -3142,7 +3144,6 @@ impl<'a> Classifier<'a> {
             "new" | "init" => v.allow(format!("cargo {sub} creates a package")),
             "" => v.allow("cargo prints help"),
             _ => {
-                let _ = (inv, depth);
                 v.escalate(format!(
                     "cargo {sub} is a plugin or subcommand the policy does not know"
                 ));
@@ -3171,14 +3172,7 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    fn node_package_manager(
-        &mut self,
-        name: &str,
-        args: &[Word],
-        inv: &Invocation,
-        v: &mut Verdicts,
-        depth: usize,
-    ) {
+    fn node_package_manager(&mut self, name: &str, args: &[Word], v: &mut Verdicts) {
         let ops = Grammar {
             valued: &[
                 "--prefix",
@@ -3229,7 +3223,6 @@ impl<'a> Classifier<'a> {
             | "outdated" | "view" | "info" | "show" | "create" | "init" | "publish"
             | "unpublish" | "login" | "adduser" | "pack" | "deprecate" | "dist-tag" | "global"
             | "" => {
-                let _ = (inv, depth);
                 if sub.is_empty() && name != "yarn" {
                     v.allow(format!("{name} prints help"));
                 } else {
@@ -3338,10 +3331,6 @@ impl<'a> Classifier<'a> {
             ));
         }
     }
-}
-
-fn unreachable_kill(v: &mut Verdicts) {
-    v.escalate("kill stops processes");
 }
 
 /// How many leading `/`-separated parts of a glob hold no wildcard.

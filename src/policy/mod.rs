@@ -21,7 +21,7 @@ pub mod paths;
 pub mod rules;
 pub mod shell;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -409,7 +409,7 @@ fn summarise(findings: Vec<Finding>) -> Decision {
         let parts: Vec<String> = deciding
             .iter()
             .take(4)
-            .map(|f| format!("`{}` {}", f.subject, strip_subject(&f.reason)))
+            .map(|f| format!("`{}` {}", f.subject, f.reason))
             .collect();
         format!("allowed: {}", parts.join("; "))
     } else {
@@ -426,10 +426,6 @@ fn summarise(findings: Vec<Finding>) -> Decision {
         rule,
         findings,
     }
-}
-
-fn strip_subject(reason: &str) -> &str {
-    reason
 }
 
 /// The host of an `http(s)` URL.
@@ -471,10 +467,4 @@ pub fn remembered_rules(decision: &Decision) -> Vec<String> {
         .collect();
     out.dedup();
     out
-}
-
-/// A context's path, shown relative to the project when inside it (for messages).
-pub fn display_path(context: &PolicyContext, path: &Path) -> String {
-    path.strip_prefix(&context.project_root)
-        .map_or_else(|_| path.display().to_string(), |p| p.display().to_string())
 }

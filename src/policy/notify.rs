@@ -22,17 +22,17 @@ pub async fn notify(config: &PolicyConfig, request: &ApprovalRequest) -> Vec<Str
         Ok(body) => body,
         Err(e) => return vec![format!("cannot encode the request: {e}")],
     };
-    if let Some((program, args)) = config.notify_command.split_first() {
-        if let Err(e) = run_command(program, args, request, &body).await {
-            tracing::warn!(approval = %request.id, program = %program, error = %e, "notify_command failed");
-            problems.push(format!("notify_command `{program}`: {e}"));
-        }
+    if let Some((program, args)) = config.notify_command.split_first()
+        && let Err(e) = run_command(program, args, request, &body).await
+    {
+        tracing::warn!(approval = %request.id, program = %program, error = %e, "notify_command failed");
+        problems.push(format!("notify_command `{program}`: {e}"));
     }
-    if let Some(url) = &config.notify_webhook {
-        if let Err(e) = post(url, body).await {
-            tracing::warn!(approval = %request.id, error = %e, "notify_webhook failed");
-            problems.push(format!("notify_webhook: {e}"));
-        }
+    if let Some(url) = &config.notify_webhook
+        && let Err(e) = post(url, body).await
+    {
+        tracing::warn!(approval = %request.id, error = %e, "notify_webhook failed");
+        problems.push(format!("notify_webhook: {e}"));
     }
     problems
 }

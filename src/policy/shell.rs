@@ -489,10 +489,7 @@ impl Walker {
             (_, None) => self.home.clone(),
             (_, Some(target)) => match target.known() {
                 Some("-") | None => None,
-                Some(path) if target.glob => {
-                    let _ = path;
-                    None
-                }
+                Some(_) if target.glob => None,
                 Some(path) => self.cwd.as_ref().map(|cwd| normalize(&cwd.join(path))),
             },
         };
