@@ -47,6 +47,9 @@ fn fixture() -> Fixture {
         std::fs::write(root.join(file), text).unwrap();
     }
     std::os::unix::fs::symlink(base.join("elsewhere"), root.join("outside-link")).unwrap();
+    // A git repository whose .gitignore keeps the key folder out of ripgrep's way.
+    std::fs::create_dir(root.join(".git")).unwrap();
+    std::fs::write(root.join(".gitignore"), "keys/\n").unwrap();
     Fixture {
         _dir: dir,
         root,

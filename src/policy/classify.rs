@@ -916,6 +916,19 @@ impl<'a> Classifier<'a> {
         }
     }
 
+    /// Judges a command given as words (no shell parsing), as a tool runs it.
+    pub fn literal_command(&mut self, words: &[String], cwd: Option<PathBuf>) {
+        let inv = Invocation {
+            words: words.iter().map(|w| Word::literal(w)).collect(),
+            assignments: Vec::new(),
+            redirects: Vec::new(),
+            cwd,
+            piped_from: None,
+            stdin_text: None,
+        };
+        self.invocation(&inv, 0, false);
+    }
+
     /// Judges a file access by a tool or a command.
     pub fn file(
         &mut self,
@@ -1244,43 +1257,7 @@ impl<'a> Classifier<'a> {
                 self.builtin(name, args, inv, v, depth)
             }
             _ if READERS.contains(&name) => self.reader(name, args, inv, v, from_input),
-            _ if SEARCHERS.contains(&name) => {
-                let valued: &[&str] = &[
-                    "-e",
-                    "-f",
-                    "-m",
-                    "-A",
-                    "-B",
-                    "-C",
-                    "-d",
-                    "-D",
-                    "-g",
-                    "-t",
-                    "-T",
-                    "-j",
-                    "-M",
-                    "--type",
-                    "--glob",
-                    "--max-count",
-                    "--regexp",
-                    "--file",
-                ];
-                let explicit =
-                    has_flag(args, 'e', &["--regexp"]) || has_flag(args, 'f', &["--file"]);
-                let ops = Grammar { valued }.operands(args);
-                let files = if explicit {
-                    &ops[..]
-                } else {
-                    ops.get(1..).unwrap_or_default()
-                };
-                for pattern_file in Grammar::option(args, &["-f", "--file"]) {
-                    self.touch(inv, &pattern_file, Access::Read);
-                }
-                v.allow(format!("{name} searches files"));
-                for f in files.iter().copied() {
-                    self.touch(inv, f, Access::Read);
-                }
-            }
+            _ if SEARCHERS.contains(&name) => self.search(name, args, inv, v),
             _ if CHECKERS.contains(&name) => {
                 v.allow(format!("{name} is a test, lint, format or type check"))
             }
@@ -1972,6 +1949,120 @@ impl<'a> Classifier<'a> {
                 continue;
             }
             self.touch(inv, op, Access::Read);
+        }
+    }
+
+    /// grep, rg and friends: the pattern is not a file; every file named is read; a folder
+    /// searched recursively is read as the tool would walk it (ripgrep's skipping hidden and
+    /// ignored files included), and a secret inside it is asked about.
+    fn search(&mut self, name: &str, args: &[Word], inv: &Invocation, v: &mut Verdicts) {
+        let valued: &[&str] = &[
+            "-e",
+            "-f",
+            "-m",
+            "-A",
+            "-B",
+            "-C",
+            "-d",
+            "-D",
+            "-g",
+            "-t",
+            "-T",
+            "-j",
+            "-M",
+            "--type",
+            "--glob",
+            "--max-count",
+            "--regexp",
+            "--file",
+            "--include",
+            "--exclude",
+            "--exclude-dir",
+            "--iglob",
+        ];
+        let explicit = has_flag(args, 'e', &["--regexp"]) || has_flag(args, 'f', &["--file"]);
+        let ops = Grammar { valued }.operands(args);
+        let files: Vec<&Word> = if explicit {
+            ops
+        } else {
+            ops.get(1..).unwrap_or_default().to_vec()
+        };
+        for pattern_file in Grammar::option(args, &["-f", "--file"]) {
+            self.touch(inv, &pattern_file, Access::Read);
+        }
+        v.allow(format!("{name} searches files"));
+        let ripgrep_like = matches!(name, "rg" | "ag" | "ack");
+        let recursive = ripgrep_like
+            || has_flag(args, 'r', &["--recursive"])
+            || has_flag(args, 'R', &["--dereference-recursive"])
+            || args
+                .windows(2)
+                .any(|w| w[0].value == "-d" && w[1].value == "recurse");
+        let everything = args.iter().any(|a| {
+            [
+                "--hidden",
+                "--no-ignore",
+                "-u",
+                "-uu",
+                "-uuu",
+                "--unrestricted",
+                "-.",
+                "--all-types",
+            ]
+            .contains(&a.value.as_str())
+        });
+        let globs = Grammar::option(args, &["--include", "-g", "--glob", "--iglob"]);
+        let filter = SearchFilter {
+            include: globs
+                .iter()
+                .filter(|g| !g.value.starts_with('!'))
+                .map(|g| g.value.clone())
+                .collect(),
+            exclude: globs
+                .iter()
+                .filter_map(|g| g.value.strip_prefix('!').map(str::to_owned))
+                .chain(
+                    Grammar::option(args, &["--exclude"])
+                        .into_iter()
+                        .map(|g| g.value),
+                )
+                .collect(),
+            typed: has_flag(args, 't', &["--type"]),
+        };
+        // `--include` for grep is an include; `--exclude` values were taken above.
+        let default_root = Word::literal(".");
+        let roots: Vec<&Word> = if files.is_empty() && recursive {
+            vec![&default_root]
+        } else {
+            files
+        };
+        for f in roots {
+            self.touch(inv, f, Access::Read);
+            if !recursive || filter.typed {
+                continue;
+            }
+            let Some(dir) = self.path_of(f, inv.cwd.as_deref()).filter(|p| p.is_dir()) else {
+                continue;
+            };
+            if let Some(secret) =
+                paths::secret_in_tree(&dir, ripgrep_like && !everything, |file| filter.reads(file))
+            {
+                let shown = self.scope.show(&secret);
+                let mut subject = self.access_subject(
+                    &inv.text(),
+                    Some(&secret),
+                    Access::Read,
+                    Some(&inv.text()),
+                    false,
+                );
+                subject.severity = Severity::Escalate;
+                subject.firmness = Firmness::Soft;
+                subject.reason = format!(
+                    "searches {}, which holds the secret {shown}: search a narrower folder or exclude it",
+                    self.scope.show(&dir)
+                );
+                self.subjects.push(subject);
+            }
         }
     }
 
@@ -2982,7 +3073,15 @@ impl<'a> Classifier<'a> {
                     "-f", "--force", "--", ".", "--ours", "--theirs", "-p", "--patch",
                 ]) {
                     v.escalate("git checkout of paths discards uncommitted changes");
-                } else if has(&["-b", "-B", "--orphan", "--detach"]) || operands().len() <= 1 {
+                } else if has(&["-b", "-B", "--orphan", "--detach"]) {
+                    v.allow("git checkout creates and switches to a branch");
+                } else if operands().iter().any(|o| {
+                    self.path_of(o, cwd.as_deref())
+                        .is_some_and(|p| p.exists() && p != self.scope.cwd)
+                }) {
+                    // A name that is a file or folder here is taken as a path by git.
+                    v.escalate("git checkout of paths discards uncommitted changes");
+                } else if operands().len() <= 1 {
                     v.allow("git checkout switches branches");
                 } else {
                     v.escalate("git checkout of paths discards uncommitted changes");
@@ -3330,6 +3429,30 @@ impl<'a> Classifier<'a> {
                 "{name} {sub} installs, removes or publishes packages"
             ));
         }
+    }
+}
+
+/// The file filters of a search (`--include`, `-g`, `--exclude`, `-t`).
+struct SearchFilter {
+    include: Vec<String>,
+    exclude: Vec<String>,
+    typed: bool,
+}
+
+impl SearchFilter {
+    /// Whether the search reads this file.
+    fn reads(&self, file: &Path) -> bool {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let matches = |glob: &String| {
+            globset::Glob::new(glob.trim_start_matches("**/"))
+                .map(|g| g.compile_matcher().is_match(&name))
+                .unwrap_or(true)
+        };
+        (self.include.is_empty() || self.include.iter().any(matches))
+            && !self.exclude.iter().any(matches)
     }
 }
 

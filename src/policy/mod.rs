@@ -197,7 +197,20 @@ impl Policy {
                 let path = field("path").unwrap_or(".");
                 let resolved = scope.resolve(Some(&scope.cwd), path);
                 if tool == "Grep" {
-                    classifier.file(&format!("{tool} {path}"), resolved.as_deref(), false, None);
+                    // Claude Code's Grep is ripgrep: judge the search it runs.
+                    let mut words = vec!["rg".to_owned()];
+                    if let Some(glob) = field("glob") {
+                        words.extend(["-g".to_owned(), glob.to_owned()]);
+                    }
+                    if let Some(kind) = field("type") {
+                        words.extend(["-t".to_owned(), kind.to_owned()]);
+                    }
+                    words.extend([
+                        "-e".to_owned(),
+                        field("pattern").unwrap_or_default().to_owned(),
+                        path.to_owned(),
+                    ]);
+                    classifier.literal_command(&words, Some(scope.cwd.clone()));
                 } else {
                     classifier.subjects.push(Subject {
                         text: format!("{tool} {path}"),

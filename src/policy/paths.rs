@@ -268,6 +268,42 @@ pub fn secret(path: &Path) -> Option<&'static str> {
     None
 }
 
+/// The first secret file a recursive search of `dir` would read, if any: like ripgrep
+/// (`respect_ignores`: hidden files and what `.gitignore` ignores are skipped) or like `grep -r`
+/// (everything). Dependency and build folders are not walked, and the walk is bounded.
+pub fn secret_in_tree(
+    dir: &Path,
+    respect_ignores: bool,
+    reads: impl Fn(&Path) -> bool,
+) -> Option<PathBuf> {
+    let mut walk = ignore::WalkBuilder::new(dir);
+    walk.standard_filters(respect_ignores)
+        .follow_links(false)
+        .max_depth(Some(8))
+        .filter_entry(|e| {
+            !matches!(
+                e.file_name().to_str(),
+                Some(
+                    "node_modules"
+                        | "target"
+                        | ".git"
+                        | ".venv"
+                        | "venv"
+                        | "__pycache__"
+                        | ".tox"
+                        | "dist"
+                        | "build"
+                )
+            )
+        });
+    walk.build()
+        .take(20_000)
+        .flatten()
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .map(ignore::DirEntry::into_path)
+        .find(|p| secret(p).is_some() && reads(p))
+}
+
 /// Whether a path relative to the root is CI configuration.
 pub fn ci(rel: &str) -> bool {
     let rel = rel.trim_start_matches("./");
