@@ -520,6 +520,8 @@ fn verification_reports_round_trip_with_findings() {
             project_id: project.id,
             run_id: None,
             commit: Some("abc123".into()),
+            dirty: false,
+            base_commit: Some("0000aaa".into()),
             started_at: Timestamp::from_millis(1_000),
             finished_at: Timestamp::from_millis(9_000),
             checks: vec![
@@ -537,6 +539,7 @@ fn verification_reports_round_trip_with_findings() {
                         severity: Severity::Error,
                         message: "`os` imported but unused".into(),
                     }],
+                    tests: None,
                     output_tail: "Found 1 error.".into(),
                 },
                 CheckResult {
@@ -546,6 +549,11 @@ fn verification_reports_round_trip_with_findings() {
                     duration_ms: 800,
                     error: None,
                     findings: vec![],
+                    tests: Some(TestCounts {
+                        total: 3,
+                        passed: 3,
+                        ..TestCounts::default()
+                    }),
                     output_tail: "3 passed".into(),
                 },
             ],
@@ -554,6 +562,8 @@ fn verification_reports_round_trip_with_findings() {
     assert!(!report.passed, "one failing check fails the report");
     assert_eq!(store.report(report.id).unwrap(), report);
     assert_eq!(report.checks[0].findings[0].rule.as_deref(), Some("F401"));
+    assert_eq!(report.checks[1].tests.map(|t| t.total), Some(3));
+    assert!(!report.completes("abc123"), "a failed report completes nothing");
 }
 
 #[test]

@@ -19,7 +19,7 @@ use crate::domain::{
     ApprovalId, ApprovalStatus, DraftSource, PlanId, RejectedAlternative, RunId, SessionId,
 };
 use crate::mcp::{self, HttpOptions};
-use crate::orchestrator::{DecisionRecorded, DecisionTarget};
+use crate::orchestrator::{DecisionRecorded, DecisionTarget, VerifyOptions};
 use crate::planner::NewDecision;
 use crate::policy::{HumanAnswer, ToolRequest};
 use crate::store::ApprovalFilter;
@@ -111,6 +111,28 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
         /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the project's checks (tests, lint, types, security) independently and report; exit
+    /// code 0 only when every check passed.
+    Verify {
+        /// Only these checks (comma-separated): presets such as pytest, ruff, mypy, bandit,
+        /// cargo-test, clippy, rustfmt, or names from [verifier.check.*]. Default: configured or
+        /// detected.
+        #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+        checks: Option<Vec<String>>,
+        /// The changed files: linters and type checkers that take file lists run only on these.
+        #[arg(long, num_args = 1.., value_name = "FILE")]
+        files: Option<Vec<String>>,
+        /// Also compare with this commit for tampering (tests deleted or skipped, fewer tests,
+        /// check configuration edited).
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
+        /// Verify a run's worktree (its base commit is compared with, its task's files exempt).
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<RunId>,
+        /// Print the report as JSON (no progress display).
         #[arg(long)]
         json: bool,
     },
@@ -347,6 +369,7 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<ChecksFailed>().is_some() => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e:#}");
             if e.downcast_ref::<UsageError>().is_some() {
@@ -458,6 +481,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print(json, &request, render::approval_answered)
         }
         Command::Policy { command } => policy(&orchestrator, command).await,
+        Command::Verify { checks, files, base, run, json } => {
+            let options = VerifyOptions { run, checks, files, base };
+            let live = render::VerifyProgress::new(!json);
+            let report = orchestrator.verify(options, &|event| live.show(&event)).await?;
+            print(json, &report, render::verification)?;
+            if report.passed {
+                Ok(())
+            } else {
+                Err(ChecksFailed.into())
+            }
+        }
     }
 }
 
@@ -529,6 +563,12 @@ async fn policy(orchestrator: &Orchestrator, command: PolicyCommand) -> anyhow::
         }
     }
 }
+
+/// The verification ran and found failures (exit code 1, with no further message: the report
+/// said it all).
+#[derive(Debug, thiserror::Error)]
+#[error("verification failed")]
+struct ChecksFailed;
 
 /// A mistake in how a command was called (exit code 2), found after clap's own checks.
 #[derive(Debug, thiserror::Error)]

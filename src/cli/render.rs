@@ -9,7 +9,9 @@ use crate::domain::{
     PlanningSession,
 };
 use crate::planner::SessionView;
+use crate::domain::VerificationReport;
 use crate::policy::Decision;
+use crate::verifier::Progress;
 
 pub(super) fn plan_list(plans: &Vec<Plan>) -> String {
     if plans.is_empty() {
@@ -428,6 +430,120 @@ pub(super) fn audit(entries: &Vec<AuditEntry>) -> String {
             e.decided_by
         );
         let _ = writeln!(out, "    {}", e.reason);
+    }
+    out
+}
+
+/// The live display of a verification on stderr: a line per check as it starts and ends
+/// (rewritten in place on a terminal).
+pub(super) struct VerifyProgress {
+    enabled: bool,
+    terminal: bool,
+}
+
+impl VerifyProgress {
+    pub(super) fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        }
+    }
+
+    pub(super) fn show(&self, event: &Progress) {
+        if !self.enabled {
+            return;
+        }
+        match event {
+            Progress::Started { index, total, name } => {
+                if self.terminal {
+                    eprint!("\r\x1b[2K  [{}/{total}] {name} …", index + 1);
+                } else {
+                    eprintln!("  [{}/{total}] {name} …", index + 1);
+                }
+            }
+            Progress::Finished { index, total, result } => {
+                let mark = if result.passed { "✓" } else { "✗" };
+                let line = format!("  [{}/{total}] {mark} {} ({})", index + 1, result.name, seconds(result.duration_ms));
+                if self.terminal {
+                    eprintln!("\r\x1b[2K{line}");
+                } else {
+                    eprintln!("{line}");
+                }
+            }
+        }
+    }
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.1}s", ms as f64 / 1000.0)
+}
+
+pub(super) fn verification(report: &VerificationReport) -> String {
+    let mut out = String::new();
+    let commit = match (&report.commit, report.dirty) {
+        (Some(c), false) => format!("commit {}", &c[..c.len().min(12)]),
+        (Some(c), true) => format!("commit {} with uncommitted changes", &c[..c.len().min(12)]),
+        (None, _) => "a folder outside git".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "{} Verification {}: {} ({commit})",
+        if report.passed { "✓" } else { "✗" },
+        report.id,
+        if report.passed { "every check passed" } else { "failed" }
+    );
+    for check in &report.checks {
+        let mark = if check.passed { "✓" } else { "✗" };
+        let mut detail = Vec::new();
+        if let Some(t) = &check.tests {
+            detail.push(format!("{} tests: {} passed, {} failed, {} errors, {} skipped", t.total, t.passed, t.failed, t.errors, t.skipped));
+        }
+        if !check.findings.is_empty() {
+            detail.push(format!("{} finding(s)", check.findings.len()));
+        }
+        detail.push(seconds(check.duration_ms));
+        let _ = writeln!(out, "  {mark} {:<12} {}", check.name, detail.join(", "));
+        if let Some(error) = &check.error {
+            let _ = writeln!(out, "      {error}");
+        }
+    }
+    // Findings grouped by file, the way a person fixes them.
+    let mut by_file: std::collections::BTreeMap<String, Vec<(u32, String)>> = std::collections::BTreeMap::new();
+    for check in &report.checks {
+        for f in &check.findings {
+            let at = match (f.line, f.column) {
+                (Some(l), Some(c)) => format!("{l}:{c}"),
+                (Some(l), None) => l.to_string(),
+                _ => "-".into(),
+            };
+            let rule = f.rule.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
+            by_file
+                .entry(f.file.clone().unwrap_or_else(|| "(project)".into()))
+                .or_default()
+                .push((f.line.unwrap_or(0), format!("    {at:>7}  {:<7} {}: {}{rule}", f.severity.as_str(), check.name, f.message)));
+        }
+    }
+    for (file, lines) in &mut by_file {
+        lines.sort_by_key(|(line, _)| *line);
+        let _ = writeln!(out, "\n{file}");
+        for (_, line) in lines.iter() {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let failed_without_findings: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| !c.passed && c.findings.is_empty() && !c.output_tail.trim().is_empty())
+        .map(|c| c.name.as_str())
+        .collect();
+    for name in failed_without_findings {
+        if let Some(check) = report.checks.iter().find(|c| c.name == name) {
+            let _ = writeln!(out, "\n{name} output (last lines):");
+            let tail: Vec<&str> = check.output_tail.lines().rev().take(15).collect();
+            for line in tail.into_iter().rev() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
     }
     out
 }

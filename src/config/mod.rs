@@ -54,6 +54,8 @@ pub struct Config {
     pub mcp: McpConfig,
     /// The permission policy and the approvals queue.
     pub policy: PolicyConfig,
+    /// The checks the verifier runs.
+    pub verifier: VerifierConfig,
 }
 
 /// `[project]`
@@ -203,6 +205,61 @@ impl PolicyConfig {
             deny: self.deny.clone(),
         }
     }
+}
+
+/// `[verifier]`: which checks decide that a task is done, and how they run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct VerifierConfig {
+    /// The checks to run, in order: presets (`pytest`, `ruff`, `flake8`, `mypy`, `bandit`,
+    /// `cargo-test`, `clippy`, `rustfmt`, `npm-test`, `eslint`, `tsc`, `go-test`, `go-vet`) or
+    /// names defined under `[verifier.check.NAME]`. Empty: detected from the project.
+    pub checks: Vec<String>,
+    /// Seconds a check may run before it is killed and fails.
+    pub timeout_secs: u64,
+    /// Bytes of each output stream kept for reading findings; the rest is dropped (and said so).
+    pub max_output_bytes: u64,
+    /// Environment variables checks get; nothing else of the orchestrator's environment (and
+    /// never a secret) reaches them.
+    pub pass_env: Vec<String>,
+    /// Run test suites only on the changed test files, instead of whole.
+    pub scope_tests: bool,
+    /// Checks defined here, or presets changed, by name.
+    pub check: std::collections::BTreeMap<String, CheckConfig>,
+}
+
+impl Default for VerifierConfig {
+    fn default() -> Self {
+        Self {
+            checks: Vec::new(),
+            timeout_secs: 600,
+            max_output_bytes: 8 * 1024 * 1024,
+            pass_env: [
+                "PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "CARGO_HOME", "RUSTUP_HOME", "CARGO_TARGET_DIR", "GOPATH",
+                "GOCACHE", "GOMODCACHE", "VIRTUAL_ENV", "NODE_PATH",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            scope_tests: false,
+            check: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+/// `[verifier.check.NAME]`: a custom check, or a preset changed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckConfig {
+    /// The program and its arguments (`["make", "check"]`). Empty: the preset's.
+    pub command: Vec<String>,
+    /// How to read its output (a preset's format, e.g. `ruff`); default: the preset's, else
+    /// none (the exit code decides).
+    pub format: Option<crate::verifier::checks::OutputFormat>,
+    /// File extensions it may be given instead of its whole-tree targets when the changed files
+    /// are known (`["py"]`).
+    pub accepts: Option<Vec<String>>,
+    /// Its own time limit in seconds.
+    pub timeout_secs: Option<u64>,
 }
 
 /// Which MCP tools are exposed: tool lists cost the client's context on every turn.

@@ -38,4 +38,4 @@ pub use status::{
     ApprovalStatus, IllegalTransition, PlanStatus, RunStatus, SessionStatus, Transition,
 };
 pub use time::Timestamp;
-pub use verification::{CheckResult, Finding, Severity, VerificationReport};
+pub use verification::{CheckResult, Finding, Severity, TestCounts, VerificationReport};

@@ -16,6 +16,12 @@ pub struct VerificationReport {
     pub run_id: Option<RunId>,
     /// The commit verified; a report for another commit cannot complete a run.
     pub commit: Option<String>,
+    /// The tree had changes not in `commit` (such a report completes nothing).
+    #[serde(default)]
+    pub dirty: bool,
+    /// The commit the tampering checks compared against.
+    #[serde(default)]
+    pub base_commit: Option<String>,
     /// Whether every check passed.
     pub passed: bool,
     /// When the checks started.
@@ -41,8 +47,34 @@ pub struct CheckResult {
     pub error: Option<String>,
     /// What it found.
     pub findings: Vec<Finding>,
+    /// Test counts, for test suites.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestCounts>,
     /// The last part of its raw output.
     pub output_tail: String,
+}
+
+/// How many tests a suite ran, and how they ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TestCounts {
+    /// Tests run (or collected).
+    pub total: u32,
+    /// Passed.
+    pub passed: u32,
+    /// Failed (assertions).
+    pub failed: u32,
+    /// Errored (setup, collection, crashes).
+    pub errors: u32,
+    /// Skipped or ignored.
+    pub skipped: u32,
+}
+
+impl VerificationReport {
+    /// Whether this report can complete a task whose work is at `commit`: it passed, verified
+    /// exactly that commit, and the tree held nothing else.
+    pub fn completes(&self, commit: &str) -> bool {
+        self.passed && !self.dirty && self.commit.as_deref() == Some(commit)
+    }
 }
 
 text_enum! {

@@ -16,8 +16,10 @@ use crate::planner::{self, AnswerReport, NewDecision, Planner, SessionView, Subm
 use crate::store::{Store, StoreCounts};
 
 mod permissions;
+mod verification;
 
 pub use permissions::PermissionAnswer;
+pub use verification::{JobStatus, VerifyJob, VerifyOptions};
 
 /// The engine for one project over one store. Cheap to clone; clones share the store.
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct Orchestrator {
     /// Woken when a person answers an approval request in this process, so a waiting agent
     /// goes on at once (answers from other processes are seen by polling the store).
     approvals_changed: Arc<tokio::sync::Notify>,
+    /// Verifications running in the background (for MCP clients that must not wait).
+    jobs: Arc<verification::Jobs>,
 }
 
 /// Where a decision is recorded.
@@ -86,6 +90,7 @@ impl Orchestrator {
             project,
             settings: Some(Arc::new(settings)),
             approvals_changed: Arc::default(),
+            jobs: Arc::default(),
         })
     }
 
@@ -102,6 +107,7 @@ impl Orchestrator {
             project,
             settings: None,
             approvals_changed: Arc::default(),
+            jobs: Arc::default(),
         })
     }
 

@@ -11,7 +11,15 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The migrations, oldest first; the schema version is the number applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PLANNER, V3_POLICY];
+pub(crate) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PLANNER, V3_POLICY, V4_VERIFIER];
+
+/// The verifier: test counts per check, the base commit of the tampering checks, and whether the
+/// verified tree had uncommitted changes.
+const V4_VERIFIER: &str = r#"
+ALTER TABLE check_results ADD COLUMN tests TEXT;
+ALTER TABLE verification_reports ADD COLUMN base_commit TEXT;
+ALTER TABLE verification_reports ADD COLUMN dirty INTEGER NOT NULL DEFAULT 0;
+"#;
 
 /// The permission policy: per-task rules in plans, the rules an approval may remember, the rules
 /// a person granted for a run, and the audit log of every decision (append-only).

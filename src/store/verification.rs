@@ -2,7 +2,7 @@
 
 use rusqlite::{Transaction, params};
 
-use super::{Store, found, parse_col, ts_col};
+use super::{Store, found, parse_col, to_json, ts_col};
 use crate::domain::{
     CheckResult, Finding, ProjectId, ReportId, RunId, Timestamp, VerificationReport,
 };
@@ -17,6 +17,10 @@ pub struct NewReport {
     pub run_id: Option<RunId>,
     /// The commit verified.
     pub commit: Option<String>,
+    /// Whether the tree had uncommitted changes.
+    pub dirty: bool,
+    /// The commit the tampering checks compared against.
+    pub base_commit: Option<String>,
     /// When the checks started.
     pub started_at: Timestamp,
     /// When they ended.
@@ -25,10 +29,20 @@ pub struct NewReport {
     pub checks: Vec<CheckResult>,
 }
 
+fn opt_json_col<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
+    let text: Option<String> = row.get(idx)?;
+    text.map(|t| {
+        serde_json::from_str(&t)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+    })
+    .transpose()
+}
+
 fn load_report(tx: &Transaction<'_>, id: ReportId) -> Result<VerificationReport> {
     let mut report = found(
         tx.query_row(
-            "SELECT project_id, run_id, commit_sha, passed, started_at, finished_at FROM verification_reports WHERE id = ?1",
+            "SELECT project_id, run_id, commit_sha, passed, started_at, finished_at, dirty, base_commit
+             FROM verification_reports WHERE id = ?1",
             [id.0],
             |row| {
                 Ok(VerificationReport {
@@ -39,6 +53,8 @@ fn load_report(tx: &Transaction<'_>, id: ReportId) -> Result<VerificationReport>
                     passed: row.get(3)?,
                     started_at: ts_col(row, 4)?,
                     finished_at: ts_col(row, 5)?,
+                    dirty: row.get(6)?,
+                    base_commit: row.get(7)?,
                     checks: Vec::new(),
                 })
             },
@@ -47,7 +63,7 @@ fn load_report(tx: &Transaction<'_>, id: ReportId) -> Result<VerificationReport>
         id,
     )?;
     let mut checks = tx.prepare(
-        "SELECT id, name, passed, exit_code, duration_ms, error, output_tail FROM check_results
+        "SELECT id, name, passed, exit_code, duration_ms, error, output_tail, tests FROM check_results
          WHERE report_id = ?1 ORDER BY ordinal",
     )?;
     let mut findings = tx.prepare(
@@ -63,6 +79,7 @@ fn load_report(tx: &Transaction<'_>, id: ReportId) -> Result<VerificationReport>
                 duration_ms: row.get::<_, i64>(4)? as u64,
                 error: row.get(5)?,
                 output_tail: row.get(6)?,
+                tests: opt_json_col(row, 7)?,
                 findings: Vec::new(),
             },
         ))
@@ -92,22 +109,24 @@ impl Store {
         self.write(|tx| {
             let passed = new.checks.iter().all(|check| check.passed);
             tx.execute(
-                "INSERT INTO verification_reports (project_id, run_id, commit_sha, passed, started_at, finished_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO verification_reports (project_id, run_id, commit_sha, passed, started_at, finished_at, dirty, base_commit)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     new.project_id.0,
                     new.run_id.map(|r| r.0),
                     new.commit,
                     passed,
                     new.started_at.as_millis(),
-                    new.finished_at.as_millis()
+                    new.finished_at.as_millis(),
+                    new.dirty,
+                    new.base_commit
                 ],
             )?;
             let report_id = ReportId(tx.last_insert_rowid());
             for (ordinal, check) in new.checks.iter().enumerate() {
                 tx.execute(
-                    "INSERT INTO check_results (report_id, ordinal, name, passed, exit_code, duration_ms, error, output_tail)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO check_results (report_id, ordinal, name, passed, exit_code, duration_ms, error, output_tail, tests)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     params![
                         report_id.0,
                         ordinal as u32,
@@ -116,7 +135,8 @@ impl Store {
                         check.exit_code,
                         check.duration_ms as i64,
                         check.error,
-                        check.output_tail
+                        check.output_tail,
+                        check.tests.as_ref().map(to_json).transpose()?
                     ],
                 )?;
                 let check_id = tx.last_insert_rowid();
@@ -144,6 +164,17 @@ impl Store {
     /// The report with this id.
     pub fn report(&self, id: ReportId) -> Result<VerificationReport> {
         self.read(|tx| load_report(tx, id))
+    }
+
+    /// The project's newest reports, newest first.
+    pub fn recent_reports(&self, project_id: ProjectId, limit: u32) -> Result<Vec<VerificationReport>> {
+        self.read(|tx| {
+            let ids: Vec<i64> = tx
+                .prepare("SELECT id FROM verification_reports WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2")?
+                .query_map(params![project_id.0, limit], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            ids.into_iter().map(|id| load_report(tx, ReportId(id))).collect()
+        })
     }
 
     /// A run's reports, oldest first.
