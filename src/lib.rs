@@ -65,7 +65,9 @@ pub mod verifier;
 pub mod web;
 
 pub use error::{Error, Result};
-pub use orchestrator::{JobStatus, Orchestrator, PermissionAnswer, StatusReport, VerifyJob, VerifyOptions};
+pub use orchestrator::{
+    JobStatus, Orchestrator, PermissionAnswer, StatusReport, VerifyJob, VerifyOptions,
+};
 
 /// Installs the TLS crypto provider (ring) for the process, once; HTTP clients need it.
 pub fn install_tls_provider() {

@@ -5,7 +5,7 @@ mod support;
 use serde_json::{Value, json};
 use support::{Project, StdioPeer, structured, tool_error_text};
 
-const CORE_TOOLS: [&str; 8] = [
+const CORE_TOOLS: [&str; 9] = [
     "approvals",
     "plan_answer",
     "plan_approve",
@@ -14,6 +14,7 @@ const CORE_TOOLS: [&str; 8] = [
     "plan_session",
     "plan_start",
     "plan_submit",
+    "verify",
 ];
 
 fn tool_names(reply: &Value) -> Vec<String> {

@@ -43,7 +43,8 @@ fn check(seen: &Value, plan: i64) {
             "plan_get",
             "plan_session",
             "plan_start",
-            "plan_submit"
+            "plan_submit",
+            "verify"
         ]),
         "{seen}"
     );

@@ -563,7 +563,10 @@ fn verification_reports_round_trip_with_findings() {
     assert_eq!(store.report(report.id).unwrap(), report);
     assert_eq!(report.checks[0].findings[0].rule.as_deref(), Some("F401"));
     assert_eq!(report.checks[1].tests.map(|t| t.total), Some(3));
-    assert!(!report.completes("abc123"), "a failed report completes nothing");
+    assert!(
+        !report.completes("abc123"),
+        "a failed report completes nothing"
+    );
 }
 
 #[test]

@@ -481,10 +481,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print(json, &request, render::approval_answered)
         }
         Command::Policy { command } => policy(&orchestrator, command).await,
-        Command::Verify { checks, files, base, run, json } => {
-            let options = VerifyOptions { run, checks, files, base };
+        Command::Verify {
+            checks,
+            files,
+            base,
+            run,
+            json,
+        } => {
+            let options = VerifyOptions {
+                run,
+                checks,
+                files,
+                base,
+            };
             let live = render::VerifyProgress::new(!json);
-            let report = orchestrator.verify(options, &|event| live.show(&event)).await?;
+            let report = orchestrator
+                .verify(options, &|event| live.show(&event))
+                .await?;
             print(json, &report, render::verification)?;
             if report.passed {
                 Ok(())

@@ -3,13 +3,13 @@
 use std::fmt::Write as _;
 
 use crate::StatusReport;
+use crate::domain::VerificationReport;
 use crate::domain::{ApprovalRequest, ApprovalStatus, AuditEntry, Timestamp};
 use crate::domain::{
     ChangeKind, Draft, FieldChange, ItemChange, Plan, PlanContent, PlanDiff, PlanId, PlanView,
     PlanningSession,
 };
 use crate::planner::SessionView;
-use crate::domain::VerificationReport;
 use crate::policy::Decision;
 use crate::verifier::Progress;
 
@@ -461,9 +461,18 @@ impl VerifyProgress {
                     eprintln!("  [{}/{total}] {name} …", index + 1);
                 }
             }
-            Progress::Finished { index, total, result } => {
+            Progress::Finished {
+                index,
+                total,
+                result,
+            } => {
                 let mark = if result.passed { "✓" } else { "✗" };
-                let line = format!("  [{}/{total}] {mark} {} ({})", index + 1, result.name, seconds(result.duration_ms));
+                let line = format!(
+                    "  [{}/{total}] {mark} {} ({})",
+                    index + 1,
+                    result.name,
+                    seconds(result.duration_ms)
+                );
                 if self.terminal {
                     eprintln!("\r\x1b[2K{line}");
                 } else {
@@ -490,13 +499,20 @@ pub(super) fn verification(report: &VerificationReport) -> String {
         "{} Verification {}: {} ({commit})",
         if report.passed { "✓" } else { "✗" },
         report.id,
-        if report.passed { "every check passed" } else { "failed" }
+        if report.passed {
+            "every check passed"
+        } else {
+            "failed"
+        }
     );
     for check in &report.checks {
         let mark = if check.passed { "✓" } else { "✗" };
         let mut detail = Vec::new();
         if let Some(t) = &check.tests {
-            detail.push(format!("{} tests: {} passed, {} failed, {} errors, {} skipped", t.total, t.passed, t.failed, t.errors, t.skipped));
+            detail.push(format!(
+                "{} tests: {} passed, {} failed, {} errors, {} skipped",
+                t.total, t.passed, t.failed, t.errors, t.skipped
+            ));
         }
         if !check.findings.is_empty() {
             detail.push(format!("{} finding(s)", check.findings.len()));
@@ -508,7 +524,8 @@ pub(super) fn verification(report: &VerificationReport) -> String {
         }
     }
     // Findings grouped by file, the way a person fixes them.
-    let mut by_file: std::collections::BTreeMap<String, Vec<(u32, String)>> = std::collections::BTreeMap::new();
+    let mut by_file: std::collections::BTreeMap<String, Vec<(u32, String)>> =
+        std::collections::BTreeMap::new();
     for check in &report.checks {
         for f in &check.findings {
             let at = match (f.line, f.column) {
@@ -516,11 +533,23 @@ pub(super) fn verification(report: &VerificationReport) -> String {
                 (Some(l), None) => l.to_string(),
                 _ => "-".into(),
             };
-            let rule = f.rule.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default();
+            let rule = f
+                .rule
+                .as_deref()
+                .map(|r| format!(" [{r}]"))
+                .unwrap_or_default();
             by_file
                 .entry(f.file.clone().unwrap_or_else(|| "(project)".into()))
                 .or_default()
-                .push((f.line.unwrap_or(0), format!("    {at:>7}  {:<7} {}: {}{rule}", f.severity.as_str(), check.name, f.message)));
+                .push((
+                    f.line.unwrap_or(0),
+                    format!(
+                        "    {at:>7}  {:<7} {}: {}{rule}",
+                        f.severity.as_str(),
+                        check.name,
+                        f.message
+                    ),
+                ));
         }
     }
     for (file, lines) in &mut by_file {

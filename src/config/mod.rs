@@ -235,8 +235,20 @@ impl Default for VerifierConfig {
             timeout_secs: 600,
             max_output_bytes: 8 * 1024 * 1024,
             pass_env: [
-                "PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "CARGO_HOME", "RUSTUP_HOME", "CARGO_TARGET_DIR", "GOPATH",
-                "GOCACHE", "GOMODCACHE", "VIRTUAL_ENV", "NODE_PATH",
+                "PATH",
+                "HOME",
+                "USER",
+                "LANG",
+                "LC_ALL",
+                "TMPDIR",
+                "CARGO_HOME",
+                "RUSTUP_HOME",
+                "CARGO_TARGET_DIR",
+                "GOPATH",
+                "GOCACHE",
+                "GOMODCACHE",
+                "VIRTUAL_ENV",
+                "NODE_PATH",
             ]
             .map(str::to_owned)
             .to_vec(),

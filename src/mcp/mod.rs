@@ -11,6 +11,7 @@ mod approvals;
 mod elicit;
 mod http;
 mod tools;
+mod verify;
 
 pub use http::{HttpOptions, serve_http};
 pub use tools::OrchestratorMcp;

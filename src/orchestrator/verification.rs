@@ -84,17 +84,27 @@ impl Jobs {
     }
 
     fn get(&self, id: u64) -> Option<VerifyJob> {
-        self.jobs.lock().ok().and_then(|jobs| jobs.get(&id).cloned())
+        self.jobs
+            .lock()
+            .ok()
+            .and_then(|jobs| jobs.get(&id).cloned())
     }
 }
 
 impl Orchestrator {
     fn verifier_config(&self) -> VerifierConfig {
-        self.settings.as_deref().map(|s| s.config.verifier.clone()).unwrap_or_default()
+        self.settings
+            .as_deref()
+            .map(|s| s.config.verifier.clone())
+            .unwrap_or_default()
     }
 
     /// Runs the checks and stores the report. `on_progress` hears each check start and end.
-    pub async fn verify(&self, options: VerifyOptions, on_progress: &(dyn Fn(Progress) + Send + Sync)) -> Result<VerificationReport> {
+    pub async fn verify(
+        &self,
+        options: VerifyOptions,
+        on_progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<VerificationReport> {
         let config = self.verifier_config();
         let (dir, base, declared) = match options.run {
             Some(run_id) => {
@@ -113,21 +123,36 @@ impl Orchestrator {
                         Ok((run, files))
                     })
                     .await?;
-                let dir = run.worktree.clone().unwrap_or_else(|| self.project.root.clone());
-                (dir, options.base.clone().or(run.base_commit.clone()), task_files)
+                let dir = run
+                    .worktree
+                    .clone()
+                    .unwrap_or_else(|| self.project.root.clone());
+                (
+                    dir,
+                    options.base.clone().or(run.base_commit.clone()),
+                    task_files,
+                )
             }
             None => (self.project.root.clone(), options.base.clone(), Vec::new()),
         };
         if !dir.is_dir() {
-            return Err(Error::Invalid(format!("{} is not a folder that can be verified", dir.display())));
+            return Err(Error::Invalid(format!(
+                "{} is not a folder that can be verified",
+                dir.display()
+            )));
         }
         let specs = {
             let (dir, config, requested) = (dir.clone(), config.clone(), options.checks.clone());
-            tokio::task::spawn_blocking(move || checks::resolve(&dir, &config, requested.as_deref()))
-                .await
-                .map_err(|e| Error::Internal(format!("resolving checks: {e}")))??
+            tokio::task::spawn_blocking(move || {
+                checks::resolve(&dir, &config, requested.as_deref())
+            })
+            .await
+            .map_err(|e| Error::Internal(format!("resolving checks: {e}")))??
         };
-        let files = options.files.map(|files| normalise_files(&dir, files)).transpose()?;
+        let files = options
+            .files
+            .map(|files| normalise_files(&dir, files))
+            .transpose()?;
         let mut request = VerifyRequest::new(&dir, specs, &config);
         request.files_changed = files;
         request.base = base;
@@ -150,7 +175,10 @@ impl Orchestrator {
     pub async fn start_verification(&self, options: VerifyOptions) -> VerifyJob {
         let jobs = Arc::clone(&self.jobs);
         let id = {
-            let mut next = jobs.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut next = jobs
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             *next += 1;
             *next
         };
@@ -176,11 +204,19 @@ impl Orchestrator {
                     job.total = total;
                     job.current = Some(name);
                 }),
-                Progress::Finished { index, total, result } => progress_jobs.update(id, |job| {
+                Progress::Finished {
+                    index,
+                    total,
+                    result,
+                } => progress_jobs.update(id, |job| {
                     job.total = total;
                     job.done = index + 1;
                     job.current = None;
-                    job.finished.push(format!("{} {}", if result.passed { "✓" } else { "✗" }, result.name));
+                    job.finished.push(format!(
+                        "{} {}",
+                        if result.passed { "✓" } else { "✗" },
+                        result.name
+                    ));
                 }),
             };
             let outcome = engine.verify(options, &on_progress).await;
@@ -204,15 +240,19 @@ impl Orchestrator {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let notified = self.jobs.changed.notified();
-            let job = self
-                .jobs
-                .get(id)
-                .ok_or_else(|| Error::Invalid(format!("no verification job {id} in this server (jobs live as long as the server)")))?;
+            let job = self.jobs.get(id).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "no verification job {id} in this server (jobs live as long as the server)"
+                ))
+            })?;
             if job.status != JobStatus::Running || tokio::time::Instant::now() >= deadline {
                 return Ok(job);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.jobs.get(id).ok_or_else(|| Error::Internal("the job vanished".into()));
+                return self
+                    .jobs
+                    .get(id)
+                    .ok_or_else(|| Error::Internal("the job vanished".into()));
             }
         }
     }
@@ -225,7 +265,8 @@ impl Orchestrator {
     /// The project's newest reports.
     pub async fn verification_reports(&self, limit: u32) -> Result<Vec<VerificationReport>> {
         let project = self.project.id;
-        self.blocking(move |s| s.recent_reports(project, limit)).await
+        self.blocking(move |s| s.recent_reports(project, limit))
+            .await
     }
 }
 
@@ -235,12 +276,18 @@ fn normalise_files(dir: &std::path::Path, files: Vec<String>) -> Result<Vec<Stri
         .into_iter()
         .map(|f| {
             let path = PathBuf::from(&f);
-            let absolute = if path.is_absolute() { path } else { dir.join(&path) };
+            let absolute = if path.is_absolute() {
+                path
+            } else {
+                dir.join(&path)
+            };
             let clean = crate::policy::shell::normalize(&absolute);
             clean
                 .strip_prefix(dir)
                 .map(|rel| rel.to_string_lossy().into_owned())
-                .map_err(|_| Error::Invalid(format!("the changed file {f} is outside {}", dir.display())))
+                .map_err(|_| {
+                    Error::Invalid(format!("the changed file {f} is outside {}", dir.display()))
+                })
         })
         .collect()
 }

@@ -29,11 +29,15 @@ pub struct NewReport {
     pub checks: Vec<CheckResult>,
 }
 
-fn opt_json_col<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
+fn opt_json_col<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<Option<T>> {
     let text: Option<String> = row.get(idx)?;
     text.map(|t| {
-        serde_json::from_str(&t)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+        serde_json::from_str(&t).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+        })
     })
     .transpose()
 }
@@ -167,7 +171,11 @@ impl Store {
     }
 
     /// The project's newest reports, newest first.
-    pub fn recent_reports(&self, project_id: ProjectId, limit: u32) -> Result<Vec<VerificationReport>> {
+    pub fn recent_reports(
+        &self,
+        project_id: ProjectId,
+        limit: u32,
+    ) -> Result<Vec<VerificationReport>> {
         self.read(|tx| {
             let ids: Vec<i64> = tx
                 .prepare("SELECT id FROM verification_reports WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2")?

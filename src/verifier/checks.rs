@@ -62,7 +62,18 @@ pub struct CheckSpec {
 
 /// The preset checks, by name.
 pub const PRESETS: &[&str] = &[
-    "pytest", "ruff", "flake8", "mypy", "bandit", "cargo-test", "clippy", "rustfmt", "npm-test", "eslint", "tsc", "go-test",
+    "pytest",
+    "ruff",
+    "flake8",
+    "mypy",
+    "bandit",
+    "cargo-test",
+    "clippy",
+    "rustfmt",
+    "npm-test",
+    "eslint",
+    "tsc",
+    "go-test",
     "go-vet",
 ];
 
@@ -82,12 +93,25 @@ pub fn preset(name: &str) -> Option<CheckSpec> {
     };
     Some(match name {
         "pytest" => spec(
-            &["pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit1", "--junitxml={junit}"],
+            &[
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-o",
+                "junit_family=xunit1",
+                "--junitxml={junit}",
+            ],
             OutputFormat::Pytest,
             &[],
             &[],
         ),
-        "ruff" => spec(&["ruff", "check", "--output-format", "json", "--no-cache"], OutputFormat::Ruff, &["."], &["py", "pyi"]),
+        "ruff" => spec(
+            &["ruff", "check", "--output-format", "json", "--no-cache"],
+            OutputFormat::Ruff,
+            &["."],
+            &["py", "pyi"],
+        ),
         "flake8" => spec(&["flake8"], OutputFormat::Flake8, &["."], &["py"]),
         "mypy" => spec(
             &[
@@ -106,26 +130,77 @@ pub fn preset(name: &str) -> Option<CheckSpec> {
         "bandit" => spec(
             &["bandit", "-f", "json", "-q"],
             OutputFormat::Bandit,
-            &["-r", ".", "-x", "./tests,./test,./.venv,./venv,./node_modules,./.git,./build,./dist,./.tox"],
+            &[
+                "-r",
+                ".",
+                "-x",
+                "./tests,./test,./.venv,./venv,./node_modules,./.git,./build,./dist,./.tox",
+            ],
             &["py"],
         ),
         "cargo-test" => spec(
-            &["cargo", "test", "--no-fail-fast", "--color", "never", "--message-format", "json"],
+            &[
+                "cargo",
+                "test",
+                "--no-fail-fast",
+                "--color",
+                "never",
+                "--message-format",
+                "json",
+            ],
             OutputFormat::CargoTest,
             &[],
             &[],
         ),
         "clippy" => spec(
-            &["cargo", "clippy", "--all-targets", "--color", "never", "--message-format", "json", "--", "-D", "warnings"],
+            &[
+                "cargo",
+                "clippy",
+                "--all-targets",
+                "--color",
+                "never",
+                "--message-format",
+                "json",
+                "--",
+                "-D",
+                "warnings",
+            ],
             OutputFormat::Clippy,
             &[],
             &[],
         ),
-        "rustfmt" => spec(&["cargo", "fmt", "--all", "--check"], OutputFormat::Rustfmt, &[], &[]),
+        "rustfmt" => spec(
+            &["cargo", "fmt", "--all", "--check"],
+            OutputFormat::Rustfmt,
+            &[],
+            &[],
+        ),
         "npm-test" => spec(&["npm", "test"], OutputFormat::None, &[], &[]),
-        "eslint" => spec(&["npx", "--no-install", "eslint", "-f", "json"], OutputFormat::Eslint, &["."], &["js", "jsx", "ts", "tsx", "mjs", "cjs"]),
-        "tsc" => spec(&["npx", "--no-install", "tsc", "--noEmit", "--pretty", "false"], OutputFormat::Tsc, &[], &[]),
-        "go-test" => spec(&["go", "test", "-json", "./..."], OutputFormat::GoTest, &[], &[]),
+        "eslint" => spec(
+            &["npx", "--no-install", "eslint", "-f", "json"],
+            OutputFormat::Eslint,
+            &["."],
+            &["js", "jsx", "ts", "tsx", "mjs", "cjs"],
+        ),
+        "tsc" => spec(
+            &[
+                "npx",
+                "--no-install",
+                "tsc",
+                "--noEmit",
+                "--pretty",
+                "false",
+            ],
+            OutputFormat::Tsc,
+            &[],
+            &[],
+        ),
+        "go-test" => spec(
+            &["go", "test", "-json", "./..."],
+            OutputFormat::GoTest,
+            &[],
+            &[],
+        ),
         "go-vet" => spec(&["go", "vet", "./..."], OutputFormat::GoVet, &[], &[]),
         _ => return None,
     })
@@ -160,7 +235,11 @@ pub fn detect(dir: &Path) -> Vec<String> {
 
 /// The checks to run: `requested` names (else the configured list, else the detected one),
 /// each a preset or a check defined in `[verifier.check.NAME]` (which also overrides a preset).
-pub fn resolve(dir: &Path, config: &VerifierConfig, requested: Option<&[String]>) -> Result<Vec<CheckSpec>> {
+pub fn resolve(
+    dir: &Path,
+    config: &VerifierConfig,
+    requested: Option<&[String]>,
+) -> Result<Vec<CheckSpec>> {
     let names: Vec<String> = match requested {
         Some(list) if !list.is_empty() => list.to_vec(),
         _ if !config.checks.is_empty() => config.checks.clone(),
@@ -178,13 +257,28 @@ pub fn resolve(dir: &Path, config: &VerifierConfig, requested: Option<&[String]>
         let name = name.trim().to_owned();
         let spec = match (config.check.get(&name), preset(&name)) {
             (Some(custom), base) => {
-                let format = custom.format.or(base.as_ref().map(|b| b.format)).unwrap_or(OutputFormat::None);
+                let format = custom
+                    .format
+                    .or(base.as_ref().map(|b| b.format))
+                    .unwrap_or(OutputFormat::None);
                 CheckSpec {
                     name: name.clone(),
-                    command: if custom.command.is_empty() { base.as_ref().map(|b| b.command.clone()).unwrap_or_default() } else { custom.command.clone() },
+                    command: if custom.command.is_empty() {
+                        base.as_ref().map(|b| b.command.clone()).unwrap_or_default()
+                    } else {
+                        custom.command.clone()
+                    },
                     format,
-                    whole_tree: if custom.command.is_empty() { base.as_ref().map(|b| b.whole_tree.clone()).unwrap_or_default() } else { Vec::new() },
-                    accepts: custom.accepts.clone().unwrap_or_else(|| base.as_ref().map(|b| b.accepts.clone()).unwrap_or_default()),
+                    whole_tree: if custom.command.is_empty() {
+                        base.as_ref()
+                            .map(|b| b.whole_tree.clone())
+                            .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    },
+                    accepts: custom.accepts.clone().unwrap_or_else(|| {
+                        base.as_ref().map(|b| b.accepts.clone()).unwrap_or_default()
+                    }),
                     timeout: custom.timeout_secs.map(Duration::from_secs),
                 }
             }
@@ -197,7 +291,9 @@ pub fn resolve(dir: &Path, config: &VerifierConfig, requested: Option<&[String]>
             }
         };
         if spec.command.is_empty() {
-            return Err(Error::Invalid(format!("check `{name}` has an empty command")));
+            return Err(Error::Invalid(format!(
+                "check `{name}` has an empty command"
+            )));
         }
         specs.push(spec);
     }

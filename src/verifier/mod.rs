@@ -26,9 +26,9 @@ use serde::Serialize;
 
 use self::checks::{CheckSpec, OutputFormat};
 use self::parse::{LineStyle, Parsed};
-pub use crate::domain::{CheckResult, Finding, Severity, TestCounts, VerificationReport};
 use crate::config::VerifierConfig;
 use crate::domain::Timestamp;
+pub use crate::domain::{CheckResult, Finding, Severity, TestCounts, VerificationReport};
 
 /// What to verify and how.
 #[derive(Debug, Clone)]
@@ -70,7 +70,9 @@ impl VerifyRequest {
             declared_files: Vec::new(),
             env,
             timeout: Duration::from_secs(config.timeout_secs.max(1)),
-            max_output: usize::try_from(config.max_output_bytes).unwrap_or(usize::MAX).max(1024),
+            max_output: usize::try_from(config.max_output_bytes)
+                .unwrap_or(usize::MAX)
+                .max(1024),
             scope_tests: config.scope_tests,
         }
     }
@@ -119,7 +121,10 @@ pub struct Verification {
 
 /// Runs every check in turn (never in parallel: they may share build caches), then the
 /// tampering comparison; reports progress as it goes.
-pub async fn verify(request: &VerifyRequest, on_progress: &(dyn Fn(Progress) + Send + Sync)) -> Verification {
+pub async fn verify(
+    request: &VerifyRequest,
+    on_progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Verification {
     let started_at = Timestamp::now();
     let git = tamper::Git::new(&request.dir, &request.env);
     // Read before any check runs: checks may leave files behind.
@@ -132,14 +137,26 @@ pub async fn verify(request: &VerifyRequest, on_progress: &(dyn Fn(Progress) + S
     let total = request.checks.len() + usize::from(request.base.is_some());
     let mut results = Vec::new();
     for (index, spec) in request.checks.iter().enumerate() {
-        on_progress(Progress::Started { index, total, name: spec.name.clone() });
+        on_progress(Progress::Started {
+            index,
+            total,
+            name: spec.name.clone(),
+        });
         let result = run_check(spec, request).await;
-        on_progress(Progress::Finished { index, total, result: Box::new(result.clone()) });
+        on_progress(Progress::Finished {
+            index,
+            total,
+            result: Box::new(result.clone()),
+        });
         results.push(result);
     }
     if let Some(base) = &request.base {
         let index = request.checks.len();
-        on_progress(Progress::Started { index, total, name: "tampering".into() });
+        on_progress(Progress::Started {
+            index,
+            total,
+            name: "tampering".into(),
+        });
         let result = match &base_commit {
             Some(base) => tamper::check(&git, base, &request.declared_files).await,
             None => CheckResult {
@@ -147,13 +164,20 @@ pub async fn verify(request: &VerifyRequest, on_progress: &(dyn Fn(Progress) + S
                 passed: false,
                 exit_code: None,
                 duration_ms: 0,
-                error: Some(format!("the base commit `{base}` cannot be found in {}", request.dir.display())),
+                error: Some(format!(
+                    "the base commit `{base}` cannot be found in {}",
+                    request.dir.display()
+                )),
                 findings: Vec::new(),
                 tests: None,
                 output_tail: String::new(),
             },
         };
-        on_progress(Progress::Finished { index, total, result: Box::new(result.clone()) });
+        on_progress(Progress::Finished {
+            index,
+            total,
+            result: Box::new(result.clone()),
+        });
         results.push(result);
     }
     Verification {
@@ -186,11 +210,18 @@ fn targets(spec: &CheckSpec, request: &VerifyRequest) -> Option<Vec<String>> {
         return Some(spec.whole_tree.clone());
     };
     let is_test = |f: &str| {
-        let name = Path::new(f).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = Path::new(f)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         name.starts_with("test_") || name.ends_with("_test.py")
     };
     if spec.format == OutputFormat::Pytest && request.scope_tests {
-        let tests: Vec<String> = changed.iter().filter(|f| is_test(f) && request.dir.join(f).exists()).cloned().collect();
+        let tests: Vec<String> = changed
+            .iter()
+            .filter(|f| is_test(f) && request.dir.join(f).exists())
+            .cloned()
+            .collect();
         return if tests.is_empty() { None } else { Some(tests) };
     }
     if spec.accepts.is_empty() {
@@ -199,7 +230,10 @@ fn targets(spec: &CheckSpec, request: &VerifyRequest) -> Option<Vec<String>> {
     let files: Vec<String> = changed
         .iter()
         .filter(|f| {
-            Path::new(f).extension().and_then(|e| e.to_str()).is_some_and(|e| spec.accepts.iter().any(|a| a == e))
+            Path::new(f)
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| spec.accepts.iter().any(|a| a == e))
                 && request.dir.join(f).is_file()
         })
         .cloned()
@@ -221,18 +255,35 @@ async fn run_check(spec: &CheckSpec, request: &VerifyRequest) -> CheckResult {
             output_tail: format!("nothing to check: no changed file of the kinds {name} takes"),
         };
     };
-    let path_var = request.env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str());
+    let path_var = request
+        .env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str());
     let Some(program) = run::find_program(&spec.command[0], &request.dir, path_var) else {
         return failed(
             name,
-            format!("{} not found: install it or remove the check (looked in .venv/bin, venv/bin and PATH)", spec.command[0]),
+            format!(
+                "{} not found: install it or remove the check (looked in .venv/bin, venv/bin and PATH)",
+                spec.command[0]
+            ),
             Duration::ZERO,
             String::new(),
         );
     };
-    let scratch = match tempfile::Builder::new().prefix("orchestrator-verify-").tempdir() {
+    let scratch = match tempfile::Builder::new()
+        .prefix("orchestrator-verify-")
+        .tempdir()
+    {
         Ok(dir) => dir,
-        Err(e) => return failed(name, format!("cannot make a scratch folder: {e}"), Duration::ZERO, String::new()),
+        Err(e) => {
+            return failed(
+                name,
+                format!("cannot make a scratch folder: {e}"),
+                Duration::ZERO,
+                String::new(),
+            );
+        }
     };
     let junit = scratch.path().join("junit.xml");
     let mut args: Vec<String> = spec.command[1..]
@@ -242,17 +293,42 @@ async fn run_check(spec: &CheckSpec, request: &VerifyRequest) -> CheckResult {
     args.extend(targets);
     let mut env = request.env.clone();
     // Keep the tree as the agent left it: no bytecode, no colours to strip.
-    env.extend([("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned()), ("NO_COLOR".to_owned(), "1".to_owned())]);
+    env.extend([
+        ("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned()),
+        ("NO_COLOR".to_owned(), "1".to_owned()),
+    ]);
     let timeout = spec.timeout.unwrap_or(request.timeout);
-    let outcome = match run::run(&program, &args, &request.dir, &env, timeout, request.max_output).await {
+    let outcome = match run::run(
+        &program,
+        &args,
+        &request.dir,
+        &env,
+        timeout,
+        request.max_output,
+    )
+    .await
+    {
         Ok(outcome) => outcome,
-        Err(e) => return failed(name, format!("{} could not be started: {e}", program.display()), Duration::ZERO, String::new()),
+        Err(e) => {
+            return failed(
+                name,
+                format!("{} could not be started: {e}", program.display()),
+                Duration::ZERO,
+                String::new(),
+            );
+        }
     };
     judge(spec, &outcome, &junit, &request.dir, timeout)
 }
 
 /// The check's verdict from its exit and its output.
-fn judge(spec: &CheckSpec, outcome: &run::Outcome, junit: &Path, dir: &Path, timeout: Duration) -> CheckResult {
+fn judge(
+    spec: &CheckSpec,
+    outcome: &run::Outcome,
+    junit: &Path,
+    dir: &Path,
+    timeout: Duration,
+) -> CheckResult {
     let stdout = String::from_utf8_lossy(&outcome.stdout);
     let stderr = String::from_utf8_lossy(&outcome.stderr);
     let parsed: Result<Parsed, String> = match spec.format {
@@ -292,20 +368,34 @@ fn judge(spec: &CheckSpec, outcome: &run::Outcome, junit: &Path, dir: &Path, tim
     };
     // The same message from two build targets (clippy's lib and test builds) is one finding.
     let mut seen = std::collections::HashSet::new();
-    parsed
-        .findings
-        .retain(|f| seen.insert((f.file.clone(), f.line, f.column, f.rule.clone(), f.message.clone())));
+    parsed.findings.retain(|f| {
+        seen.insert((
+            f.file.clone(),
+            f.line,
+            f.column,
+            f.rule.clone(),
+            f.message.clone(),
+        ))
+    });
     let mut error = None;
     if outcome.timed_out {
-        error = Some(format!("timed out after {} s; the output so far is kept", timeout.as_secs()));
+        error = Some(format!(
+            "timed out after {} s; the output so far is kept",
+            timeout.as_secs()
+        ));
     } else if let Some(signal) = outcome.signal {
-        error = Some(format!("killed by signal {signal} (it crashed or was stopped)"));
+        error = Some(format!(
+            "killed by signal {signal} (it crashed or was stopped)"
+        ));
     } else if spec.format == OutputFormat::Pytest && outcome.exit_code == Some(5) {
         error = Some("pytest collected no tests".into());
     } else if !exit_ok && parsed.findings.is_empty() {
         error = Some(match parse_problem {
             Some(problem) => format!("exited with {} ({problem})", code(outcome.exit_code)),
-            None => format!("exited with {} without saying what failed; see the output", code(outcome.exit_code)),
+            None => format!(
+                "exited with {} without saying what failed; see the output",
+                code(outcome.exit_code)
+            ),
         });
     }
     if outcome.truncated {

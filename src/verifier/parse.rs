@@ -29,7 +29,14 @@ fn relative(path: &str, dir: &Path) -> String {
     text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
 }
 
-fn finding(file: Option<String>, line: Option<u32>, column: Option<u32>, rule: Option<String>, severity: Severity, message: String) -> Finding {
+fn finding(
+    file: Option<String>,
+    line: Option<u32>,
+    column: Option<u32>,
+    rule: Option<String>,
+    severity: Severity,
+    message: String,
+) -> Finding {
     Finding {
         file,
         line,
@@ -51,7 +58,9 @@ pub fn pytest_junit(xml: &str, dir: &Path) -> Result<Parsed, String> {
     let mut case: Option<(String, Option<String>, Option<u32>)> = None;
     let mut failure: Option<(String, String, String)> = None; // kind, message, text
     loop {
-        let event = reader.read_event().map_err(|e| format!("the JUnit XML is malformed: {e}"))?;
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("the JUnit XML is malformed: {e}"))?;
         match event {
             Event::Start(e) | Event::Empty(e) => {
                 let name = e.name();
@@ -73,15 +82,23 @@ pub fn pytest_junit(xml: &str, dir: &Path) -> Result<Parsed, String> {
                     }
                     "testcase" => {
                         let id = match (attr("classname"), attr("name")) {
-                            (Some(class), Some(name)) if !class.is_empty() => format!("{class}::{name}"),
+                            (Some(class), Some(name)) if !class.is_empty() => {
+                                format!("{class}::{name}")
+                            }
                             (_, Some(name)) => name,
                             _ => "?".into(),
                         };
-                        let line = attr("line").and_then(|l| l.parse::<u32>().ok()).map(|l| l + 1);
+                        let line = attr("line")
+                            .and_then(|l| l.parse::<u32>().ok())
+                            .map(|l| l + 1);
                         case = Some((id, attr("file").map(|f| relative(&f, dir)), line));
                     }
                     kind @ ("failure" | "error") if case.is_some() => {
-                        failure = Some((kind.to_owned(), attr("message").unwrap_or_default(), String::new()));
+                        failure = Some((
+                            kind.to_owned(),
+                            attr("message").unwrap_or_default(),
+                            String::new(),
+                        ));
                     }
                     _ => {}
                 }
@@ -100,18 +117,22 @@ pub fn pytest_junit(xml: &str, dir: &Path) -> Result<Parsed, String> {
                 if let Some((_, _, text)) = failure.as_mut() {
                     match r.resolve_char_ref() {
                         Ok(Some(c)) => text.push(c),
-                        _ => text.push_str(quick_xml::escape::resolve_predefined_entity(&r.into_inner()).unwrap_or("")),
+                        _ => text.push_str(
+                            quick_xml::escape::resolve_predefined_entity(&r.into_inner())
+                                .unwrap_or(""),
+                        ),
                     }
                 }
             }
-            Event::End(e) => match e.name().as_ref() {
-                "testcase" => {
-                    if let (Some((id, file, line)), Some((kind, message, text))) = (case.take(), failure.take()) {
-                        parsed.findings.push(failed_test(&id, file, line, &kind, &message, &text, dir));
-                    }
+            Event::End(e) if e.name().as_ref() == "testcase" => {
+                if let (Some((id, file, line)), Some((kind, message, text))) =
+                    (case.take(), failure.take())
+                {
+                    parsed
+                        .findings
+                        .push(failed_test(&id, file, line, &kind, &message, &text, dir));
                 }
-                _ => {}
-            },
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -119,15 +140,24 @@ pub fn pytest_junit(xml: &str, dir: &Path) -> Result<Parsed, String> {
     if suites == 0 {
         return Err("the JUnit XML has no test suite".into());
     }
-    counts.passed = counts.total.saturating_sub(counts.failed + counts.errors + counts.skipped);
+    counts.passed = counts
+        .total
+        .saturating_sub(counts.failed + counts.errors + counts.skipped);
     parsed.tests = Some(counts);
     Ok(parsed)
 }
 
-
 /// A failed test as a finding: at the line of the traceback inside the test's file (the assert
 /// that failed), else at the test itself.
-fn failed_test(id: &str, file: Option<String>, line: Option<u32>, kind: &str, message: &str, text: &str, dir: &Path) -> Finding {
+fn failed_test(
+    id: &str,
+    file: Option<String>,
+    line: Option<u32>,
+    kind: &str,
+    message: &str,
+    text: &str,
+    dir: &Path,
+) -> Finding {
     let mut at = (file.clone(), line);
     for l in text.lines().rev() {
         // pytest ends a traceback with `path/to/test.py:12: AssertionError`.
@@ -144,17 +174,29 @@ fn failed_test(id: &str, file: Option<String>, line: Option<u32>, kind: &str, me
     }
     let first = message.lines().next().unwrap_or_default().trim();
     let summary = if first.is_empty() {
-        text.lines().rev().find(|l| l.starts_with("E ")).map(|l| l[1..].trim().to_owned()).unwrap_or_else(|| kind.to_owned())
+        text.lines()
+            .rev()
+            .find(|l| l.starts_with("E "))
+            .map(|l| l[1..].trim().to_owned())
+            .unwrap_or_else(|| kind.to_owned())
     } else {
         first.to_owned()
     };
     let what = if kind == "error" { "errored" } else { "failed" };
-    finding(at.0, at.1, None, Some(id.to_owned()), Severity::Error, format!("test {what}: {summary}"))
+    finding(
+        at.0,
+        at.1,
+        None,
+        Some(id.to_owned()),
+        Severity::Error,
+        format!("test {what}: {summary}"),
+    )
 }
 
 /// ruff's `--output-format json`.
 pub fn ruff_json(out: &str, dir: &Path) -> Result<Parsed, String> {
-    let items: Vec<serde_json::Value> = serde_json::from_str(out.trim()).map_err(|e| format!("ruff's JSON output cannot be read: {e}"))?;
+    let items: Vec<serde_json::Value> = serde_json::from_str(out.trim())
+        .map_err(|e| format!("ruff's JSON output cannot be read: {e}"))?;
     let findings = items
         .iter()
         .map(|item| {
@@ -169,7 +211,10 @@ pub fn ruff_json(out: &str, dir: &Path) -> Result<Parsed, String> {
             )
         })
         .collect();
-    Ok(Parsed { findings, tests: None })
+    Ok(Parsed {
+        findings,
+        tests: None,
+    })
 }
 
 /// Lines of the form `file:line[:column]: severity: message  [code]` (mypy) or
@@ -177,14 +222,20 @@ pub fn ruff_json(out: &str, dir: &Path) -> Result<Parsed, String> {
 pub fn located_lines(out: &str, dir: &Path, style: LineStyle) -> Parsed {
     let mut findings = Vec::new();
     for line in out.lines() {
-        let Some((file, rest)) = line.split_once(':') else { continue };
+        let Some((file, rest)) = line.split_once(':') else {
+            continue;
+        };
         if file.is_empty() || file.contains(' ') || file.starts_with('#') {
             continue;
         }
         let mut parts = rest.splitn(3, ':');
-        let Some(line_no) = parts.next().and_then(|p| p.trim().parse::<u32>().ok()) else { continue };
+        let Some(line_no) = parts.next().and_then(|p| p.trim().parse::<u32>().ok()) else {
+            continue;
+        };
         let (column, message) = match (parts.next(), parts.next()) {
-            (Some(c), Some(m)) if c.trim().parse::<u32>().is_ok() => (c.trim().parse::<u32>().ok(), m.trim().to_owned()),
+            (Some(c), Some(m)) if c.trim().parse::<u32>().is_ok() => {
+                (c.trim().parse::<u32>().ok(), m.trim().to_owned())
+            }
             (Some(c), Some(m)) => (None, format!("{c}:{m}").trim().to_owned()),
             (Some(m), None) => (None, m.trim().to_owned()),
             _ => continue,
@@ -203,22 +254,53 @@ pub fn located_lines(out: &str, dir: &Path, style: LineStyle) -> Parsed {
                 };
                 let text = text.trim();
                 let (text, code) = match text.rsplit_once("  [") {
-                    Some((t, c)) if c.ends_with(']') => (t.to_owned(), Some(c.trim_end_matches(']').to_owned())),
+                    Some((t, c)) if c.ends_with(']') => {
+                        (t.to_owned(), Some(c.trim_end_matches(']').to_owned()))
+                    }
                     _ => (text.to_owned(), None),
                 };
-                findings.push(finding(Some(file), Some(line_no), column, code, severity, text));
+                findings.push(finding(
+                    Some(file),
+                    Some(line_no),
+                    column,
+                    code,
+                    severity,
+                    text,
+                ));
             }
             LineStyle::CodeFirst => {
                 let (code, text) = match message.split_once(' ') {
-                    Some((c, t)) if c.chars().next().is_some_and(|ch| ch.is_ascii_uppercase()) && c.chars().any(|ch| ch.is_ascii_digit()) => (Some(c.to_owned()), t.to_owned()),
+                    Some((c, t))
+                        if c.chars().next().is_some_and(|ch| ch.is_ascii_uppercase())
+                            && c.chars().any(|ch| ch.is_ascii_digit()) =>
+                    {
+                        (Some(c.to_owned()), t.to_owned())
+                    }
                     _ => (None, message.clone()),
                 };
-                findings.push(finding(Some(file), Some(line_no), column, code, Severity::Error, text));
+                findings.push(finding(
+                    Some(file),
+                    Some(line_no),
+                    column,
+                    code,
+                    Severity::Error,
+                    text,
+                ));
             }
-            LineStyle::Plain => findings.push(finding(Some(file), Some(line_no), column, None, Severity::Error, message)),
+            LineStyle::Plain => findings.push(finding(
+                Some(file),
+                Some(line_no),
+                column,
+                None,
+                Severity::Error,
+                message,
+            )),
         }
     }
-    Parsed { findings, tests: None }
+    Parsed {
+        findings,
+        tests: None,
+    }
 }
 
 /// How [`located_lines`] reads the message part.
@@ -236,7 +318,8 @@ pub enum LineStyle {
 pub fn bandit_json(out: &str, dir: &Path) -> Result<Parsed, String> {
     // bandit may print a progress line before the JSON.
     let start = out.find('{').ok_or("bandit printed no JSON")?;
-    let doc: serde_json::Value = serde_json::from_str(&out[start..]).map_err(|e| format!("bandit's JSON output cannot be read: {e}"))?;
+    let doc: serde_json::Value = serde_json::from_str(&out[start..])
+        .map_err(|e| format!("bandit's JSON output cannot be read: {e}"))?;
     let findings = doc["results"]
         .as_array()
         .into_iter()
@@ -257,13 +340,22 @@ pub fn bandit_json(out: &str, dir: &Path) -> Result<Parsed, String> {
                 format!(
                     "{} (severity {}, confidence {})",
                     r["issue_text"].as_str().unwrap_or_default(),
-                    r["issue_severity"].as_str().unwrap_or("?").to_ascii_lowercase(),
-                    r["issue_confidence"].as_str().unwrap_or("?").to_ascii_lowercase()
+                    r["issue_severity"]
+                        .as_str()
+                        .unwrap_or("?")
+                        .to_ascii_lowercase(),
+                    r["issue_confidence"]
+                        .as_str()
+                        .unwrap_or("?")
+                        .to_ascii_lowercase()
                 ),
             )
         })
         .collect();
-    Ok(Parsed { findings, tests: None })
+    Ok(Parsed {
+        findings,
+        tests: None,
+    })
 }
 
 /// cargo's `--message-format json` lines: compiler errors and warnings (clippy's included), at
@@ -271,7 +363,9 @@ pub fn bandit_json(out: &str, dir: &Path) -> Result<Parsed, String> {
 pub fn cargo_messages(out: &str, dir: &Path) -> Vec<Finding> {
     let mut findings = Vec::new();
     for line in out.lines().filter(|l| l.starts_with('{')) {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
         if msg["reason"] != "compiler-message" {
             continue;
         }
@@ -282,13 +376,22 @@ pub fn cargo_messages(out: &str, dir: &Path) -> Vec<Finding> {
             _ => continue,
         };
         let text = m["message"].as_str().unwrap_or_default();
-        if text.starts_with("aborting due to") || text.ends_with("warnings emitted") || text.ends_with("warning emitted") {
+        if text.starts_with("aborting due to")
+            || text.ends_with("warnings emitted")
+            || text.ends_with("warning emitted")
+        {
             continue;
         }
-        let span = m["spans"].as_array().and_then(|s| s.iter().find(|s| s["is_primary"] == true));
-        let n = |k: &str| span.and_then(|s| s[k].as_u64()).and_then(|v| u32::try_from(v).ok());
+        let span = m["spans"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["is_primary"] == true));
+        let n = |k: &str| {
+            span.and_then(|s| s[k].as_u64())
+                .and_then(|v| u32::try_from(v).ok())
+        };
         findings.push(finding(
-            span.and_then(|s| s["file_name"].as_str()).map(|f| relative(f, dir)),
+            span.and_then(|s| s["file_name"].as_str())
+                .map(|f| relative(f, dir)),
             n("line_start"),
             n("column_start"),
             m["code"]["code"].as_str().map(str::to_owned),
@@ -311,7 +414,12 @@ pub fn cargo_test(out: &str, dir: &Path) -> Parsed {
             seen_result = true;
             for part in rest.split(['.', ';']) {
                 let mut words = part.split_whitespace();
-                let (Some(n), Some(what)) = (words.next().and_then(|n| n.parse::<u32>().ok()), words.next()) else { continue };
+                let (Some(n), Some(what)) = (
+                    words.next().and_then(|n| n.parse::<u32>().ok()),
+                    words.next(),
+                ) else {
+                    continue;
+                };
                 match what {
                     "passed" => counts.passed += n,
                     "failed" => counts.failed += n,
@@ -325,11 +433,17 @@ pub fn cargo_test(out: &str, dir: &Path) -> Parsed {
     // ---- name stdout ----, then `thread '…' panicked at src/lib.rs:10:5:` and the message.
     let mut i = 0;
     while i < lines.len() {
-        if let Some(name) = lines[i].strip_prefix("---- ").and_then(|l| l.strip_suffix(" stdout ----")) {
+        if let Some(name) = lines[i]
+            .strip_prefix("---- ")
+            .and_then(|l| l.strip_suffix(" stdout ----"))
+        {
             let mut at = (None, None, None);
             let mut message = Vec::new();
             let mut j = i + 1;
-            while j < lines.len() && !lines[j].starts_with("---- ") && !lines[j].starts_with("failures:") {
+            while j < lines.len()
+                && !lines[j].starts_with("---- ")
+                && !lines[j].starts_with("failures:")
+            {
                 let l = lines[j];
                 if let Some(pos) = l.find("panicked at ") {
                     let location = l[pos + 12..].trim_end_matches(':').trim();
@@ -338,13 +452,28 @@ pub fn cargo_test(out: &str, dir: &Path) -> Parsed {
                     let line = parts.next().and_then(|c| c.parse::<u32>().ok());
                     let file = parts.next().map(|f| relative(f, dir));
                     at = (file, line, column);
-                } else if at.0.is_some() && !l.starts_with("note:") && !l.starts_with("stack backtrace") && !l.trim().is_empty() {
+                } else if at.0.is_some()
+                    && !l.starts_with("note:")
+                    && !l.starts_with("stack backtrace")
+                    && !l.trim().is_empty()
+                {
                     message.push(l.trim());
                 }
                 j += 1;
             }
-            let text = if message.is_empty() { "the test failed".to_owned() } else { message.join(" ") };
-            findings.push(finding(at.0, at.1, at.2, Some(name.to_owned()), Severity::Error, format!("test failed: {text}")));
+            let text = if message.is_empty() {
+                "the test failed".to_owned()
+            } else {
+                message.join(" ")
+            };
+            findings.push(finding(
+                at.0,
+                at.1,
+                at.2,
+                Some(name.to_owned()),
+                Severity::Error,
+                format!("test failed: {text}"),
+            ));
             i = j;
             continue;
         }
@@ -367,19 +496,32 @@ pub fn rustfmt_check(out: &str, dir: &Path) -> Parsed {
             let (file, line) = match rest.rsplit_once(" at line ") {
                 Some((f, l)) => (f.to_owned(), l.parse::<u32>().ok()),
                 None => match rest.rsplit_once(':') {
-                    Some((f, l)) if l.parse::<u32>().is_ok() => (f.to_owned(), l.parse::<u32>().ok()),
+                    Some((f, l)) if l.parse::<u32>().is_ok() => {
+                        (f.to_owned(), l.parse::<u32>().ok())
+                    }
                     _ => (rest.to_owned(), None),
                 },
             };
-            finding(Some(relative(&file, dir)), line, None, Some("rustfmt".into()), Severity::Error, "not formatted as rustfmt would".into())
+            finding(
+                Some(relative(&file, dir)),
+                line,
+                None,
+                Some("rustfmt".into()),
+                Severity::Error,
+                "not formatted as rustfmt would".into(),
+            )
         })
         .collect();
-    Parsed { findings, tests: None }
+    Parsed {
+        findings,
+        tests: None,
+    }
 }
 
 /// eslint's `-f json`.
 pub fn eslint_json(out: &str, dir: &Path) -> Result<Parsed, String> {
-    let files: Vec<serde_json::Value> = serde_json::from_str(out.trim()).map_err(|e| format!("eslint's JSON output cannot be read: {e}"))?;
+    let files: Vec<serde_json::Value> = serde_json::from_str(out.trim())
+        .map_err(|e| format!("eslint's JSON output cannot be read: {e}"))?;
     let mut findings = Vec::new();
     for file in &files {
         let path = file["filePath"].as_str().map(|f| relative(f, dir));
@@ -390,22 +532,38 @@ pub fn eslint_json(out: &str, dir: &Path) -> Result<Parsed, String> {
                 n("line"),
                 n("column"),
                 m["ruleId"].as_str().map(str::to_owned),
-                if m["severity"] == 2 { Severity::Error } else { Severity::Warning },
+                if m["severity"] == 2 {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                },
                 m["message"].as_str().unwrap_or_default().to_owned(),
             ));
         }
     }
-    Ok(Parsed { findings, tests: None })
+    Ok(Parsed {
+        findings,
+        tests: None,
+    })
 }
 
 /// `tsc --pretty false`: `src/a.ts(3,5): error TS2322: message`.
 pub fn tsc_lines(out: &str, dir: &Path) -> Parsed {
     let mut findings = Vec::new();
     for line in out.lines() {
-        let Some((file, rest)) = line.split_once('(') else { continue };
-        let Some((position, rest)) = rest.split_once("): ") else { continue };
+        let Some((file, rest)) = line.split_once('(') else {
+            continue;
+        };
+        let Some((position, rest)) = rest.split_once("): ") else {
+            continue;
+        };
         let mut pos = position.split(',');
-        let (Some(l), Some(c)) = (pos.next().and_then(|v| v.parse::<u32>().ok()), pos.next().and_then(|v| v.parse::<u32>().ok())) else { continue };
+        let (Some(l), Some(c)) = (
+            pos.next().and_then(|v| v.parse::<u32>().ok()),
+            pos.next().and_then(|v| v.parse::<u32>().ok()),
+        ) else {
+            continue;
+        };
         let (severity, rest) = if let Some(r) = rest.strip_prefix("error ") {
             (Severity::Error, r)
         } else if let Some(r) = rest.strip_prefix("warning ") {
@@ -414,9 +572,19 @@ pub fn tsc_lines(out: &str, dir: &Path) -> Parsed {
             continue;
         };
         let (code, message) = rest.split_once(": ").unwrap_or(("", rest));
-        findings.push(finding(Some(relative(file, dir)), Some(l), Some(c), (!code.is_empty()).then(|| code.to_owned()), severity, message.to_owned()));
+        findings.push(finding(
+            Some(relative(file, dir)),
+            Some(l),
+            Some(c),
+            (!code.is_empty()).then(|| code.to_owned()),
+            severity,
+            message.to_owned(),
+        ));
     }
-    Parsed { findings, tests: None }
+    Parsed {
+        findings,
+        tests: None,
+    }
 }
 
 /// `go test -json`: counts from the test events, each failed test with the `file:line:` its
@@ -426,11 +594,18 @@ pub fn go_test_json(out: &str, dir: &Path) -> Parsed {
     let mut output: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     let mut failed = Vec::new();
     for line in out.lines() {
-        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        let Some(test) = e["Test"].as_str() else { continue };
+        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(test) = e["Test"].as_str() else {
+            continue;
+        };
         let key = format!("{}.{test}", e["Package"].as_str().unwrap_or_default());
         match e["Action"].as_str() {
-            Some("output") => output.entry(key).or_default().push(e["Output"].as_str().unwrap_or_default().to_owned()),
+            Some("output") => output
+                .entry(key)
+                .or_default()
+                .push(e["Output"].as_str().unwrap_or_default().to_owned()),
             Some("pass") => counts.passed += 1,
             Some("skip") => counts.skipped += 1,
             Some("fail") => {
@@ -449,14 +624,29 @@ pub fn go_test_json(out: &str, dir: &Path) -> Parsed {
                 let l = l.trim();
                 let (file, rest) = l.split_once(".go:")?;
                 let (n, message) = rest.split_once(':')?;
-                Some((format!("{file}.go"), n.parse::<u32>().ok()?, message.trim().to_owned()))
+                Some((
+                    format!("{file}.go"),
+                    n.parse::<u32>().ok()?,
+                    message.trim().to_owned(),
+                ))
             });
             match located {
-                Some((file, line, message)) => {
-                    let file = dir.join(&file).exists().then(|| file.clone()).unwrap_or(file);
-                    finding(Some(relative(&file, dir)), Some(line), None, Some(test.clone()), Severity::Error, format!("test failed: {message}"))
-                }
-                None => finding(None, None, None, Some(test.clone()), Severity::Error, "test failed".into()),
+                Some((file, line, message)) => finding(
+                    Some(relative(&file, dir)),
+                    Some(line),
+                    None,
+                    Some(test.clone()),
+                    Severity::Error,
+                    format!("test failed: {message}"),
+                ),
+                None => finding(
+                    None,
+                    None,
+                    None,
+                    Some(test.clone()),
+                    Severity::Error,
+                    "test failed".into(),
+                ),
             }
         })
         .collect();
@@ -476,16 +666,30 @@ mod tests {
         let parsed = located_lines(out, Path::new("/p"), LineStyle::Mypy);
         assert_eq!(parsed.findings.len(), 2);
         let f = &parsed.findings[0];
-        assert_eq!((f.file.as_deref(), f.line, f.column, f.rule.as_deref()), (Some("src/app/calc.py"), Some(8), Some(12), Some("return-value")));
+        assert_eq!(
+            (f.file.as_deref(), f.line, f.column, f.rule.as_deref()),
+            (
+                Some("src/app/calc.py"),
+                Some(8),
+                Some(12),
+                Some("return-value")
+            )
+        );
         assert_eq!(f.severity, Severity::Error);
         assert_eq!(parsed.findings[1].severity, Severity::Info);
     }
 
     #[test]
     fn tsc_eslint_and_go_formats_are_read() {
-        let tsc = tsc_lines("src/a.ts(3,5): error TS2322: Type 'number' is not assignable to type 'string'.\n", Path::new("/p"));
+        let tsc = tsc_lines(
+            "src/a.ts(3,5): error TS2322: Type 'number' is not assignable to type 'string'.\n",
+            Path::new("/p"),
+        );
         assert_eq!(tsc.findings[0].rule.as_deref(), Some("TS2322"));
-        assert_eq!((tsc.findings[0].line, tsc.findings[0].column), (Some(3), Some(5)));
+        assert_eq!(
+            (tsc.findings[0].line, tsc.findings[0].column),
+            (Some(3), Some(5))
+        );
         let eslint = eslint_json(r#"[{"filePath":"/p/src/a.js","messages":[{"ruleId":"no-unused-vars","severity":2,"message":"'x' is assigned a value but never used.","line":1,"column":7}]}]"#, Path::new("/p")).unwrap();
         assert_eq!(eslint.findings[0].file.as_deref(), Some("src/a.js"));
         assert_eq!(eslint.findings[0].rule.as_deref(), Some("no-unused-vars"));
@@ -494,16 +698,41 @@ mod tests {
             Path::new("/p"),
         );
         assert_eq!(go.tests.map(|t| (t.total, t.failed)), Some((2, 1)));
-        assert_eq!((go.findings[0].file.as_deref(), go.findings[0].line), (Some("add_test.go"), Some(9)));
-        let vet = located_lines("# m\n./main.go:10:2: fmt.Printf format %d has arg x of wrong type string\n", Path::new("/p"), LineStyle::Plain);
-        assert_eq!((vet.findings[0].file.as_deref(), vet.findings[0].line, vet.findings[0].column), (Some("main.go"), Some(10), Some(2)));
+        assert_eq!(
+            (go.findings[0].file.as_deref(), go.findings[0].line),
+            (Some("add_test.go"), Some(9))
+        );
+        let vet = located_lines(
+            "# m\n./main.go:10:2: fmt.Printf format %d has arg x of wrong type string\n",
+            Path::new("/p"),
+            LineStyle::Plain,
+        );
+        assert_eq!(
+            (
+                vet.findings[0].file.as_deref(),
+                vet.findings[0].line,
+                vet.findings[0].column
+            ),
+            (Some("main.go"), Some(10), Some(2))
+        );
     }
 
     #[test]
     fn rustfmt_diffs_in_both_formats() {
-        let out = "Diff in /p/src/lib.rs:3:\n-fn a(){}\n+fn a() {}\nDiff in /p/src/main.rs at line 7:\n";
+        let out =
+            "Diff in /p/src/lib.rs:3:\n-fn a(){}\n+fn a() {}\nDiff in /p/src/main.rs at line 7:\n";
         let parsed = rustfmt_check(out, Path::new("/p"));
-        let at: Vec<(Option<&str>, Option<u32>)> = parsed.findings.iter().map(|f| (f.file.as_deref(), f.line)).collect();
-        assert_eq!(at, [(Some("src/lib.rs"), Some(3)), (Some("src/main.rs"), Some(7))]);
+        let at: Vec<(Option<&str>, Option<u32>)> = parsed
+            .findings
+            .iter()
+            .map(|f| (f.file.as_deref(), f.line))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                (Some("src/lib.rs"), Some(3)),
+                (Some("src/main.rs"), Some(7))
+            ]
+        );
     }
 }

@@ -95,8 +95,10 @@ pub async fn run(
         err_reader.await.unwrap_or_default(),
     );
     use std::os::unix::process::ExitStatusExt;
-    let mut tail = String::from_utf8_lossy(&err.tail.iter().copied().collect::<Vec<u8>>()).into_owned();
-    let out_tail = String::from_utf8_lossy(&out.tail.iter().copied().collect::<Vec<u8>>()).into_owned();
+    let mut tail =
+        String::from_utf8_lossy(&err.tail.iter().copied().collect::<Vec<u8>>()).into_owned();
+    let out_tail =
+        String::from_utf8_lossy(&out.tail.iter().copied().collect::<Vec<u8>>()).into_owned();
     if !out_tail.is_empty() {
         if !tail.is_empty() && !tail.ends_with('\n') {
             tail.push('\n');
@@ -104,8 +106,16 @@ pub async fn run(
         tail.push_str(&out_tail);
     }
     Ok(Outcome {
-        exit_code: if timed_out { None } else { status.and_then(|s| s.code()) },
-        signal: if timed_out { None } else { status.and_then(|s| s.signal()) },
+        exit_code: if timed_out {
+            None
+        } else {
+            status.and_then(|s| s.code())
+        },
+        signal: if timed_out {
+            None
+        } else {
+            status.and_then(|s| s.signal())
+        },
         truncated: out.truncated || err.truncated,
         stdout: out.head,
         stderr: err.head,

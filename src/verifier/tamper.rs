@@ -32,7 +32,11 @@ impl Git {
     pub fn new(dir: &Path, env: &[(String, String)]) -> Self {
         Self {
             dir: dir.to_path_buf(),
-            env: env.iter().filter(|(k, _)| k == "PATH" || k == "HOME").cloned().collect(),
+            env: env
+                .iter()
+                .filter(|(k, _)| k == "PATH" || k == "HOME")
+                .cloned()
+                .collect(),
         }
     }
 
@@ -48,7 +52,9 @@ impl Git {
             .output()
             .await
             .ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// The commit checked out, if the tree is a git repository with one.
@@ -61,30 +67,55 @@ impl Git {
         if rev.starts_with('-') {
             return None;
         }
-        let out = self.output(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")]).await?;
+        let out = self
+            .output(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{rev}^{{commit}}"),
+            ])
+            .await?;
         Some(out.trim().to_owned()).filter(|s| !s.is_empty())
     }
 
     /// Whether the tree has changes (tracked or untracked) not in its commit.
     pub async fn dirty(&self) -> bool {
-        self.output(&["status", "--porcelain", "--untracked-files=normal"]).await.is_some_and(|s| !s.trim().is_empty())
+        self.output(&["status", "--porcelain", "--untracked-files=normal"])
+            .await
+            .is_some_and(|s| !s.trim().is_empty())
     }
 
     async fn changes(&self, base: &str) -> Vec<Change> {
         let mut changes = Vec::new();
-        if let Some(out) = self.output(&["diff", "--name-status", "-M", "-z", base]).await {
+        if let Some(out) = self
+            .output(&["diff", "--name-status", "-M", "-z", base])
+            .await
+        {
             let mut parts = out.split('\0').filter(|p| !p.is_empty());
             while let Some(status) = parts.next() {
                 let kind = status.chars().next().unwrap_or('M');
                 if kind == 'R' || kind == 'C' {
-                    let (Some(old), Some(new)) = (parts.next(), parts.next()) else { break };
-                    changes.push(Change { status: kind, path: new.to_owned(), old_path: Some(old.to_owned()) });
+                    let (Some(old), Some(new)) = (parts.next(), parts.next()) else {
+                        break;
+                    };
+                    changes.push(Change {
+                        status: kind,
+                        path: new.to_owned(),
+                        old_path: Some(old.to_owned()),
+                    });
                 } else if let Some(path) = parts.next() {
-                    changes.push(Change { status: kind, path: path.to_owned(), old_path: None });
+                    changes.push(Change {
+                        status: kind,
+                        path: path.to_owned(),
+                        old_path: None,
+                    });
                 }
             }
         }
-        if let Some(out) = self.output(&["ls-files", "--others", "--exclude-standard", "-z"]).await {
+        if let Some(out) = self
+            .output(&["ls-files", "--others", "--exclude-standard", "-z"])
+            .await
+        {
             changes.extend(out.split('\0').filter(|p| !p.is_empty()).map(|p| Change {
                 status: 'A',
                 path: p.to_owned(),
@@ -101,15 +132,31 @@ impl Git {
     async fn files_at(&self, base: &str) -> Vec<String> {
         self.output(&["ls-tree", "-r", "--name-only", "-z", base])
             .await
-            .map(|out| out.split('\0').filter(|p| !p.is_empty()).map(str::to_owned).collect())
+            .map(|out| {
+                out.split('\0')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     async fn files_now(&self) -> Vec<String> {
-        self.output(&["ls-files", "--cached", "--others", "--exclude-standard", "-z"])
-            .await
-            .map(|out| out.split('\0').filter(|p| !p.is_empty()).map(str::to_owned).collect())
-            .unwrap_or_default()
+        self.output(&[
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "-z",
+        ])
+        .await
+        .map(|out| {
+            out.split('\0')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     fn read_now(&self, path: &str) -> Option<String> {
@@ -138,10 +185,19 @@ fn lang(path: &str) -> Option<Lang> {
 
 /// Whether a path is a test file by the usual conventions.
 pub fn is_test_file(path: &str) -> bool {
-    let name = Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let in_tests = path.split('/').any(|part| matches!(part, "tests" | "test" | "__tests__" | "spec"));
+    let name = Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let in_tests = path
+        .split('/')
+        .any(|part| matches!(part, "tests" | "test" | "__tests__" | "spec"));
     match lang(path) {
-        Some(Lang::Python) => name.starts_with("test_") || name.ends_with("_test.py") || (in_tests && name != "__init__.py"),
+        Some(Lang::Python) => {
+            name.starts_with("test_")
+                || name.ends_with("_test.py")
+                || (in_tests && name != "__init__.py")
+        }
         Some(Lang::Rust) => path.starts_with("tests/") || path.contains("/tests/"),
         Some(Lang::Js) => name.contains(".test.") || name.contains(".spec.") || in_tests,
         Some(Lang::Go) => name.ends_with("_test.go"),
@@ -165,10 +221,25 @@ pub fn count_tests(path: &str, text: &str) -> usize {
             })
             .count(),
         Some(Lang::Rust) => lines
-            .filter(|l| l.starts_with("#[test]") || l.starts_with("#[tokio::test") || l.starts_with("#[rstest"))
+            .filter(|l| {
+                l.starts_with("#[test]")
+                    || l.starts_with("#[tokio::test")
+                    || l.starts_with("#[rstest")
+            })
             .count(),
         Some(Lang::Js) => lines
-            .filter(|l| ["it(", "test(", "it.only(", "test.only(", "it.each", "test.each"].iter().any(|p| l.starts_with(p)))
+            .filter(|l| {
+                [
+                    "it(",
+                    "test(",
+                    "it.only(",
+                    "test.only(",
+                    "it.each",
+                    "test.each",
+                ]
+                .iter()
+                .any(|p| l.starts_with(p))
+            })
             .count(),
         Some(Lang::Go) => lines.filter(|l| l.starts_with("func Test")).count(),
         None => 0,
@@ -206,7 +277,10 @@ fn skip_markers(path: &str, text: &str) -> Vec<(usize, String)> {
 /// Check configuration in a file, as (what, value) pairs to compare; `None` when the file is
 /// not check configuration at all.
 fn config_sections(path: &str, text: Option<&str>) -> Option<Vec<(String, String)>> {
-    let name = Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     let whole = |what: &str| Some(vec![(what.to_owned(), text.unwrap_or_default().to_owned())]);
     let toml_parts = |keys: &[&str]| {
         let table: toml::Table = text.and_then(|t| t.parse().ok()).unwrap_or_default();
@@ -217,33 +291,71 @@ fn config_sections(path: &str, text: Option<&str>) -> Option<Vec<(String, String
                 for part in k.split('.') {
                     value = value.and_then(|v| v.get(part).cloned());
                 }
-                ((*k).to_owned(), value.map(|v| v.to_string()).unwrap_or_default())
+                (
+                    (*k).to_owned(),
+                    value.map(|v| v.to_string()).unwrap_or_default(),
+                )
             })
             .collect();
         Some(parts)
     };
     match name {
         "pyproject.toml" => toml_parts(&[
-            "tool.pytest", "tool.ruff", "tool.mypy", "tool.bandit", "tool.coverage", "tool.pylint", "tool.flake8", "tool.black",
-            "tool.isort", "tool.pyright",
+            "tool.pytest",
+            "tool.ruff",
+            "tool.mypy",
+            "tool.bandit",
+            "tool.coverage",
+            "tool.pylint",
+            "tool.flake8",
+            "tool.black",
+            "tool.isort",
+            "tool.pyright",
         ]),
-        "Cargo.toml" => toml_parts(&["lints", "workspace.lints", "badges.maintenance", "profile.test"]),
+        "Cargo.toml" => toml_parts(&[
+            "lints",
+            "workspace.lints",
+            "badges.maintenance",
+            "profile.test",
+        ]),
         "package.json" => {
-            let json: serde_json::Value = text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default();
+            let json: serde_json::Value = text
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default();
             Some(
-                ["/scripts/test", "/scripts/lint", "/scripts/typecheck", "/eslintConfig", "/jest", "/mocha"]
-                    .iter()
-                    .map(|p| ((*p).to_owned(), json.pointer(p).map(ToString::to_string).unwrap_or_default()))
-                    .collect(),
+                [
+                    "/scripts/test",
+                    "/scripts/lint",
+                    "/scripts/typecheck",
+                    "/eslintConfig",
+                    "/jest",
+                    "/mocha",
+                ]
+                .iter()
+                .map(|p| {
+                    (
+                        (*p).to_owned(),
+                        json.pointer(p).map(ToString::to_string).unwrap_or_default(),
+                    )
+                })
+                .collect(),
             )
         }
         "setup.cfg" => {
             let mut sections: HashMap<String, String> = HashMap::new();
             let mut current = String::new();
             for line in text.unwrap_or_default().lines() {
-                if let Some(s) = line.trim().strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+                if let Some(s) = line
+                    .trim()
+                    .strip_prefix('[')
+                    .and_then(|s| s.strip_suffix(']'))
+                {
                     current = s.to_owned();
-                } else if ["tool:pytest", "flake8", "pycodestyle", "coverage"].iter().any(|p| current.starts_with(p)) || current.starts_with("mypy") {
+                } else if ["tool:pytest", "flake8", "pycodestyle", "coverage"]
+                    .iter()
+                    .any(|p| current.starts_with(p))
+                    || current.starts_with("mypy")
+                {
                     sections.entry(current.clone()).or_default().push_str(line);
                 }
             }
@@ -251,13 +363,37 @@ fn config_sections(path: &str, text: Option<&str>) -> Option<Vec<(String, String
             parts.sort();
             Some(parts)
         }
-        "pytest.ini" | "tox.ini" | "conftest.py" | ".ruff.toml" | "ruff.toml" | "mypy.ini" | ".mypy.ini" | ".bandit" | ".flake8"
-        | ".pylintrc" | "pylintrc" | "clippy.toml" | ".clippy.toml" | "rustfmt.toml" | ".rustfmt.toml" | "deny.toml"
-        | "orchestrator.toml" | ".pre-commit-config.yaml" | ".golangci.yml" | ".golangci.yaml" | "rust-toolchain.toml"
+        "pytest.ini"
+        | "tox.ini"
+        | "conftest.py"
+        | ".ruff.toml"
+        | "ruff.toml"
+        | "mypy.ini"
+        | ".mypy.ini"
+        | ".bandit"
+        | ".flake8"
+        | ".pylintrc"
+        | "pylintrc"
+        | "clippy.toml"
+        | ".clippy.toml"
+        | "rustfmt.toml"
+        | ".rustfmt.toml"
+        | "deny.toml"
+        | "orchestrator.toml"
+        | ".pre-commit-config.yaml"
+        | ".golangci.yml"
+        | ".golangci.yaml"
+        | "rust-toolchain.toml"
         | "rust-toolchain" => whole(name),
         _ if path == ".cargo/config.toml" || path == ".cargo/config" => whole(path),
-        _ if name.starts_with(".eslintrc") || name.starts_with("eslint.config.") || name.starts_with("jest.config.")
-            || name.starts_with("vitest.config.") || (name.starts_with("tsconfig") && name.ends_with(".json")) => whole(name),
+        _ if name.starts_with(".eslintrc")
+            || name.starts_with("eslint.config.")
+            || name.starts_with("jest.config.")
+            || name.starts_with("vitest.config.")
+            || (name.starts_with("tsconfig") && name.ends_with(".json")) =>
+        {
+            whole(name)
+        }
         _ if crate::policy::paths::ci(path) => whole("CI configuration"),
         _ => None,
     }
@@ -267,7 +403,10 @@ fn declared_set(declared: &[String]) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
     for glob in declared {
         let glob = glob.trim_start_matches("./");
-        for pattern in [glob.to_owned(), format!("{}/**", glob.trim_end_matches('/'))] {
+        for pattern in [
+            glob.to_owned(),
+            format!("{}/**", glob.trim_end_matches('/')),
+        ] {
             if let Ok(g) = Glob::new(&pattern) {
                 builder.add(g);
             }
@@ -299,20 +438,42 @@ pub async fn check(git: &Git, base: &str, declared: &[String]) -> CheckResult {
             continue;
         }
         if change.status == 'D' && is_test_file(old) {
-            findings.push(tamper(Some(old), None, "test-deleted", format!("the test file {old} was deleted")));
+            findings.push(tamper(
+                Some(old),
+                None,
+                "test-deleted",
+                format!("the test file {old} was deleted"),
+            ));
             continue;
         }
         if change.status == 'R' && is_test_file(old) && !is_test_file(&change.path) {
-            findings.push(tamper(Some(&change.path), None, "test-moved-out", format!("the test file {old} was renamed to {}, where tests are not collected", change.path)));
+            findings.push(tamper(
+                Some(&change.path),
+                None,
+                "test-moved-out",
+                format!(
+                    "the test file {old} was renamed to {}, where tests are not collected",
+                    change.path
+                ),
+            ));
         }
         let before = git.show(base, old).await;
         let now = git.read_now(&change.path);
         if let Some(after) = config_sections(&change.path, now.as_deref()) {
             let earlier = config_sections(old, before.as_deref()).unwrap_or_default();
             for (what, value) in &after {
-                let was = earlier.iter().find(|(w, _)| w == what).map(|(_, v)| v.as_str()).unwrap_or_default();
+                let was = earlier
+                    .iter()
+                    .find(|(w, _)| w == what)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or_default();
                 if was != value {
-                    findings.push(tamper(Some(&change.path), None, "check-config-changed", format!("check configuration changed: {what} in {}", change.path)));
+                    findings.push(tamper(
+                        Some(&change.path),
+                        None,
+                        "check-config-changed",
+                        format!("check configuration changed: {what} in {}", change.path),
+                    ));
                 }
             }
         }
@@ -326,27 +487,59 @@ pub async fn check(git: &Git, base: &str, declared: &[String]) -> CheckResult {
             for (number, line) in skip_markers(&change.path, now) {
                 match earlier.get_mut(&line) {
                     Some(n) if *n > 0 => *n -= 1,
-                    _ => findings.push(tamper(Some(&change.path), Some(number), "test-skipped", format!("a test is newly skipped: `{line}`"))),
+                    _ => findings.push(tamper(
+                        Some(&change.path),
+                        Some(number),
+                        "test-skipped",
+                        format!("a test is newly skipped: `{line}`"),
+                    )),
                 }
             }
         }
     }
     // Fewer tests than at the base (files the task declared are left out on both sides).
     let mut before = 0;
-    for path in git.files_at(base).await.into_iter().filter(|p| holds_tests(p) && !mine(p)).take(MAX_FILES) {
-        before += git.show(base, &path).await.map_or(0, |t| count_tests(&path, &t));
+    for path in git
+        .files_at(base)
+        .await
+        .into_iter()
+        .filter(|p| holds_tests(p) && !mine(p))
+        .take(MAX_FILES)
+    {
+        before += git
+            .show(base, &path)
+            .await
+            .map_or(0, |t| count_tests(&path, &t));
     }
     let mut after = 0;
-    for path in git.files_now().await.into_iter().filter(|p| holds_tests(p) && !mine(p)).take(MAX_FILES) {
+    for path in git
+        .files_now()
+        .await
+        .into_iter()
+        .filter(|p| holds_tests(p) && !mine(p))
+        .take(MAX_FILES)
+    {
         after += git.read_now(&path).map_or(0, |t| count_tests(&path, &t));
     }
     if after < before {
-        findings.push(tamper(None, None, "tests-dropped", format!("{before} tests were defined at the base commit, {after} now")));
+        findings.push(tamper(
+            None,
+            None,
+            "tests-dropped",
+            format!("{before} tests were defined at the base commit, {after} now"),
+        ));
     }
     let summary = if findings.is_empty() {
-        format!("compared with {}: no test removed or skipped, no check configuration changed ({after} tests defined)", &base[..base.len().min(12)])
+        format!(
+            "compared with {}: no test removed or skipped, no check configuration changed ({after} tests defined)",
+            &base[..base.len().min(12)]
+        )
     } else {
-        format!("compared with {}: {} sign(s) of tampering", &base[..base.len().min(12)], findings.len())
+        format!(
+            "compared with {}: {} sign(s) of tampering",
+            &base[..base.len().min(12)],
+            findings.len()
+        )
     };
     CheckResult {
         name: "tampering".into(),
@@ -366,13 +559,41 @@ mod tests {
 
     #[test]
     fn tests_and_skips_are_counted_by_language() {
-        assert_eq!(count_tests("tests/test_a.py", "def test_a():\n    pass\nasync def test_b():\n    pass\ndef helper():\n    pass\n"), 2);
-        assert_eq!(count_tests("src/lib.rs", "#[test]\nfn a() {}\n#[tokio::test]\nasync fn b() {}\n"), 2);
-        assert_eq!(count_tests("a.test.ts", "it('a', () => {});\ntest('b', () => {});\n"), 2);
-        assert_eq!(count_tests("a_test.go", "func TestA(t *testing.T) {}\nfunc helper() {}\n"), 1);
-        let skips = skip_markers("tests/test_a.py", "# @pytest.mark.skip is not used\n@pytest.mark.skip(reason='x')\ndef test_a():\n    pass\n");
+        assert_eq!(
+            count_tests(
+                "tests/test_a.py",
+                "def test_a():\n    pass\nasync def test_b():\n    pass\ndef helper():\n    pass\n"
+            ),
+            2
+        );
+        assert_eq!(
+            count_tests(
+                "src/lib.rs",
+                "#[test]\nfn a() {}\n#[tokio::test]\nasync fn b() {}\n"
+            ),
+            2
+        );
+        assert_eq!(
+            count_tests("a.test.ts", "it('a', () => {});\ntest('b', () => {});\n"),
+            2
+        );
+        assert_eq!(
+            count_tests(
+                "a_test.go",
+                "func TestA(t *testing.T) {}\nfunc helper() {}\n"
+            ),
+            1
+        );
+        let skips = skip_markers(
+            "tests/test_a.py",
+            "# @pytest.mark.skip is not used\n@pytest.mark.skip(reason='x')\ndef test_a():\n    pass\n",
+        );
         assert_eq!(skips, [(2, "@pytest.mark.skip(reason='x')".to_owned())]);
-        assert!(is_test_file("tests/test_a.py") && is_test_file("pkg/a_test.go") && is_test_file("src/a.spec.ts"));
+        assert!(
+            is_test_file("tests/test_a.py")
+                && is_test_file("pkg/a_test.go")
+                && is_test_file("src/a.spec.ts")
+        );
         assert!(!is_test_file("src/app.py") && !is_test_file("src/lib.rs"));
     }
 
@@ -380,9 +601,16 @@ mod tests {
     fn only_check_sections_of_shared_files_count_as_configuration() {
         let before = "[project]\nname = 'a'\n[tool.ruff]\nline-length = 88\n";
         let after = "[project]\nname = 'b'\n[tool.ruff]\nline-length = 88\n";
-        assert_eq!(config_sections("pyproject.toml", Some(before)), config_sections("pyproject.toml", Some(after)));
-        let ignored = "[project]\nname = 'a'\n[tool.ruff]\nline-length = 88\nlint.ignore = ['F401']\n";
-        assert_ne!(config_sections("pyproject.toml", Some(before)), config_sections("pyproject.toml", Some(ignored)));
+        assert_eq!(
+            config_sections("pyproject.toml", Some(before)),
+            config_sections("pyproject.toml", Some(after))
+        );
+        let ignored =
+            "[project]\nname = 'a'\n[tool.ruff]\nline-length = 88\nlint.ignore = ['F401']\n";
+        assert_ne!(
+            config_sections("pyproject.toml", Some(before)),
+            config_sections("pyproject.toml", Some(ignored))
+        );
         assert!(config_sections("src/app.py", Some("x")).is_none());
         assert!(config_sections(".github/workflows/ci.yml", Some("on: push")).is_some());
     }
