@@ -1,9 +1,21 @@
-//! Agent adapters: start a coding agent and turn its output into typed events (issue: Agent
-//! runtime and supervisor).
+//! Agent adapters: start a coding agent in a working directory and turn what it does into typed
+//! [`AgentEvent`]s; answer its permission requests; interrupt or stop it.
 //!
-//! Not built yet; this is the event vocabulary the adapters will speak.
+//! Every adapter implements [`Agent`]: `start` spawns the program and returns an
+//! [`AgentHandle`], whose events arrive on a channel (read by the supervisor) and whose controls
+//! (answer, interrupt, stop) go back to the process. [`claude`] speaks Claude Code's
+//! stream-json protocol; [`command`] runs any other program.
+
+pub mod claude;
+pub mod command;
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::config::{AgentConfig, AgentKind};
+use crate::error::Result;
 
 /// Something a running agent did or said.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,6 +25,8 @@ pub enum AgentEvent {
     Init {
         /// The agent's session id.
         session_id: String,
+        /// The model it runs.
+        model: Option<String>,
     },
     /// Text the model wrote.
     AssistantText {
@@ -32,10 +46,12 @@ pub enum AgentEvent {
     ToolResult {
         /// The call's id.
         tool_use_id: String,
-        /// Whether the tool failed.
+        /// Whether the tool failed (or was denied).
         is_error: bool,
+        /// The start of what it returned.
+        content: String,
     },
-    /// The agent asks whether it may call a tool.
+    /// The agent asks whether it may call a tool; it waits for the answer.
     PermissionRequest {
         /// The request's id, to answer it.
         request_id: String,
@@ -44,30 +60,235 @@ pub enum AgentEvent {
         /// Its input.
         input: serde_json::Value,
     },
+    /// The agent withdrew a permission request (drop the pending answer).
+    PermissionCancelled {
+        /// The request's id.
+        request_id: String,
+    },
     /// The model's API failed and the agent is retrying.
     ApiRetry {
         /// The attempt number.
         attempt: u32,
+        /// The HTTP status, if any.
+        status: Option<u16>,
+        /// What failed.
+        error: String,
     },
-    /// The agent finished a turn sequence.
+    /// A line of output from an agent without a structured protocol.
+    Output {
+        /// The line.
+        text: String,
+    },
+    /// The agent finished its work (or gave up).
     Result {
-        /// Whether it ended in error.
+        /// Whether it ended in error (an API failure, turn or budget limit).
         is_error: bool,
+        /// The agent's own label (`success`, `error_max_turns`, …).
+        subtype: String,
+        /// Its final words.
+        text: Option<String>,
         /// Money spent.
         cost_usd: f64,
         /// Input tokens.
         input_tokens: u64,
         /// Output tokens.
         output_tokens: u64,
+        /// Tool calls it was refused.
+        denials: u32,
     },
     /// The agent's process ended.
     Exited {
         /// Its exit code, if it exited rather than being killed.
         code: Option<i32>,
+        /// The signal that ended it, if one did.
+        signal: Option<i32>,
+        /// The end of what it wrote on stderr.
+        stderr_tail: String,
     },
     /// Anything the adapter does not know, kept as it came.
     Unknown {
         /// The raw message.
         raw: serde_json::Value,
     },
+}
+
+impl AgentEvent {
+    /// The event's kind as stored in the run's event log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Init { .. } => "init",
+            Self::AssistantText { .. } => "assistant_text",
+            Self::ToolUse { .. } => "tool_use",
+            Self::ToolResult { .. } => "tool_result",
+            Self::PermissionRequest { .. } => "permission_request",
+            Self::PermissionCancelled { .. } => "permission_cancelled",
+            Self::ApiRetry { .. } => "api_retry",
+            Self::Output { .. } => "output",
+            Self::Result { .. } => "result",
+            Self::Exited { .. } => "exited",
+            Self::Unknown { .. } => "unknown",
+        }
+    }
+}
+
+/// How an agent starts.
+#[derive(Debug, Clone)]
+pub struct StartSpec {
+    /// The program.
+    pub program: String,
+    /// Extra arguments.
+    pub args: Vec<String>,
+    /// Where it works (the run's worktree).
+    pub cwd: PathBuf,
+    /// The task.
+    pub prompt: String,
+    /// A new session with this id, or a session to resume.
+    pub session: Session,
+    /// The model to ask for.
+    pub model: Option<String>,
+    /// Turn limit.
+    pub max_turns: Option<u32>,
+    /// Spending limit in US dollars.
+    pub max_budget_usd: Option<f64>,
+    /// Variables added to the agent's environment (configured ones and secrets).
+    pub env: Vec<(String, String)>,
+}
+
+/// Which agent session a start uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Session {
+    /// A fresh session with this id.
+    New(String),
+    /// Continue this session.
+    Resume(String),
+}
+
+impl Session {
+    /// The session's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::New(id) | Self::Resume(id) => id,
+        }
+    }
+}
+
+/// Something sent to a running agent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Control {
+    /// Answer a permission request.
+    Answer {
+        /// The request.
+        request_id: String,
+        /// Let the tool run.
+        allow: bool,
+        /// What the agent is told (a denial's reason).
+        message: String,
+        /// The tool's input, as the agent sent it (an allow must echo it).
+        input: serde_json::Value,
+    },
+    /// Stop the current turn (the agent stays up).
+    Interrupt,
+}
+
+/// A running agent: its events, and a way to talk back.
+#[derive(Debug)]
+pub struct AgentHandle {
+    events: mpsc::Receiver<AgentEvent>,
+    control: mpsc::Sender<Control>,
+    pid: Option<u32>,
+}
+
+impl AgentHandle {
+    /// The next event; `None` once the agent has exited and every event was read.
+    pub async fn next_event(&mut self) -> Option<AgentEvent> {
+        self.events.recv().await
+    }
+
+    /// Sends a control message (ignored if the agent is gone).
+    pub async fn send(&self, control: Control) {
+        let _ = self.control.send(control).await;
+    }
+
+    /// The agent's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// Kills the agent and everything it started (its process group).
+    pub fn kill(&self) {
+        kill_group(self.pid);
+    }
+}
+
+/// Kills a process group led by `pid`.
+pub fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
+        // SAFETY: kill(2) on the process group the agent leads (started with process_group(0)).
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Whether a process is still alive.
+pub fn alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// An agent adapter.
+pub trait Agent: Send + Sync {
+    /// The adapter's name (`claude`, `command`).
+    fn name(&self) -> &'static str;
+    /// Whether it can resume a session.
+    fn resumes(&self) -> bool;
+    /// Starts the agent.
+    fn start(&self, spec: StartSpec) -> Result<AgentHandle>;
+}
+
+/// The adapter a configuration calls for.
+pub fn for_config(config: &AgentConfig) -> Box<dyn Agent> {
+    match config.kind() {
+        AgentKind::Claude => Box::new(claude::Claude),
+        AgentKind::Command => Box::new(command::CommandAgent),
+    }
+}
+
+/// The environment an agent gets: the orchestrator's, without `CLAUDECODE` (so Claude Code
+/// does not think it runs inside itself) and without `ORCHESTRATOR_*`, plus the extra
+/// variables.
+fn agent_env(cmd: &mut tokio::process::Command, extra: &[(String, String)]) {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key == "CLAUDECODE"
+            || key.starts_with("ORCHESTRATOR_")
+            || key == "CLAUDE_CODE_ENTRYPOINT"
+        {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+    cmd.envs(extra.iter().map(|(k, v)| (k, v)));
+}
+
+/// Collects the last part of a stream (stderr) for the exit event.
+async fn tail_of(stream: Option<impl tokio::io::AsyncRead + Unpin>) -> String {
+    use tokio::io::AsyncReadExt;
+    let Some(mut stream) = stream else {
+        return String::new();
+    };
+    let mut kept: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = stream.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        kept.extend_from_slice(&buf[..n]);
+        if kept.len() > 16_384 {
+            kept.drain(..kept.len() - 8192);
+        }
+    }
+    crate::verifier::run::last_chars(&String::from_utf8_lossy(&kept), 2000)
 }

@@ -87,6 +87,42 @@ pub struct AgentConfig {
     pub max_turns: Option<u32>,
     /// Spending limit per run, in US dollars.
     pub max_budget_usd: Option<f64>,
+    /// How to talk to it: `claude` (Claude Code's stream-json protocol) or `command` (any
+    /// program: the prompt on stdin, or as an argument where `args` has `{prompt}`). Default:
+    /// `claude` when the command's file name is `claude`, else `command`.
+    pub kind: Option<AgentKind>,
+    /// Extra arguments for the agent.
+    pub args: Vec<String>,
+    /// Extra environment variables for the agent (e.g. `ANTHROPIC_BASE_URL`). Secrets belong in
+    /// `.secrets.json`, which is passed too.
+    pub env: std::collections::BTreeMap<String, String>,
+}
+
+/// The adapter that runs the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKind {
+    /// Claude Code, headless, over stream-json with permission requests on stdio.
+    Claude,
+    /// Any other program: prompt in, lines out, exit code as the outcome.
+    Command,
+}
+
+impl AgentConfig {
+    /// The adapter this configuration calls for.
+    pub fn kind(&self) -> AgentKind {
+        self.kind.unwrap_or_else(|| {
+            let name = std::path::Path::new(&self.command)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name == "claude" {
+                AgentKind::Claude
+            } else {
+                AgentKind::Command
+            }
+        })
+    }
 }
 
 impl Default for AgentConfig {
@@ -96,6 +132,9 @@ impl Default for AgentConfig {
             model: None,
             max_turns: None,
             max_budget_usd: None,
+            kind: None,
+            args: Vec::new(),
+            env: std::collections::BTreeMap::new(),
         }
     }
 }

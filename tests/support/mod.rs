@@ -2,6 +2,8 @@
 //! that `scripts/test` installs.
 #![allow(dead_code)]
 
+pub mod fake_api;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
