@@ -66,7 +66,8 @@ pub mod web;
 
 pub use error::{Error, Result};
 pub use orchestrator::{
-    JobStatus, Orchestrator, PermissionAnswer, StatusReport, VerifyJob, VerifyOptions,
+    JobStatus, Orchestrator, PermissionAnswer, RunAction, RunView, StatusReport, VerifyJob,
+    VerifyOptions,
 };
 
 /// Installs the TLS crypto provider (ring) for the process, once; HTTP clients need it.

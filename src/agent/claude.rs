@@ -70,6 +70,7 @@ impl Agent for Claude {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        super::die_with_parent(&mut cmd);
         agent_env(&mut cmd, &spec.env);
         let mut child = cmd.spawn().map_err(|e| {
             Error::Invalid(format!("cannot start the agent `{}`: {e}", spec.program))

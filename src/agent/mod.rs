@@ -273,6 +273,19 @@ fn agent_env(cmd: &mut tokio::process::Command, extra: &[(String, String)]) {
     cmd.envs(extra.iter().map(|(k, v)| (k, v)));
 }
 
+/// Makes the agent die with the orchestrator (Linux), so a killed orchestrator leaves no agent
+/// working unsupervised; the next start resumes the run from its stored session instead.
+fn die_with_parent(cmd: &mut tokio::process::Command) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
 /// Collects the last part of a stream (stderr) for the exit event.
 async fn tail_of(stream: Option<impl tokio::io::AsyncRead + Unpin>) -> String {
     use tokio::io::AsyncReadExt;

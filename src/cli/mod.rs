@@ -15,11 +15,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Orchestrator;
 use crate::config::{self, Overrides, Settings, ToolProfile};
+use crate::domain::RunStatus;
 use crate::domain::{
     ApprovalId, ApprovalStatus, DraftSource, PlanId, RejectedAlternative, RunId, SessionId,
 };
 use crate::mcp::{self, HttpOptions};
-use crate::orchestrator::{DecisionRecorded, DecisionTarget, VerifyOptions};
+use crate::orchestrator::{DecisionRecorded, DecisionTarget, RunAction, VerifyOptions};
 use crate::planner::NewDecision;
 use crate::policy::{HumanAnswer, ToolRequest};
 use crate::store::ApprovalFilter;
@@ -136,6 +137,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run one task of an approved plan with the configured agent, supervised: permission
+    /// requests answered by the policy (or a person), stalls restarted, failures retried, the
+    /// work verified. Shows what the agent does as it goes; Ctrl-C stops it cleanly (resume
+    /// with `orchestrator runs recover`). Exit code 0 when the run completed.
+    RunTask {
+        /// The plan.
+        plan: PlanId,
+        /// The task's key in the plan (`T1`).
+        task: String,
+        /// Print the final run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs: list, show, read events; retry, resume or cancel an escalated run; recover runs
+    /// whose orchestrator died.
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
     /// The permission policy: explain its verdict on a command, or read its audit log.
     Policy {
         #[command(subcommand)]
@@ -181,6 +201,56 @@ impl From<InterviewArgs> for InterviewOptions {
             title: args.title,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+enum RunsCommand {
+    /// This project's runs: id, status, task, attempt, agent.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run: status, checkpoints, newest events, approvals waiting.
+    Show {
+        /// The run.
+        id: RunId,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A run's event log.
+    Events {
+        /// The run.
+        id: RunId,
+        /// Only events after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// At most this many.
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start an escalated (or failed) run again with a fresh count of attempts, and supervise it.
+    Retry {
+        /// The run.
+        id: RunId,
+    },
+    /// Continue an escalated run's agent session where it stopped, and supervise it.
+    Resume {
+        /// The run.
+        id: RunId,
+    },
+    /// Stop a run for good.
+    Cancel {
+        /// The run.
+        id: RunId,
+    },
+    /// Supervise again every run whose orchestrator died while it was in flight (resumed from
+    /// its agent session); waits until they end.
+    Recover,
 }
 
 #[derive(Debug, Subcommand)]
@@ -481,6 +551,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print(json, &request, render::approval_answered)
         }
         Command::Policy { command } => policy(&orchestrator, command).await,
+        Command::RunTask { plan, task, json } => {
+            let run = orchestrator.create_task_run(plan, &task).await?;
+            eprintln!("run {} of task {task} (plan {plan})", run.id);
+            finish_run(&orchestrator, run.id, json).await
+        }
+        Command::Runs { command } => runs(&orchestrator, command).await,
         Command::Verify {
             checks,
             files,
@@ -503,6 +579,85 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             } else {
                 Err(ChecksFailed.into())
+            }
+        }
+    }
+}
+
+/// Supervises a run in the foreground with the live display; Ctrl-C stops it cleanly.
+async fn finish_run(orchestrator: &Orchestrator, id: RunId, json: bool) -> anyhow::Result<()> {
+    let stop = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(stop.clone()));
+    let live = render::RunProgress::new(!json);
+    let run = orchestrator
+        .supervise_run(id, stop, &|event| live.show(event))
+        .await?;
+    print(json, &run, render::run_line)?;
+    if run.status == RunStatus::Completed {
+        Ok(())
+    } else {
+        Err(ChecksFailed.into())
+    }
+}
+
+async fn runs(orchestrator: &Orchestrator, command: RunsCommand) -> anyhow::Result<()> {
+    match command {
+        RunsCommand::List { json } => {
+            let runs = orchestrator.runs(Vec::new()).await?;
+            print(json, &runs, render::run_list)
+        }
+        RunsCommand::Show { id, json } => {
+            let view = orchestrator.run_view(id).await?;
+            print(json, &view, render::run_view)
+        }
+        RunsCommand::Events {
+            id,
+            after,
+            limit,
+            json,
+        } => {
+            let events = orchestrator.run_events(id, after, limit).await?;
+            print(json, &events, |events| {
+                events
+                    .iter()
+                    .map(|e| format!("{:>5} {} {:<20} {}\n", e.seq, e.at, e.kind, e.payload))
+                    .collect()
+            })
+        }
+        RunsCommand::Retry { id } => {
+            orchestrator.control_run(id, RunAction::Retry).await?;
+            finish_run(orchestrator, id, false).await
+        }
+        RunsCommand::Resume { id } => {
+            orchestrator.control_run(id, RunAction::Resume).await?;
+            finish_run(orchestrator, id, false).await
+        }
+        RunsCommand::Cancel { id } => {
+            let run = orchestrator.control_run(id, RunAction::Cancel).await?;
+            print(false, &run, render::run_line)
+        }
+        RunsCommand::Recover => {
+            let stop = CancellationToken::new();
+            tokio::spawn(cancel_on_signal(stop.clone()));
+            let orphans = crate::supervisor::orphans(orchestrator).await?;
+            if orphans.is_empty() {
+                println!("No run needs recovering.");
+                return Ok(());
+            }
+            let live = render::RunProgress::new(true);
+            let mut failed = false;
+            for id in orphans {
+                eprintln!("recovering run {id}");
+                let run = orchestrator
+                    .supervise_run(id, stop.clone(), &|event| live.show(event))
+                    .await?;
+                print!("{}", render::run_line(&run));
+                failed |= run.status != RunStatus::Completed;
+            }
+            if failed {
+                Err(ChecksFailed.into())
+            } else {
+                Ok(())
             }
         }
     }
@@ -577,10 +732,10 @@ async fn policy(orchestrator: &Orchestrator, command: PolicyCommand) -> anyhow::
     }
 }
 
-/// The verification ran and found failures (exit code 1, with no further message: the report
-/// said it all).
+/// The work ran and did not succeed (a verification failed, a run did not complete): exit code
+/// 1, with no further message — the output said it all.
 #[derive(Debug, thiserror::Error)]
-#[error("verification failed")]
+#[error("not successful")]
 struct ChecksFailed;
 
 /// A mistake in how a command was called (exit code 2), found after clap's own checks.

@@ -3,12 +3,13 @@
 use std::fmt::Write as _;
 
 use crate::StatusReport;
-use crate::domain::VerificationReport;
 use crate::domain::{ApprovalRequest, ApprovalStatus, AuditEntry, Timestamp};
 use crate::domain::{
     ChangeKind, Draft, FieldChange, ItemChange, Plan, PlanContent, PlanDiff, PlanId, PlanView,
     PlanningSession,
 };
+use crate::domain::{Run, RunEvent, VerificationReport};
+use crate::orchestrator::RunView;
 use crate::planner::SessionView;
 use crate::policy::Decision;
 use crate::verifier::Progress;
@@ -572,6 +573,173 @@ pub(super) fn verification(report: &VerificationReport) -> String {
             for line in tail.into_iter().rev() {
                 let _ = writeln!(out, "    {line}");
             }
+        }
+    }
+    out
+}
+
+/// The live display of a supervised run on stderr: one line per thing worth seeing.
+pub(super) struct RunProgress {
+    enabled: bool,
+    started: std::time::Instant,
+}
+
+impl RunProgress {
+    pub(super) fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    pub(super) fn show(&self, event: &RunEvent) {
+        if !self.enabled {
+            return;
+        }
+        if let Some(line) = run_event(event) {
+            eprintln!("  {:>6.1}s  {line}", self.started.elapsed().as_secs_f64());
+        }
+    }
+}
+
+/// An event as a line for a person, or `None` for the ones not worth a line.
+pub(super) fn run_event(event: &RunEvent) -> Option<String> {
+    let p = &event.payload;
+    let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+    Some(match event.kind.as_str() {
+        "attempt_started" => format!(
+            "attempt {} ({}{})",
+            p["attempt"],
+            s("agent"),
+            if p["resumed"] == true {
+                ", resuming its session"
+            } else {
+                ""
+            }
+        ),
+        "tool_use" => {
+            let input = &p["input"];
+            let what = input["command"]
+                .as_str()
+                .or_else(|| input["file_path"].as_str())
+                .or_else(|| input["url"].as_str())
+                .unwrap_or_default();
+            format!(
+                "tool {} {}",
+                s("name"),
+                what.lines().next().unwrap_or_default()
+            )
+        }
+        "permission_answer" => format!(
+            "{} by {}{}",
+            if p["allowed"] == true {
+                "allowed"
+            } else {
+                "denied"
+            },
+            s("decided_by"),
+            if p["allowed"] == true {
+                String::new()
+            } else {
+                format!(": {}", s("message"))
+            }
+        ),
+        "permission_request" => format!("asks to use {}", s("tool_name")),
+        "assistant_text" => format!("says: {}", s("text").lines().next().unwrap_or_default()),
+        "output" => format!("| {}", s("text")),
+        "api_retry" => format!("API error {}, the agent retries", p["status"]),
+        "result" => format!(
+            "agent finished ({}), ${:.4}",
+            s("subtype"),
+            p["cost_usd"].as_f64().unwrap_or(0.0)
+        ),
+        "verification" => format!(
+            "verification {}",
+            if p["passed"] == true {
+                "✓ passed".to_owned()
+            } else {
+                format!("✗ failed: {}", p["failed_checks"])
+            }
+        ),
+        "stalled" => format!(
+            "stalled: no event for {} s; stopping the agent",
+            p["silent_secs"]
+        ),
+        "attempt_failed" => format!("attempt {} failed: {}", p["attempt"], s("error")),
+        "retry_scheduled" => format!("retrying in {:.0} s", p["in_secs"].as_f64().unwrap_or(0.0)),
+        "escalated" => format!(
+            "escalated to a person after {} attempts: {}",
+            p["attempts"],
+            s("last_error")
+        ),
+        "status" => format!("status {}", s("to")),
+        _ => return None,
+    })
+}
+
+pub(super) fn run_line(run: &Run) -> String {
+    let mut line = format!(
+        "run {}: {} (task {}, attempt {})\n",
+        run.id, run.status, run.task_key, run.attempt
+    );
+    if let Some(error) = &run.last_error {
+        let _ = writeln!(line, "  last error: {error}");
+    }
+    line
+}
+
+pub(super) fn run_list(runs: &Vec<Run>) -> String {
+    if runs.is_empty() {
+        return "No runs yet: `orchestrator run-task PLAN_ID TASK` starts one.\n".into();
+    }
+    let mut out = format!(
+        "{:>4}  {:<12} {:>4} {:<8} {:>7}  {}\n",
+        "ID", "STATUS", "PLAN", "TASK", "ATTEMPT", "AGENT"
+    );
+    for r in runs {
+        let _ = writeln!(
+            out,
+            "{:>4}  {:<12} {:>4} {:<8} {:>7}  {}",
+            r.id,
+            r.status.as_str(),
+            r.plan_id,
+            r.task_key,
+            r.attempt,
+            r.agent
+        );
+    }
+    out
+}
+
+pub(super) fn run_view(view: &RunView) -> String {
+    let mut out = run_line(&view.run);
+    if let Some(session) = &view.run.agent_session_id {
+        let _ = writeln!(out, "  agent session: {session}");
+    }
+    if view.waiting_approvals > 0 {
+        let _ = writeln!(
+            out,
+            "  {} approval request(s) waiting: `orchestrator approvals --run {}`",
+            view.waiting_approvals, view.run.id
+        );
+    }
+    for c in &view.checkpoints {
+        let _ = writeln!(
+            out,
+            "  checkpoint {}: {}{}, {} file(s) changed, ${:.4}",
+            c.at,
+            c.reason,
+            c.commit
+                .as_deref()
+                .map(|h| format!(" at {}", &h[..h.len().min(12)]))
+                .unwrap_or_default(),
+            c.files_changed.len(),
+            c.cost_usd
+        );
+    }
+    for e in &view.recent_events {
+        if let Some(line) = run_event(e) {
+            let _ = writeln!(out, "  #{:<4} {line}", e.seq);
         }
     }
     out

@@ -181,6 +181,11 @@ pub struct SupervisorConfig {
     pub checkpoint_interval_secs: u64,
     /// Retries of a failed run before it is escalated to a person.
     pub max_retries: u32,
+    /// Seconds before the first retry; each next retry waits twice as long (at most 10 minutes).
+    pub retry_backoff_secs: u64,
+    /// Seconds an engine's claim on a run lasts without a heartbeat; after that another engine
+    /// may take the run over.
+    pub lease_secs: u64,
 }
 
 impl Default for SupervisorConfig {
@@ -190,6 +195,8 @@ impl Default for SupervisorConfig {
             stall_timeout_secs: 600,
             checkpoint_interval_secs: 7200,
             max_retries: 5,
+            retry_backoff_secs: 30,
+            lease_secs: 120,
         }
     }
 }
@@ -405,6 +412,18 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The defaults for a project root, with no config file and no secrets (an engine opened
+    /// over a bare store).
+    pub fn for_root(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            config: Config::default(),
+            source: None,
+            secrets: Secrets::default(),
+            warnings: Vec::new(),
+        }
+    }
+
     /// Reads the configuration of the project at `root`, with `env` as the environment.
     pub fn load(
         root: &Path,

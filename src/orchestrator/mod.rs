@@ -16,9 +16,11 @@ use crate::planner::{self, AnswerReport, NewDecision, Planner, SessionView, Subm
 use crate::store::{Store, StoreCounts};
 
 mod permissions;
+mod runs;
 mod verification;
 
 pub use permissions::PermissionAnswer;
+pub use runs::{RunAction, RunView};
 pub use verification::{JobStatus, VerifyJob, VerifyOptions};
 
 /// The engine for one project over one store. Cheap to clone; clones share the store.
@@ -32,6 +34,10 @@ pub struct Orchestrator {
     approvals_changed: Arc<tokio::sync::Notify>,
     /// Verifications running in the background (for MCP clients that must not wait).
     jobs: Arc<verification::Jobs>,
+    /// Agents allowed to run at once (`delegator.max_parallel`).
+    agent_slots: Arc<tokio::sync::Semaphore>,
+    /// Runs supervised in this process.
+    live: runs::LiveRuns,
 }
 
 /// Where a decision is recorded.
@@ -75,6 +81,7 @@ pub struct StatusReport {
 impl Orchestrator {
     /// Opens the store the settings name and registers their project in it.
     pub async fn open(settings: Settings) -> Result<Self> {
+        let slots = usize::try_from(settings.config.delegator.max_parallel.max(1)).unwrap_or(1);
         let db = settings.database_path()?;
         let root = settings.root.clone();
         let name = settings.project_name();
@@ -91,11 +98,14 @@ impl Orchestrator {
             settings: Some(Arc::new(settings)),
             approvals_changed: Arc::default(),
             jobs: Arc::default(),
+            agent_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            live: Arc::default(),
         })
     }
 
     /// An engine over an already open store, for the project at `root` (registered if new).
     pub async fn with_store(store: Store, root: &Path, name: &str) -> Result<Self> {
+        let slots = 3;
         let store = Arc::new(store);
         let (root, name) = (root.to_path_buf(), name.to_string());
         let project = {
@@ -108,6 +118,8 @@ impl Orchestrator {
             settings: None,
             approvals_changed: Arc::default(),
             jobs: Arc::default(),
+            agent_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+            live: Arc::default(),
         })
     }
 
@@ -119,6 +131,35 @@ impl Orchestrator {
     /// The settings it was opened with, if it was opened from settings.
     pub fn settings(&self) -> Option<&Settings> {
         self.settings.as_deref()
+    }
+
+    /// A slot for one running agent; waits while `delegator.max_parallel` agents run.
+    pub async fn agent_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.agent_slots).acquire_owned().await.ok()
+    }
+
+    /// A text with every secret value replaced by its name.
+    pub fn redact(&self, text: &str) -> String {
+        self.settings
+            .as_deref()
+            .map_or_else(|| text.to_owned(), |s| s.secrets.redact(text))
+    }
+
+    /// A JSON value with every secret value in its strings replaced by its name.
+    pub fn redact_value(&self, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.redact(s)),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.redact_value(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.redact_value(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
     }
 
     /// The underlying store, for engine modules. Front ends call the methods below instead.

@@ -15,23 +15,47 @@ const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Calls the configured hooks for a waiting request; returns what went wrong, if anything.
 pub async fn notify(config: &PolicyConfig, request: &ApprovalRequest) -> Vec<String> {
-    let mut problems = Vec::new();
     let body = match serde_json::to_vec(
         &serde_json::json!({ "event": "approval_waiting", "request": request }),
     ) {
         Ok(body) => body,
         Err(e) => return vec![format!("cannot encode the request: {e}")],
     };
+    let vars = [
+        ("ORCHESTRATOR_APPROVAL_ID", request.id.to_string()),
+        ("ORCHESTRATOR_APPROVAL_TOOL", request.tool_name.clone()),
+        ("ORCHESTRATOR_APPROVAL_REASON", request.reason.clone()),
+        ("ORCHESTRATOR_RUN_ID", request.run_id.to_string()),
+    ];
+    call_hooks(config, &body, &vars).await
+}
+
+/// Calls the configured hooks for another event (`run_escalated`, …) with its payload.
+pub async fn notify_event(
+    config: &PolicyConfig,
+    event: &str,
+    payload: &serde_json::Value,
+) -> Vec<String> {
+    let mut body = serde_json::json!({ "event": event });
+    if let (Some(object), Some(extra)) = (body.as_object_mut(), payload.as_object()) {
+        object.extend(extra.clone());
+    }
+    let vars = [("ORCHESTRATOR_EVENT", event.to_owned())];
+    call_hooks(config, body.to_string().as_bytes(), &vars).await
+}
+
+async fn call_hooks(config: &PolicyConfig, body: &[u8], vars: &[(&str, String)]) -> Vec<String> {
+    let mut problems = Vec::new();
     if let Some((program, args)) = config.notify_command.split_first()
-        && let Err(e) = run_command(program, args, request, &body).await
+        && let Err(e) = run_command(program, args, vars, body).await
     {
-        tracing::warn!(approval = %request.id, program = %program, error = %e, "notify_command failed");
+        tracing::warn!(program = %program, error = %e, "notify_command failed");
         problems.push(format!("notify_command `{program}`: {e}"));
     }
     if let Some(url) = &config.notify_webhook
-        && let Err(e) = post(url, body).await
+        && let Err(e) = post(url, body.to_vec()).await
     {
-        tracing::warn!(approval = %request.id, error = %e, "notify_webhook failed");
+        tracing::warn!(error = %e, "notify_webhook failed");
         problems.push(format!("notify_webhook: {e}"));
     }
     problems
@@ -40,15 +64,12 @@ pub async fn notify(config: &PolicyConfig, request: &ApprovalRequest) -> Vec<Str
 async fn run_command(
     program: &str,
     args: &[String],
-    request: &ApprovalRequest,
+    vars: &[(&str, String)],
     body: &[u8],
 ) -> Result<(), String> {
     let mut child = tokio::process::Command::new(program)
         .args(args)
-        .env("ORCHESTRATOR_APPROVAL_ID", request.id.to_string())
-        .env("ORCHESTRATOR_APPROVAL_TOOL", &request.tool_name)
-        .env("ORCHESTRATOR_APPROVAL_REASON", &request.reason)
-        .env("ORCHESTRATOR_RUN_ID", request.run_id.to_string())
+        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
         .env_remove("ANTHROPIC_API_KEY")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

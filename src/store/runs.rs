@@ -313,6 +313,67 @@ impl Store {
         })
     }
 
+    /// Takes a run for `owner` until `until`, unless another owner holds a lease that has not
+    /// run out. Returns whether the run is now this owner's. Two engines racing for a run: one
+    /// wins, the other is told no.
+    pub fn claim_run(&self, id: RunId, owner: &str, until: Timestamp) -> Result<bool> {
+        self.write(|tx| {
+            let run = load_run(tx, id)?;
+            let now = Timestamp::now();
+            let free = match (&run.lease_owner, run.lease_expires_at) {
+                (None, _) => true,
+                (Some(holder), _) if holder == owner => true,
+                (Some(_), Some(expires)) => expires <= now,
+                (Some(_), None) => true,
+            };
+            if !free {
+                return Ok(false);
+            }
+            tx.execute(
+                "UPDATE runs SET lease_owner = ?2, lease_expires_at = ?3, updated_at = ?4 WHERE id = ?1",
+                params![id.0, owner, until.as_millis(), now.as_millis()],
+            )?;
+            Ok(true)
+        })
+    }
+
+    /// Starts a run's count of attempts again (a person's retry of an escalated run).
+    pub fn reset_attempts(&self, id: RunId) -> Result<()> {
+        self.write(|tx| {
+            load_run(tx, id)?;
+            tx.execute("UPDATE runs SET attempt = 0 WHERE id = ?1", [id.0])?;
+            insert_event(tx, id, "attempts_reset", &serde_json::json!({}))?;
+            Ok(())
+        })
+    }
+
+    /// Gives a run's lease up (only the owner can).
+    pub fn release_run(&self, id: RunId, owner: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ?1 AND lease_owner = ?2",
+                params![id.0, owner],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The project's runs in any of these states, oldest first.
+    pub fn runs_in(
+        &self,
+        project_id: crate::domain::ProjectId,
+        states: &[RunStatus],
+    ) -> Result<Vec<Run>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {} FROM runs r JOIN plans p ON p.id = r.plan_id WHERE p.project_id = ?1 ORDER BY r.id",
+                RUN_COLS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ")
+            ))?;
+            let runs: Vec<Run> = stmt.query_map([project_id.0], run_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(runs.into_iter().filter(|r| states.is_empty() || states.contains(&r.status)).collect())
+        })
+    }
+
     /// A run's checkpoints, oldest first.
     pub fn checkpoints(&self, run_id: RunId) -> Result<Vec<Checkpoint>> {
         self.read(|tx| {

@@ -1,7 +1,721 @@
-//! The supervisor: owns a live run — events, checkpoints, permission answers, retries, escalation
-//! (issue: Agent runtime and supervisor).
+//! The supervisor: owns a run from start to end. It claims the run (a lease renewed by a
+//! heartbeat), starts the agent, appends every event to the run's log before acting on it,
+//! answers permission requests through the policy (an escalation waits for a person while the
+//! agent waits), watches for stalls, checkpoints (at the first edit, periodically, before and
+//! after verification, on failure), verifies the work, and on failure retries with exponential
+//! backoff — telling the next attempt what failed and resuming the agent's session where that
+//! helps — until the retries run out and the run is escalated to a person with a summary.
 //!
-//! Not built yet. Its records are [`RunEvent`] and [`Checkpoint`] in [`crate::domain`], append-only
-//! in the store.
+//! A run is recovered after the orchestrator dies: [`recover`] finds runs whose owner is gone
+//! and supervises them again from their stored session.
 
+mod checkpoint;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::Orchestrator;
+use crate::agent::{self, AgentEvent, Control, Session, StartSpec};
+use crate::config::Settings;
 pub use crate::domain::{Checkpoint, RunEvent};
+use crate::domain::{Run, RunId, RunStatus, Timestamp, Transition};
+use crate::error::{Error, Result};
+use crate::orchestrator::VerifyOptions;
+use crate::policy::ToolRequest;
+use crate::store::{NewCheckpoint, RunUpdate};
+
+/// Why an attempt did not complete the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The agent reported an error (API failure, turn or budget limit).
+    Agent(String),
+    /// The agent's process died without a result.
+    Crash(String),
+    /// No event for the stall timeout.
+    Stall(u64),
+    /// The verification failed.
+    Verification(String),
+    /// The run could not even start (the agent program is missing, the task is gone).
+    Start(String),
+}
+
+impl Failure {
+    fn describe(&self) -> String {
+        match self {
+            Self::Agent(e) => format!("the agent ended in error: {e}"),
+            Self::Crash(e) => format!("the agent crashed: {e}"),
+            Self::Stall(s) => format!("the agent stalled: no event for {s} s, so it was stopped"),
+            Self::Verification(e) => format!("the verification failed: {e}"),
+            Self::Start(e) => format!("the agent could not start: {e}"),
+        }
+    }
+
+    /// Whether the next attempt should continue the agent's session — it keeps what the agent
+    /// knew — rather than start fresh (only when it never began).
+    fn resume_session(&self) -> bool {
+        !matches!(self, Self::Start(_))
+    }
+}
+
+enum Ending {
+    Completed,
+    Stopped,
+    Failed(Failure),
+}
+
+/// This engine's name as a lease owner: host, process and a random part.
+pub fn engine_id() -> String {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_else(|_| "host".into());
+        format!(
+            "{}:{}:{}",
+            host.trim(),
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        )
+    })
+    .clone()
+}
+
+/// Whether the engine named in a lease is a dead process on this machine.
+fn owner_is_dead(owner: &str) -> bool {
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_else(|_| "host".into());
+    let mut parts = owner.split(':');
+    match (
+        parts.next(),
+        parts.next().and_then(|p| p.parse::<u32>().ok()),
+    ) {
+        (Some(h), Some(pid)) if h == host.trim() => pid != std::process::id() && !agent::alive(pid),
+        _ => false,
+    }
+}
+
+/// Supervises a run until it is completed, escalated, cancelled or stopped (`stop` fired:
+/// the agent is stopped cleanly and the run left to be resumed). `on_event` sees every event as
+/// it is logged.
+pub async fn supervise(
+    engine: &Orchestrator,
+    run_id: RunId,
+    stop: CancellationToken,
+    on_event: &(dyn Fn(&RunEvent) + Send + Sync),
+) -> Result<Run> {
+    let _slot = engine.agent_slot().await;
+    let owner = engine_id();
+    let settings = engine
+        .settings()
+        .cloned()
+        .unwrap_or_else(|| Settings::for_root(&engine.project().root));
+    let lease = Duration::from_secs(settings.config.supervisor.lease_secs.max(5));
+    let store = engine.store().clone();
+    let claimed = {
+        let store = store.clone();
+        let owner = owner.clone();
+        run_blocking(move || store.claim_run(run_id, &owner, Timestamp::now().plus(lease))).await?
+    };
+    if !claimed {
+        let run = store.run(run_id)?;
+        let holder = run.lease_owner.clone().unwrap_or_default();
+        if !owner_is_dead(&holder) {
+            return Err(Error::Invalid(format!(
+                "run {run_id} is being supervised by {holder}; it can be taken over when that lease runs out"
+            )));
+        }
+        let store2 = store.clone();
+        let owner2 = owner.clone();
+        run_blocking(move || {
+            store2.release_run(run_id, &holder)?;
+            store2.claim_run(run_id, &owner2, Timestamp::now().plus(lease))
+        })
+        .await?;
+    }
+    let result = attempts(engine, &settings, run_id, &owner, &stop, on_event).await;
+    let store2 = store.clone();
+    let owner2 = owner.clone();
+    let _ = run_blocking(move || store2.release_run(run_id, &owner2)).await;
+    result
+}
+
+async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("a store call died: {e}")))?
+}
+
+async fn attempts(
+    engine: &Orchestrator,
+    settings: &Settings,
+    run_id: RunId,
+    owner: &str,
+    stop: &CancellationToken,
+    on_event: &(dyn Fn(&RunEvent) + Send + Sync),
+) -> Result<Run> {
+    let store = engine.store().clone();
+    let max_attempts = settings.config.supervisor.max_retries + 1;
+    let mut previous: Option<Failure> = None;
+    loop {
+        let run = store.run(run_id)?;
+        match run.status {
+            RunStatus::Completed | RunStatus::Cancelled | RunStatus::Escalated => return Ok(run),
+            RunStatus::Failed => {
+                // A failure an earlier engine left: retry it now (the backoff is behind it).
+                store.set_run_status(run_id, RunStatus::Pending, None)?;
+                continue;
+            }
+            _ => {}
+        }
+        let previous_error = previous
+            .as_ref()
+            .map(Failure::describe)
+            .or_else(|| run.last_error.clone());
+        let ending = attempt(
+            engine,
+            settings,
+            &run,
+            owner,
+            previous.as_ref(),
+            previous_error.as_deref(),
+            stop,
+            on_event,
+        )
+        .await?;
+        match ending {
+            Ending::Completed | Ending::Stopped => return store.run(run_id),
+            Ending::Failed(failure) => {
+                let why = failure.describe();
+                let run = store.run(run_id)?;
+                let run = if run.status == RunStatus::Failed {
+                    run
+                } else {
+                    store.set_run_status(run_id, RunStatus::Failed, Some(&why))?
+                };
+                log(
+                    engine,
+                    run_id,
+                    "attempt_failed",
+                    &json!({"attempt": run.attempt, "error": why}),
+                    on_event,
+                )
+                .await;
+                if run.attempt >= max_attempts {
+                    return escalate(engine, settings, &run, &why, on_event).await;
+                }
+                let backoff = backoff(settings.config.supervisor.retry_backoff_secs, run.attempt);
+                log(
+                    engine,
+                    run_id,
+                    "retry_scheduled",
+                    &json!({"attempt": run.attempt + 1, "in_secs": backoff.as_secs_f64()}),
+                    on_event,
+                )
+                .await;
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = stop.cancelled() => return store.run(run_id),
+                }
+                store.set_run_status(run_id, RunStatus::Pending, None)?;
+                previous = Some(failure);
+            }
+        }
+    }
+}
+
+/// The wait before the retry after attempt `attempt`: base × 2^(attempt−1), at most 10 minutes.
+pub fn backoff(base_secs: u64, attempt: u32) -> Duration {
+    let factor = 2u64.saturating_pow(attempt.saturating_sub(1).min(16));
+    Duration::from_secs(base_secs.saturating_mul(factor).min(600))
+}
+
+async fn log(
+    engine: &Orchestrator,
+    run_id: RunId,
+    kind: &str,
+    payload: &serde_json::Value,
+    on_event: &(dyn Fn(&RunEvent) + Send + Sync),
+) {
+    let store = engine.store().clone();
+    let (kind, payload) = (kind.to_owned(), engine.redact_value(payload));
+    if let Ok(Ok(event)) =
+        tokio::task::spawn_blocking(move || store.append_event(run_id, &kind, &payload)).await
+    {
+        on_event(&event);
+    }
+}
+
+async fn escalate(
+    engine: &Orchestrator,
+    settings: &Settings,
+    run: &Run,
+    why: &str,
+    on_event: &(dyn Fn(&RunEvent) + Send + Sync),
+) -> Result<Run> {
+    let store = engine.store().clone();
+    let checkpoints = store.checkpoints(run.id)?;
+    let last = checkpoints.last();
+    let summary = json!({
+        "task": run.task_key,
+        "attempts": run.attempt,
+        "last_error": why,
+        "last_checkpoint": last.map(|c| json!({"reason": c.reason, "commit": c.commit, "at": c.at})),
+        "files_changed": last.map(|c| c.files_changed.clone()).unwrap_or_default(),
+        "cost_usd": last.map_or(0.0, |c| c.cost_usd),
+    });
+    let escalated = store.set_run_status(run.id, RunStatus::Escalated, Some(why))?;
+    log(engine, run.id, "escalated", &summary, on_event).await;
+    crate::policy::notify::notify_event(
+        &settings.config.policy,
+        "run_escalated",
+        &json!({"run": escalated, "summary": summary}),
+    )
+    .await;
+    Ok(escalated)
+}
+
+/// The prompt for an attempt.
+fn prompt(engine: &Orchestrator, run: &Run, previous_error: Option<&str>) -> Result<String> {
+    let version = engine
+        .store()
+        .plan_version(run.plan_id, Some(run.plan_version))?;
+    let content = &version.content;
+    let task = content
+        .phases
+        .iter()
+        .flat_map(|p| &p.tasks)
+        .find(|t| t.key == run.task_key)
+        .ok_or_else(|| {
+            Error::Corrupt(format!(
+                "run {}: task {} is not in its plan version",
+                run.id, run.task_key
+            ))
+        })?;
+    let mut text = format!(
+        "# Task {}: {}\n\n{}\n",
+        task.key, task.title, task.description
+    );
+    let list = |title: &str, items: &[String]| {
+        if items.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\n## {title}\n{}\n",
+                items
+                    .iter()
+                    .map(|i| format!("- {i}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        }
+    };
+    text.push_str(&list("Files you may change", &task.files));
+    text.push_str(&format!("\n## Goal of the project\n{}\n", content.goal));
+    text.push_str(&list("Constraints", &content.constraints));
+    text.push_str(&list(
+        "The work is accepted when these checks pass (run by the orchestrator, not by you)",
+        &task.verification,
+    ));
+    if let Some(error) = previous_error {
+        text.push_str(&format!("\n## The previous attempt failed\n{error}\nContinue from where the work stands and fix that.\n"));
+    }
+    Ok(text)
+}
+
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
+async fn attempt(
+    engine: &Orchestrator,
+    settings: &Settings,
+    run: &Run,
+    owner: &str,
+    previous: Option<&Failure>,
+    previous_error: Option<&str>,
+    stop: &CancellationToken,
+    on_event: &(dyn Fn(&RunEvent) + Send + Sync),
+) -> Result<Ending> {
+    let store = engine.store().clone();
+    let run_id = run.id;
+    let config = &settings.config;
+    // A run already in flight when this engine took it was cut off (its engine died).
+    let recovering = matches!(run.status, RunStatus::InProgress | RunStatus::Delegated);
+    // Walk the status to IN_PROGRESS (a recovered run may already be there).
+    let mut current = store.run(run_id)?.status;
+    for next in [RunStatus::Delegated, RunStatus::InProgress] {
+        if current.next().contains(&next) && current != RunStatus::InProgress {
+            current = store.set_run_status(run_id, next, None)?.status;
+        }
+    }
+    if current == RunStatus::Verifying {
+        // Recovered during verification: verify again.
+        return verify(engine, run_id, on_event).await;
+    }
+    let dir: PathBuf = run
+        .worktree
+        .clone()
+        .unwrap_or_else(|| engine.project().root.clone());
+    if run.base_commit.is_none()
+        && let Some(head) = checkpoint::head(&dir).await
+    {
+        store.update_run(
+            run_id,
+            &RunUpdate {
+                base_commit: Some(head),
+                ..RunUpdate::default()
+            },
+        )?;
+    }
+    let adapter = agent::for_config(&config.agent);
+    let stored_session = store.run(run_id)?.agent_session_id;
+    let resume = previous.map_or(recovering, Failure::resume_session);
+    let session = match stored_session {
+        Some(id) if adapter.resumes() && resume => Session::Resume(id),
+        _ => Session::New(uuid::Uuid::new_v4().to_string()),
+    };
+    if let Session::New(id) = &session {
+        store.update_run(
+            run_id,
+            &RunUpdate {
+                agent_session_id: Some(id.clone()),
+                ..RunUpdate::default()
+            },
+        )?;
+    }
+    let mut env: Vec<(String, String)> = config
+        .agent
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    env.extend(
+        settings
+            .secrets
+            .env_pairs()
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let spec = StartSpec {
+        program: config.agent.command.clone(),
+        args: config.agent.args.clone(),
+        cwd: dir.clone(),
+        prompt: prompt(engine, run, previous_error)?,
+        session: session.clone(),
+        model: config.agent.model.clone(),
+        max_turns: config.agent.max_turns,
+        max_budget_usd: config.agent.max_budget_usd,
+        env,
+    };
+    log(engine, run_id, "attempt_started", &json!({"attempt": run.attempt, "session": session.id(), "resumed": matches!(session, Session::Resume(_)), "agent": adapter.name()}), on_event).await;
+    let mut handle = match adapter.start(spec) {
+        Ok(handle) => handle,
+        Err(e) => return Ok(Ending::Failed(Failure::Start(e.to_string()))),
+    };
+    log(
+        engine,
+        run_id,
+        "agent_started",
+        &json!({"pid": handle.pid()}),
+        on_event,
+    )
+    .await;
+
+    let stall = Duration::from_secs(config.supervisor.stall_timeout_secs.max(1));
+    let monitor_every =
+        Duration::from_secs(config.supervisor.monitor_interval_secs.max(1)).min(stall);
+    let checkpoint_every = Duration::from_secs(config.supervisor.checkpoint_interval_secs.max(1));
+    let lease = Duration::from_secs(config.supervisor.lease_secs.max(5));
+    let mut monitor = tokio::time::interval(monitor_every);
+    monitor.tick().await;
+    let mut last_event = Instant::now();
+    let mut last_checkpoint = Instant::now();
+    let (answer_tx, mut answer_rx) =
+        mpsc::channel::<(String, crate::PermissionAnswer, serde_json::Value)>(16);
+    let mut waiting: HashSet<String> = HashSet::new();
+    let mut usage = (0.0_f64, 0_u64, 0_u64);
+    let mut last_output = String::new();
+    let mut edited = false;
+    let mut result: Option<(bool, String)> = None;
+    let mut exit: Option<(Option<i32>, Option<i32>, String)> = None;
+    let mut stalled = false;
+    let mut stopped = false;
+    loop {
+        tokio::select! {
+            event = handle.next_event() => {
+                let Some(event) = event else { break };
+                last_event = Instant::now();
+                // Written before it is acted on.
+                let payload = serde_json::to_value(&event).unwrap_or_default();
+                log(engine, run_id, event.kind(), &payload, on_event).await;
+                match event {
+                    AgentEvent::Init { session_id, .. } if !session_id.is_empty() => {
+                        store.update_run(run_id, &RunUpdate { agent_session_id: Some(session_id), ..RunUpdate::default() })?;
+                    }
+                    AgentEvent::PermissionRequest { request_id, tool_name, input } => {
+                        waiting.insert(request_id.clone());
+                        let engine = engine.clone();
+                        let tx = answer_tx.clone();
+                        tokio::spawn(async move {
+                            let request = ToolRequest { tool_name, input: input.clone() };
+                            let answer = engine.request_permission(run_id, request).await.unwrap_or_else(|e| crate::PermissionAnswer {
+                                allowed: false,
+                                message: format!("the permission could not be decided: {e}"),
+                                decided_by: "error".into(),
+                                approval_id: None,
+                            });
+                            let _ = tx.send((request_id, answer, input)).await;
+                        });
+                    }
+                    AgentEvent::PermissionCancelled { request_id } => {
+                        waiting.remove(&request_id);
+                    }
+                    AgentEvent::ToolUse { name, .. } if !edited && matches!(name.as_str(), "Edit" | "Write" | "MultiEdit" | "NotebookEdit") => {
+                        edited = true;
+                        save_checkpoint(engine, run_id, &dir, "first edit", usage, &last_output).await;
+                        last_checkpoint = Instant::now();
+                    }
+                    AgentEvent::AssistantText { text } | AgentEvent::Output { text } => last_output = crate::verifier::run::last_chars(&text, 2000),
+                    AgentEvent::Result { is_error, subtype, text, cost_usd, input_tokens, output_tokens, .. } => {
+                        usage = (cost_usd, input_tokens, output_tokens);
+                        if let Some(t) = &text {
+                            last_output = crate::verifier::run::last_chars(t, 2000);
+                        }
+                        result = Some((is_error, format!("{subtype}: {}", text.unwrap_or_default())));
+                    }
+                    AgentEvent::Exited { code, signal, stderr_tail } => {
+                        exit = Some((code, signal, stderr_tail));
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            Some((request_id, answer, input)) = answer_rx.recv() => {
+                if waiting.remove(&request_id) {
+                    log(engine, run_id, "permission_answer", &json!({"request_id": request_id, "allowed": answer.allowed, "message": answer.message, "decided_by": answer.decided_by, "approval_id": answer.approval_id}), on_event).await;
+                    handle.send(Control::Answer { request_id, allow: answer.allowed, message: answer.message, input }).await;
+                }
+                // The wait for a person is not the agent's silence.
+                last_event = Instant::now();
+            }
+            _ = monitor.tick() => {
+                let owner2 = owner.to_owned();
+                let store2 = store.clone();
+                let _ = run_blocking(move || store2.claim_run(run_id, &owner2, Timestamp::now().plus(lease))).await;
+                if waiting.is_empty() && last_event.elapsed() >= stall {
+                    stalled = true;
+                    log(engine, run_id, "stalled", &json!({"silent_secs": last_event.elapsed().as_secs()}), on_event).await;
+                    handle.send(Control::Interrupt).await;
+                    handle.kill();
+                }
+                if last_checkpoint.elapsed() >= checkpoint_every {
+                    save_checkpoint(engine, run_id, &dir, "periodic", usage, &last_output).await;
+                    last_checkpoint = Instant::now();
+                }
+            }
+            () = stop.cancelled(), if !stopped => {
+                stopped = true;
+                log(engine, run_id, "stopping", &json!({"why": "the orchestrator is shutting down"}), on_event).await;
+                handle.send(Control::Interrupt).await;
+                // Give the agent a moment to stop on its own, then end it.
+                let pid = handle.pid();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    agent::kill_group(pid);
+                });
+            }
+        }
+    }
+    handle.kill();
+    if stopped {
+        save_checkpoint(engine, run_id, &dir, "stopped", usage, &last_output).await;
+        return Ok(Ending::Stopped);
+    }
+    if stalled {
+        save_checkpoint(engine, run_id, &dir, "stalled", usage, &last_output).await;
+        return Ok(Ending::Failed(Failure::Stall(stall.as_secs())));
+    }
+    match (result, exit) {
+        (Some((true, what)), _) => {
+            save_checkpoint(engine, run_id, &dir, "agent error", usage, &last_output).await;
+            Ok(Ending::Failed(Failure::Agent(what)))
+        }
+        (Some((false, _)), Some((Some(0) | None, None, _))) | (Some((false, _)), None) => {
+            save_checkpoint(engine, run_id, &dir, "agent finished", usage, &last_output).await;
+            let run = store.run(run_id)?;
+            if run.status == RunStatus::InProgress {
+                store.set_run_status(run_id, RunStatus::Verifying, None)?;
+            }
+            verify(engine, run_id, on_event).await
+        }
+        (None, Some((Some(0), None, _))) if adapter.name() == "command" => {
+            save_checkpoint(engine, run_id, &dir, "agent finished", usage, &last_output).await;
+            store.set_run_status(run_id, RunStatus::Verifying, None)?;
+            verify(engine, run_id, on_event).await
+        }
+        (_, Some((code, signal, tail))) => {
+            save_checkpoint(engine, run_id, &dir, "crash", usage, &last_output).await;
+            let how = match (code, signal) {
+                (_, Some(s)) => format!("killed by signal {s}"),
+                (Some(c), _) => format!("exit code {c}"),
+                _ => "no exit status".into(),
+            };
+            Ok(Ending::Failed(Failure::Crash(format!(
+                "{how}; {}",
+                tail.lines().last().unwrap_or_default()
+            ))))
+        }
+        (None, None) => Ok(Ending::Failed(Failure::Crash(
+            "the agent's output ended without a result".into(),
+        ))),
+    }
+}
+
+async fn verify(
+    engine: &Orchestrator,
+    run_id: RunId,
+    on_event: &(dyn Fn(&RunEvent) + Send + Sync),
+) -> Result<Ending> {
+    let store = engine.store().clone();
+    let report = match engine
+        .verify(
+            VerifyOptions {
+                run: Some(run_id),
+                ..VerifyOptions::default()
+            },
+            &|_| {},
+        )
+        .await
+    {
+        Ok(report) => report,
+        Err(e) => return Ok(Ending::Failed(Failure::Verification(e.to_string()))),
+    };
+    let failed: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| {
+            let first = c
+                .findings
+                .first()
+                .map(|f| {
+                    format!(
+                        " ({}{}: {})",
+                        f.file.clone().unwrap_or_default(),
+                        f.line.map(|l| format!(":{l}")).unwrap_or_default(),
+                        f.message
+                    )
+                })
+                .or_else(|| c.error.as_ref().map(|e| format!(" ({e})")))
+                .unwrap_or_default();
+            format!("{}{first}", c.name)
+        })
+        .collect();
+    log(
+        engine,
+        run_id,
+        "verification",
+        &json!({"report_id": report.id, "passed": report.passed, "failed_checks": failed}),
+        on_event,
+    )
+    .await;
+    let run = store.run(run_id)?;
+    let dir = run
+        .worktree
+        .clone()
+        .unwrap_or_else(|| engine.project().root.clone());
+    save_checkpoint(
+        engine,
+        run_id,
+        &dir,
+        if report.passed {
+            "verified"
+        } else {
+            "verification failed"
+        },
+        (0.0, 0, 0),
+        "",
+    )
+    .await;
+    // In a worktree only a clean commit's report completes; in place the tree is the work.
+    let completes = match (&run.worktree, &report.commit) {
+        (Some(_), Some(commit)) => report.completes(commit),
+        _ => report.passed,
+    };
+    if completes {
+        store.set_run_status(run_id, RunStatus::Completed, None)?;
+        Ok(Ending::Completed)
+    } else {
+        Ok(Ending::Failed(Failure::Verification(
+            if failed.is_empty() {
+                "the report does not cover a clean commit".into()
+            } else {
+                failed.join("; ")
+            },
+        )))
+    }
+}
+
+async fn save_checkpoint(
+    engine: &Orchestrator,
+    run_id: RunId,
+    dir: &std::path::Path,
+    reason: &str,
+    usage: (f64, u64, u64),
+    last_output: &str,
+) {
+    let commit = checkpoint::commit_state(dir, run_id, reason).await;
+    let files_changed = checkpoint::changed_files(dir).await;
+    let store = engine.store().clone();
+    let session = store.run(run_id).ok().and_then(|r| r.agent_session_id);
+    // A later checkpoint without usage keeps the last known spend.
+    let known = store.checkpoints(run_id).ok().and_then(|c| {
+        c.last()
+            .map(|c| (c.cost_usd, c.input_tokens, c.output_tokens))
+    });
+    let usage = if usage.0 == 0.0 && usage.1 == 0 {
+        known.unwrap_or(usage)
+    } else {
+        usage
+    };
+    let new = NewCheckpoint {
+        run_id,
+        reason: reason.to_owned(),
+        agent_session_id: session,
+        commit,
+        files_changed,
+        cost_usd: usage.0,
+        input_tokens: usage.1,
+        output_tokens: usage.2,
+        last_output: engine.redact(last_output),
+    };
+    let _ = tokio::task::spawn_blocking(move || store.add_checkpoint(&new)).await;
+}
+
+/// Runs whose engine is gone (its lease ran out, or its process on this machine died), left in
+/// flight: they are supervised again, from their stored session.
+pub async fn orphans(engine: &Orchestrator) -> Result<Vec<RunId>> {
+    let store = engine.store().clone();
+    let project = engine.project().id;
+    let runs = run_blocking(move || {
+        store.runs_in(
+            project,
+            &[
+                RunStatus::Delegated,
+                RunStatus::InProgress,
+                RunStatus::Verifying,
+                RunStatus::Failed,
+            ],
+        )
+    })
+    .await?;
+    let now = Timestamp::now();
+    Ok(runs
+        .into_iter()
+        .filter(|r| match (&r.lease_owner, r.lease_expires_at) {
+            (None, _) => true,
+            (Some(owner), expires) => owner_is_dead(owner) || expires.is_some_and(|e| e <= now),
+        })
+        .map(|r| r.id)
+        .collect())
+}

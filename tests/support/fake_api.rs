@@ -82,6 +82,15 @@ impl Step {
         }
     }
 
+    /// The text this step ends with, if it is (or wraps) a text step.
+    fn final_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => Some(t),
+            Self::Fail { then, .. } | Self::Slow { then, .. } => then.final_text(),
+            Self::Tool { .. } => None,
+        }
+    }
+
     /// Final text.
     pub fn text(text: &str) -> Self {
         Self::Text(text.into())
@@ -254,9 +263,31 @@ async fn messages(shared: &Shared, request: Value) -> Response {
         return reply(&model, stream, &Step::text("ok"));
     }
     shared.requests.lock().unwrap().push(request.clone());
-    let index = request["messages"]
-        .as_array()
-        .map_or(0, |m| m.iter().filter(|m| m["role"] == "assistant").count());
+    // Only the turns this server wrote count: Claude Code adds its own assistant messages (such as
+    // "No response requested." for a turn cut off by a kill) to a resumed conversation.
+    let scripted_texts: Vec<&str> = shared
+        .script
+        .iter()
+        .filter_map(Step::final_text)
+        .chain(["Nothing more to do."])
+        .collect();
+    let index = request["messages"].as_array().map_or(0, |m| {
+        m.iter()
+            .filter(|m| m["role"] == "assistant")
+            .filter(|m| {
+                m["content"].as_array().is_some_and(|blocks| {
+                    blocks.iter().any(|b| {
+                        b["id"]
+                            .as_str()
+                            .is_some_and(|id| id.starts_with("toolu_fake_"))
+                            || b["text"]
+                                .as_str()
+                                .is_some_and(|t| scripted_texts.contains(&t))
+                    })
+                })
+            })
+            .count()
+    });
     let mut step = shared
         .script
         .get(index)

@@ -1,0 +1,613 @@
+//! Runs end to end: the built orchestrator supervising the real Claude Code CLI (pinned, from
+//! `scripts/test`) against the fake Messages API; the CLI, its tools, its permission requests and
+//! the files it writes are real. Also a script agent through the `command` adapter.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use orchestrator::domain::{PlanId, PlanStatus, RunId};
+use serde_json::Value;
+use support::fake_api::{FakeApi, Step};
+use support::{Project, content_v1};
+
+const SECRET: &str = "sk-fake-test-key-7f3a";
+
+struct Setup {
+    project: Project,
+    api: FakeApi,
+    plan: PlanId,
+}
+
+fn git(root: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A git project whose plan's task T1 may write `files`, an agent pointed at the fake API, and a
+/// verification that passes once hello.txt exists. `script` gets the project root (Claude
+/// Code's file tools take absolute paths).
+fn setup(script: impl FnOnce(&Path) -> Vec<Step>, files: &[&str], extra: &str) -> Setup {
+    let project = Project::new();
+    let api = FakeApi::start(script(&project.root));
+    let home = project.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let root = &project.root;
+    let claude = support::tool("npm/node_modules/.bin/claude");
+    let env: String = api
+        .env(&home)
+        .iter()
+        .map(|(k, v)| format!("{k} = {v:?}\n"))
+        .collect();
+    let defaults = |name: &str, lines: &[&str]| -> String {
+        let mine = section(extra, name);
+        let mut out: Vec<String> = lines
+            .iter()
+            .filter(|l| {
+                let key = l.split('=').next().unwrap_or_default().trim();
+                !mine
+                    .lines()
+                    .any(|m| m.split('=').next().unwrap_or_default().trim() == key)
+            })
+            .map(|l| (*l).to_owned())
+            .collect();
+        out.push(mine);
+        out.join("\n")
+    };
+    let config = format!(
+        "[agent]\n{agent}\n[agent.env]\n{env}\n[supervisor]\n{supervisor}\n[verifier]\nchecks = [\"done\"]\n[verifier.check.done]\ncommand = [\"test\", \"-f\", \"hello.txt\"]\n{rest}",
+        agent = defaults(
+            "agent",
+            &[&format!("command = {claude:?}"), "max_turns = 20"]
+        ),
+        supervisor = defaults(
+            "supervisor",
+            &[
+                "monitor_interval_secs = 1",
+                "stall_timeout_secs = 60",
+                "retry_backoff_secs = 0"
+            ]
+        ),
+        rest = section(extra, "rest"),
+    );
+    std::fs::write(root.join("orchestrator.toml"), config).unwrap();
+    std::fs::write(root.join("README.md"), "# demo\n").unwrap();
+    std::fs::write(root.join(".gitignore"), ".secrets.json\n").unwrap();
+    git(root, &["init", "-q"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "start"]);
+    std::fs::write(
+        root.join(".secrets.json"),
+        format!(r#"{{"keys": {{"ANTHROPIC_API_KEY": "{SECRET}"}}}}"#),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        root.join(".secrets.json"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let store = project.store();
+    let p = store.ensure_project(root, "project").unwrap();
+    let mut content = content_v1();
+    content.phases[0].tasks[0].files = files.iter().map(|f| (*f).to_owned()).collect();
+    content.phases[0].tasks[0].description = "Write hello.txt".into();
+    let plan = store
+        .create_plan(p.id, None, "Hello", &content, "created")
+        .unwrap();
+    store
+        .set_plan_status(plan.id, PlanStatus::Approved)
+        .unwrap();
+    Setup {
+        project,
+        api,
+        plan: plan.id,
+    }
+}
+
+fn at(root: &Path, file: &str) -> String {
+    root.join(file).to_string_lossy().into_owned()
+}
+
+/// Lines of `extra` under a marker such as `#agent`.
+fn section(extra: &str, name: &str) -> String {
+    let mut out = String::new();
+    let mut on = false;
+    for line in extra.lines() {
+        if let Some(marker) = line.strip_prefix('#') {
+            on = marker.trim() == name;
+        } else if on {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+impl Setup {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = self.project.command();
+        cmd.args(args);
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn start_task(&self) -> Child {
+        self.cmd(&["run-task", &self.plan.to_string(), "T1", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn run_task(&self) -> (Output, Value) {
+        let out = self.run(&["run-task", &self.plan.to_string(), "T1", "--json"]);
+        let run = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out, run)
+    }
+
+    fn events(&self, run: RunId) -> Vec<Value> {
+        let out = self.run(&["runs", "events", &run.to_string(), "--json"]);
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn root(&self) -> &PathBuf {
+        &self.project.root
+    }
+}
+
+fn kinds(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["kind"].as_str().unwrap()).collect()
+}
+
+fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .map(|e| &e["payload"])
+        .collect()
+}
+
+fn explain(out: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Waits for `check` with a deadline (what it waits for happens in another process).
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_run_writes_a_file_is_verified_and_completes() {
+    let s = setup(
+        |r| {
+            vec![
+                Step::write(&at(r, "hello.txt"), "hi\n"),
+                Step::text("Done."),
+            ]
+        },
+        &["hello.txt"],
+        "",
+    );
+    let (out, run) = s.run_task();
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(run["status"], "COMPLETED");
+    assert_eq!(run["attempt"], 1);
+    assert_eq!(
+        std::fs::read_to_string(s.root().join("hello.txt")).unwrap(),
+        "hi\n"
+    );
+    let events = s.events(RunId(1));
+    let k = kinds(&events);
+    for expected in [
+        "attempt_started",
+        "init",
+        "tool_use",
+        "permission_request",
+        "permission_answer",
+        "tool_result",
+        "result",
+        "exited",
+        "verification",
+    ] {
+        assert!(k.contains(&expected), "{expected} missing from {k:?}");
+    }
+    let answer = of_kind(&events, "permission_answer")[0];
+    assert_eq!(
+        (answer["allowed"].as_bool(), answer["decided_by"].as_str()),
+        (Some(true), Some("policy"))
+    );
+    assert_eq!(of_kind(&events, "verification")[0]["passed"], true);
+    let init_session = of_kind(&events, "init")[0]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let view: Value =
+        serde_json::from_slice(&s.run(&["runs", "show", "1", "--json"]).stdout).unwrap();
+    assert_eq!(view["run"]["agent_session_id"], init_session.as_str());
+    let reasons: Vec<&str> = view["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["first edit", "agent finished", "verified"]);
+    let finished = &view["checkpoints"][1];
+    assert_eq!(finished["files_changed"], serde_json::json!(["hello.txt"]));
+    assert!(finished["cost_usd"].as_f64().unwrap() > 0.0);
+    let commit = finished["commit"].as_str().unwrap();
+    let tree = Command::new("git")
+        .arg("-C")
+        .arg(s.root())
+        .args(["show", &format!("{commit}:hello.txt")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&tree.stdout),
+        "hi\n",
+        "the checkpoint commit holds the work"
+    );
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(s.root())
+        .args(["status", "--porcelain"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("?? hello.txt"),
+        "the branch and index are untouched"
+    );
+
+    // The API key reached the agent (the fake API saw it) but never the store.
+    for file in std::fs::read_dir(&s.project.data_dir).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(SECRET),
+            "the secret reached the data dir"
+        );
+    }
+    assert_eq!(s.api.requests().len(), 2);
+}
+
+#[test]
+fn a_refused_command_is_denied_and_the_run_still_finishes() {
+    let s = setup(
+        |r| {
+            vec![
+                Step::bash("rm -rf /"),
+                Step::write(&at(r, "hello.txt"), "hi\n"),
+                Step::text("Done."),
+            ]
+        },
+        &["hello.txt"],
+        "",
+    );
+    // Without --json: the live display and the summary line.
+    let out = s.run(&["run-task", &s.plan.to_string(), "T1"]);
+    assert!(out.status.success(), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("run 1: COMPLETED"),
+        "{}",
+        explain(&out)
+    );
+    let events = s.events(RunId(1));
+    let answers = of_kind(&events, "permission_answer");
+    assert_eq!(answers[0]["allowed"], false);
+    assert!(
+        answers[0]["message"].as_str().unwrap().contains("rm -rf /"),
+        "{answers:?}"
+    );
+    let results = of_kind(&events, "tool_result");
+    assert_eq!(results[0]["is_error"], true, "the agent was told no");
+    let audit: Value =
+        serde_json::from_slice(&s.run(&["policy", "audit", "--json"]).stdout).unwrap();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["verdict"] == "deny" && e["tool_name"] == "Bash")
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("denied by policy"),
+        "the live display shows it: {}",
+        explain(&out)
+    );
+}
+
+#[test]
+fn an_escalated_call_waits_for_a_person_who_approves_it_from_the_cli() {
+    let s = setup(
+        |r| {
+            vec![
+                Step::bash("mkdir -p docs && echo notes > docs/notes.md"),
+                Step::write(&at(r, "hello.txt"), "hi\n"),
+                Step::text("Done."),
+            ]
+        },
+        &["hello.txt"],
+        "",
+    );
+    let child = s.start_task();
+    let mut pending = Value::Null;
+    wait_for("the approval request", Duration::from_secs(60), || {
+        pending =
+            serde_json::from_slice(&s.run(&["approvals", "--json"]).stdout).unwrap_or(Value::Null);
+        pending.as_array().is_some_and(|a| !a.is_empty())
+    });
+    assert_eq!(pending[0]["task_key"], "T1");
+    assert!(
+        pending[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("docs/notes.md")
+    );
+    assert!(
+        !s.root().join("docs/notes.md").exists(),
+        "the agent waits for the answer"
+    );
+    let id = pending[0]["id"].to_string();
+    let approved = s.run(&["approve", &id, "--by", "alice"]);
+    assert!(approved.status.success(), "{}", explain(&approved));
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(
+        std::fs::read_to_string(s.root().join("docs/notes.md")).unwrap(),
+        "notes\n"
+    );
+    let events = s.events(RunId(1));
+    let answer = of_kind(&events, "permission_answer")[0];
+    assert_eq!(
+        (answer["allowed"].as_bool(), answer["decided_by"].as_str()),
+        (Some(true), Some("alice"))
+    );
+}
+
+#[test]
+fn an_overloaded_api_is_retried_and_the_run_completes() {
+    let s = setup(
+        |r| {
+            vec![
+                Step::write(&at(r, "hello.txt"), "hi\n").failing(529, 1),
+                Step::text("Done."),
+            ]
+        },
+        &["hello.txt"],
+        "",
+    );
+    let (out, run) = s.run_task();
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(
+        (run["status"].as_str(), run["attempt"].as_u64()),
+        (Some("COMPLETED"), Some(1))
+    );
+    let events = s.events(RunId(1));
+    assert_eq!(of_kind(&events, "api_retry")[0]["status"], 529);
+}
+
+#[test]
+fn a_stalled_agent_is_killed_and_its_session_resumed() {
+    let s = setup(
+        |r| {
+            vec![
+                Step::write(&at(r, "hello.txt"), "hi\n").slow(60, 1),
+                Step::text("Done."),
+            ]
+        },
+        &["hello.txt"],
+        "#supervisor\nstall_timeout_secs = 3\n",
+    );
+    let started = Instant::now();
+    let (out, run) = s.run_task();
+    assert!(out.status.success(), "{}", explain(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(45),
+        "the stall was cut short"
+    );
+    assert_eq!(
+        (run["status"].as_str(), run["attempt"].as_u64()),
+        (Some("COMPLETED"), Some(2))
+    );
+    let events = s.events(RunId(1));
+    assert_eq!(of_kind(&events, "stalled").len(), 1);
+    let attempts = of_kind(&events, "attempt_started");
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[1]["resumed"], true);
+    assert_eq!(
+        attempts[1]["session"], attempts[0]["session"],
+        "the same agent session continues"
+    );
+    assert!(
+        of_kind(&events, "attempt_failed")[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("stalled")
+    );
+    let last_prompt = s.api.requests().last().unwrap().to_string();
+    assert!(
+        last_prompt.contains("The previous attempt failed"),
+        "the new attempt is told what failed"
+    );
+}
+
+#[test]
+fn repeated_failures_escalate_with_a_summary_and_a_person_can_retry_or_cancel() {
+    let notified = tempfile::tempdir().unwrap();
+    let hook = notified.path().join("hook.json");
+    let extra = format!(
+        "#supervisor\nmax_retries = 5\n#rest\n[policy]\nnotify_command = [\"sh\", \"-c\", \"cat > {}\"]\n",
+        hook.display()
+    );
+    let s = setup(
+        |_| vec![Step::text("never").failing(400, 1000)],
+        &["hello.txt"],
+        &extra,
+    );
+    let (out, run) = s.run_task();
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert_eq!(
+        (run["status"].as_str(), run["attempt"].as_u64()),
+        (Some("ESCALATED"), Some(6))
+    );
+    let events = s.events(RunId(1));
+    assert_eq!(
+        of_kind(&events, "attempt_started").len(),
+        6,
+        "one attempt and five retries"
+    );
+    let summary = of_kind(&events, "escalated")[0];
+    assert_eq!(summary["task"], "T1");
+    assert_eq!(summary["attempts"], 6);
+    assert!(
+        summary["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("the agent ended in error"),
+        "{summary}"
+    );
+    assert!(summary["last_checkpoint"]["reason"].is_string());
+    let told: Value = serde_json::from_str(&std::fs::read_to_string(&hook).unwrap()).unwrap();
+    assert_eq!(told["event"], "run_escalated");
+    assert_eq!(told["run"]["status"], "ESCALATED");
+
+    let resume = s.run(&["runs", "resume", "9"]);
+    assert_eq!(resume.status.code(), Some(1));
+    let cancelled = s.run(&["runs", "cancel", "1"]);
+    assert!(
+        String::from_utf8_lossy(&cancelled.stdout).contains("CANCELLED"),
+        "{}",
+        explain(&cancelled)
+    );
+    let again = s.run(&["runs", "retry", "1"]);
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("CANCELLED"),
+        "a cancelled run stays cancelled: {}",
+        explain(&again)
+    );
+}
+
+#[test]
+fn a_killed_orchestrator_is_recovered_on_restart_from_the_stored_session() {
+    let s = setup(
+        |r| {
+            vec![
+                Step::write(&at(r, "started.txt"), "1\n"),
+                Step::write(&at(r, "hello.txt"), "hi\n").slow(60, 1),
+                Step::text("Done."),
+            ]
+        },
+        &["hello.txt", "started.txt"],
+        "",
+    );
+    let mut child = s.start_task();
+    wait_for(
+        "the agent's first edit and the slow call",
+        Duration::from_secs(60),
+        || s.root().join("started.txt").exists() && s.api.requests().len() >= 2,
+    );
+    // SIGKILL: no chance to clean up.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let view: Value =
+        serde_json::from_slice(&s.run(&["runs", "show", "1", "--json"]).stdout).unwrap();
+    assert_eq!(
+        view["run"]["status"], "IN_PROGRESS",
+        "the run was in flight"
+    );
+    let session = view["run"]["agent_session_id"].as_str().unwrap().to_owned();
+
+    let out = s.run(&["runs", "recover"]);
+    assert!(out.status.success(), "{}", explain(&out));
+    let view: Value =
+        serde_json::from_slice(&s.run(&["runs", "show", "1", "--json"]).stdout).unwrap();
+    assert_eq!(view["run"]["status"], "COMPLETED");
+    assert_eq!(view["run"]["attempt"], 1, "a recovery is not a retry");
+    let events = s.events(RunId(1));
+    let attempts = of_kind(&events, "attempt_started");
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(
+        (
+            attempts[1]["resumed"].as_bool(),
+            attempts[1]["session"].as_str()
+        ),
+        (Some(true), Some(session.as_str()))
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.root().join("hello.txt")).unwrap(),
+        "hi\n"
+    );
+    let again = s.run(&["runs", "recover"]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("No run needs recovering"),
+        "none is run twice"
+    );
+}
+
+#[test]
+fn a_script_agent_runs_through_the_same_lifecycle() {
+    let s = setup(
+        |_| vec![],
+        &["hello.txt"],
+        "#agent\ncommand = \"sh\"\nkind = \"command\"\nargs = [\"-c\", \"echo working on: $(head -c 13); echo hi > hello.txt\"]\n",
+    );
+    let (out, run) = s.run_task();
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(run["status"], "COMPLETED");
+    let events = s.events(RunId(1));
+    assert_eq!(
+        of_kind(&events, "output")[0]["text"],
+        "working on: # Task T1: Ta"
+    );
+    assert_eq!(of_kind(&events, "exited")[0]["code"], 0);
+
+    let failing = setup(
+        |_| vec![],
+        &["hello.txt"],
+        "#agent\ncommand = \"sh\"\nkind = \"command\"\nargs = [\"-c\", \"echo nope >&2; exit 3\"]\n#supervisor\nmax_retries = 1\n",
+    );
+    let (out, run) = failing.run_task();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        (run["status"].as_str(), run["attempt"].as_u64()),
+        (Some("ESCALATED"), Some(2))
+    );
+    let events = failing.events(RunId(1));
+    assert!(
+        of_kind(&events, "attempt_failed")[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("exit code 3; nope"),
+        "{events:?}"
+    );
+}
