@@ -5,7 +5,7 @@ mod support;
 use serde_json::{Value, json};
 use support::{Project, StdioPeer, structured, tool_error_text};
 
-const CORE_TOOLS: [&str; 9] = [
+const CORE_TOOLS: [&str; 12] = [
     "approvals",
     "plan_answer",
     "plan_approve",
@@ -14,6 +14,9 @@ const CORE_TOOLS: [&str; 9] = [
     "plan_session",
     "plan_start",
     "plan_submit",
+    "run_control",
+    "run_start",
+    "run_status",
     "verify",
 ];
 
@@ -120,6 +123,7 @@ fn all_profile_serves_every_plan_tool_end_to_end() {
         "plan_rollback",
         "policy_audit",
         "policy_check",
+        "run_events",
     ]);
     all.sort();
     assert_eq!(tool_names(&reply), all);

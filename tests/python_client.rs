@@ -44,6 +44,9 @@ fn check(seen: &Value, plan: i64) {
             "plan_session",
             "plan_start",
             "plan_submit",
+            "run_control",
+            "run_start",
+            "run_status",
             "verify"
         ]),
         "{seen}"

@@ -611,3 +611,137 @@ fn a_script_agent_runs_through_the_same_lifecycle() {
         "{events:?}"
     );
 }
+
+#[test]
+fn runs_are_started_and_followed_over_mcp() {
+    let s = setup(
+        |r| {
+            vec![
+                Step::write(&at(r, "hello.txt"), "hi\n"),
+                Step::text("Done."),
+            ]
+        },
+        &["hello.txt"],
+        "",
+    );
+    let mut cmd = s.cmd(&["serve"]);
+    cmd.env("ORCHESTRATOR_TOOLS", "all");
+    let mut peer = support::StdioPeer::spawn(cmd);
+    peer.initialize();
+    let started = support::call(
+        &mut peer,
+        2,
+        "run_start",
+        serde_json::json!({"plan_id": s.plan.0, "task": "T1"}),
+    );
+    let handle = support::structured(&started);
+    let run = handle["run"]["id"].as_i64().unwrap();
+    assert_eq!(
+        handle["run"]["status"], "PENDING",
+        "the call returns before the agent works"
+    );
+    let mut after = 0;
+    let mut seen = Vec::new();
+    let mut status = Value::Null;
+    for id in 3..60 {
+        let reply = support::call(
+            &mut peer,
+            id,
+            "run_status",
+            serde_json::json!({"run_id": run, "after_seq": after, "wait_seconds": 10}),
+        );
+        status = support::structured(&reply).clone();
+        for e in status["new_events"].as_array().into_iter().flatten() {
+            after = e["seq"].as_u64().unwrap();
+            seen.push(e["kind"].as_str().unwrap().to_owned());
+        }
+        if status["view"]["run"]["status"] == "COMPLETED" {
+            break;
+        }
+    }
+    assert_eq!(status["view"]["run"]["status"], "COMPLETED", "{status}");
+    assert!(status["next_step"].as_str().unwrap().contains("completed"));
+    assert!(
+        seen.contains(&"permission_answer".to_owned()) && seen.contains(&"verification".to_owned()),
+        "{seen:?}"
+    );
+    let events = support::call(
+        &mut peer,
+        70,
+        "run_events",
+        serde_json::json!({"run_id": run}),
+    );
+    assert!(
+        support::structured(&events)["events"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= seen.len()
+    );
+    let listed = support::call(&mut peer, 71, "run_status", serde_json::json!({}));
+    assert_eq!(support::structured(&listed)["runs"][0]["id"], run);
+    let bad = support::call(
+        &mut peer,
+        72,
+        "run_control",
+        serde_json::json!({"run_id": run, "action": "resume"}),
+    );
+    assert!(support::tool_error_text(&bad).contains("COMPLETED"));
+    let unknown = support::call(
+        &mut peer,
+        73,
+        "run_start",
+        serde_json::json!({"plan_id": s.plan.0, "task": "T9"}),
+    );
+    assert!(support::tool_error_text(&unknown).contains("T9"));
+    peer.finish();
+}
+
+#[test]
+fn sigterm_stops_the_agent_cleanly_and_the_run_resumes_later() {
+    let s = setup(
+        |r| {
+            vec![
+                Step::write(&at(r, "started.txt"), "1\n"),
+                Step::write(&at(r, "hello.txt"), "hi\n").slow(60, 1),
+                Step::text("Done."),
+            ]
+        },
+        &["hello.txt", "started.txt"],
+        "",
+    );
+    let child = s.start_task();
+    wait_for("the slow call", Duration::from_secs(60), || {
+        s.api.requests().len() >= 2
+    });
+    // SAFETY: sending SIGTERM to the child we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    let events = s.events(RunId(1));
+    assert_eq!(
+        of_kind(&events, "stopping").len(),
+        1,
+        "{:?}",
+        kinds(&events)
+    );
+    let view: Value =
+        serde_json::from_slice(&s.run(&["runs", "show", "1", "--json"]).stdout).unwrap();
+    assert_eq!(view["run"]["status"], "IN_PROGRESS");
+    assert!(
+        view["run"]["lease_owner"].is_null(),
+        "the lease was given back"
+    );
+    assert_eq!(
+        view["checkpoints"].as_array().unwrap().last().unwrap()["reason"],
+        "stopped"
+    );
+    let out = s.run(&["runs", "recover"]);
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(
+        std::fs::read_to_string(s.root().join("hello.txt")).unwrap(),
+        "hi\n"
+    );
+}

@@ -49,6 +49,8 @@ pub async fn serve_http(
         tracing::warn!(%local, "serving MCP to other hosts without authentication");
     }
     let profile = options.profile;
+    super::recover(&orchestrator).await;
+    let engine = orchestrator.clone();
     let service = StreamableHttpService::new(
         move || Ok(OrchestratorMcp::new(orchestrator.clone(), profile)),
         LocalSessionManager::default().into(),
@@ -61,5 +63,6 @@ pub async fn serve_http(
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;
+    engine.shutdown().await;
     Ok(())
 }

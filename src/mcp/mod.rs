@@ -10,6 +10,7 @@
 mod approvals;
 mod elicit;
 mod http;
+mod runs;
 mod tools;
 mod verify;
 
@@ -23,8 +24,21 @@ use crate::config::ToolProfile;
 
 /// Serves MCP on stdin/stdout until the client closes the connection.
 pub async fn serve_stdio(orchestrator: Orchestrator, profile: ToolProfile) -> anyhow::Result<()> {
-    let server = OrchestratorMcp::new(orchestrator, profile);
+    recover(&orchestrator).await;
+    let server = OrchestratorMcp::new(orchestrator.clone(), profile);
     let running = server.serve(rmcp::transport::stdio()).await?;
     running.waiting().await?;
+    orchestrator.shutdown().await;
     Ok(())
+}
+
+/// Supervises again the runs a dead orchestrator left in flight.
+pub(crate) async fn recover(orchestrator: &Orchestrator) {
+    match orchestrator.recover_runs(orchestrator.stop_token()).await {
+        Ok(runs) if !runs.is_empty() => {
+            tracing::info!(runs = ?runs, "recovering runs left in flight")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not look for runs to recover"),
+    }
 }

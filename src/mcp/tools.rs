@@ -39,7 +39,8 @@ verification steps) and decisions with their rationale (plan_decide adds one), i
 and rolled back. Call plan_get without arguments to list the plans, then with a plan_id to read one. \
 Agents' tool calls that the permission policy escalated wait in a queue: `approvals` lists them and answers one \
 (approve, approve_always for the rest of the run, or deny with a reason) once the user has decided. \
-`verify` runs the project's own checks (tests, lint, types, security) and reports findings by file and line.";
+`verify` runs the project's own checks (tests, lint, types, security) and reports findings by file and line. \
+`run_start` runs one task of an approved plan with a supervised agent; follow it with `run_status`.";
 
 /// Arguments of `plan_start`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -702,11 +703,14 @@ impl OrchestratorMcp {
 impl OrchestratorMcp {
     /// The server for `orchestrator`, exposing the tools of `profile`.
     pub fn new(orchestrator: Orchestrator, profile: ToolProfile) -> Self {
-        let mut tool_router =
-            Self::core_router() + Self::approvals_router() + Self::verify_router();
+        let mut tool_router = Self::core_router()
+            + Self::approvals_router()
+            + Self::verify_router()
+            + Self::runs_router();
         if profile == ToolProfile::All {
             tool_router += Self::extra_router();
             tool_router += Self::policy_router();
+            tool_router += Self::run_events_router();
         }
         Self {
             orchestrator,

@@ -38,6 +38,8 @@ pub struct Orchestrator {
     agent_slots: Arc<tokio::sync::Semaphore>,
     /// Runs supervised in this process.
     live: runs::LiveRuns,
+    /// Fired when the engine shuts down: supervisors stop their agents cleanly.
+    stop: tokio_util::sync::CancellationToken,
 }
 
 /// Where a decision is recorded.
@@ -100,6 +102,7 @@ impl Orchestrator {
             jobs: Arc::default(),
             agent_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             live: Arc::default(),
+            stop: tokio_util::sync::CancellationToken::new(),
         })
     }
 
@@ -120,6 +123,7 @@ impl Orchestrator {
             jobs: Arc::default(),
             agent_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             live: Arc::default(),
+            stop: tokio_util::sync::CancellationToken::new(),
         })
     }
 
@@ -131,6 +135,23 @@ impl Orchestrator {
     /// The settings it was opened with, if it was opened from settings.
     pub fn settings(&self) -> Option<&Settings> {
         self.settings.as_deref()
+    }
+
+    /// The engine's shutdown signal; background supervisors stop when it fires.
+    pub fn stop_token(&self) -> tokio_util::sync::CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Stops every supervisor this engine started in the background: agents are interrupted,
+    /// then ended; their runs stay in flight, to be resumed on the next start.
+    pub async fn shutdown(&self) {
+        self.stop.cancel();
+        for _ in 0..100 {
+            if self.live_runs() == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     /// A slot for one running agent; waits while `delegator.max_parallel` agents run.

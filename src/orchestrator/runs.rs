@@ -86,12 +86,21 @@ impl Orchestrator {
 
     /// Starts supervising a run in the background; returns at once.
     pub fn spawn_run(&self, run: RunId, stop: CancellationToken) {
+        // Registered before the task starts, so a shutdown right after waits for it.
+        if let Ok(mut live) = self.live.runs.lock() {
+            live.entry(run).or_insert_with(|| stop.child_token());
+        }
         let engine = self.clone();
         tokio::spawn(async move {
             if let Err(e) = engine.supervise_run(run, stop, &|_| {}).await {
                 tracing::warn!(run = %run, error = %e, "the supervisor stopped with an error");
             }
         });
+    }
+
+    /// How many runs this process supervises now.
+    pub fn live_runs(&self) -> usize {
+        self.live.runs.lock().map_or(0, |l| l.len())
     }
 
     /// A run with its checkpoints and newest events.

@@ -1,0 +1,254 @@
+//! Runs over MCP: start a task's run (it is supervised in the server; the call returns at once),
+//! follow it (long-polling for new events), read its events, and retry, resume or cancel it.
+
+use std::time::Duration;
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{Json, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::tools::{OrchestratorMcp, tool_error};
+use crate::domain::{PlanId, Run, RunEvent, RunId, RunStatus};
+use crate::orchestrator::{RunAction, RunView};
+
+/// The longest `run_status` waits, well under the ~60 s clients allow a tool call.
+const MAX_WAIT_SECS: u64 = 50;
+
+/// Arguments of `run_start`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunStartArgs {
+    /// The approved plan.
+    pub plan_id: PlanId,
+    /// The task's key in it (`T1`).
+    pub task: String,
+}
+
+/// What `run_start` and `run_control` return.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RunHandle {
+    /// The run, as it stands now.
+    pub run: Run,
+    /// What to do next.
+    pub next_step: String,
+}
+
+/// Arguments of `run_status`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunStatusArgs {
+    /// The run; leave out to list the project's runs.
+    pub run_id: Option<RunId>,
+    /// Wait for events after this sequence number (the `seq` of the last event seen).
+    pub after_seq: Option<u64>,
+    /// Seconds to wait for something new (default 25, at most 50; 0 answers at once).
+    pub wait_seconds: Option<u64>,
+}
+
+/// What `run_status` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RunStatusResult {
+    /// The run, its checkpoints and newest events (with `run_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view: Option<RunView>,
+    /// The events after `after_seq` (with `run_id`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub new_events: Vec<RunEvent>,
+    /// The project's runs (without `run_id`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<Run>,
+    /// What to do next.
+    pub next_step: String,
+}
+
+/// Arguments of `run_control`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunControlArgs {
+    /// The run.
+    pub run_id: RunId,
+    /// `retry` (fresh attempts), `resume` (continue the agent's session) or `cancel`.
+    pub action: RunAction,
+}
+
+/// Arguments of `run_events`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunEventsArgs {
+    /// The run.
+    pub run_id: RunId,
+    /// Only events after this sequence number.
+    #[serde(default)]
+    pub after_seq: u64,
+    /// At most this many (default 200).
+    pub limit: Option<u32>,
+}
+
+/// What `run_events` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RunEventsResult {
+    /// The events, oldest first.
+    pub events: Vec<RunEvent>,
+}
+
+fn next_for(run: &Run, waiting: usize) -> String {
+    match run.status {
+        RunStatus::Completed => "The run completed: its work passed verification.".into(),
+        RunStatus::Escalated => format!(
+            "The run needs a person: read its events, then run_control with retry, resume or cancel (last error: {}).",
+            run.last_error.as_deref().unwrap_or("none recorded")
+        ),
+        RunStatus::Cancelled => "The run was cancelled.".into(),
+        _ if waiting > 0 => {
+            format!("{waiting} tool call(s) wait for approval: see `approvals` and ask the user.")
+        }
+        _ => format!(
+            "The run is {}; call run_status with run_id {} and after_seq to follow it.",
+            run.status, run.id
+        ),
+    }
+}
+
+#[tool_router(router = runs_router, vis = "pub(super)")]
+impl OrchestratorMcp {
+    /// Starts running one task of an approved plan with the configured agent, supervised by the
+    /// server (permissions through the policy, stalls restarted, failures retried, the work
+    /// verified). Returns the run at once; follow it with run_status.
+    #[tool(
+        name = "run_start",
+        annotations(
+            title = "Start a task's run",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn run_start(
+        &self,
+        Parameters(args): Parameters<RunStartArgs>,
+    ) -> Result<Json<RunHandle>, String> {
+        let run = self
+            .orchestrator
+            .create_task_run(args.plan_id, &args.task)
+            .await
+            .map_err(tool_error)?;
+        self.orchestrator
+            .spawn_run(run.id, self.orchestrator.stop_token());
+        Ok(Json(RunHandle {
+            next_step: format!(
+                "Run {} started. Call run_status with run_id {} to follow it.",
+                run.id, run.id
+            ),
+            run,
+        }))
+    }
+
+    /// A run's state, checkpoints and events; waits up to `wait_seconds` for a new event after
+    /// `after_seq`. Without `run_id`, the project's runs.
+    #[tool(
+        name = "run_status",
+        annotations(title = "Follow a run", read_only_hint = true, open_world_hint = false)
+    )]
+    async fn run_status(
+        &self,
+        Parameters(args): Parameters<RunStatusArgs>,
+    ) -> Result<Json<RunStatusResult>, String> {
+        let Some(id) = args.run_id else {
+            let runs = self
+                .orchestrator
+                .runs(Vec::new())
+                .await
+                .map_err(tool_error)?;
+            return Ok(Json(RunStatusResult {
+                view: None,
+                new_events: Vec::new(),
+                next_step: if runs.is_empty() {
+                    "No runs yet: run_start starts one.".into()
+                } else {
+                    "Call run_status with a run_id to follow one.".into()
+                },
+                runs,
+            }));
+        };
+        let after = args.after_seq.unwrap_or(0);
+        let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));
+        let view = self
+            .orchestrator
+            .watch_run(id, after, wait)
+            .await
+            .map_err(tool_error)?;
+        let new_events = self
+            .orchestrator
+            .run_events(id, after, 200)
+            .await
+            .map_err(tool_error)?;
+        Ok(Json(RunStatusResult {
+            next_step: next_for(&view.run, view.waiting_approvals),
+            view: Some(view),
+            new_events,
+            runs: Vec::new(),
+        }))
+    }
+
+    /// A person's decision about a run: `retry` an escalated or failed run with fresh attempts,
+    /// `resume` an escalated run's agent session, or `cancel` a run. Only with the user's word.
+    #[tool(
+        name = "run_control",
+        annotations(
+            title = "Retry, resume or cancel a run",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn run_control(
+        &self,
+        Parameters(args): Parameters<RunControlArgs>,
+    ) -> Result<Json<RunHandle>, String> {
+        let run = self
+            .orchestrator
+            .control_run(args.run_id, args.action)
+            .await
+            .map_err(tool_error)?;
+        if args.action != RunAction::Cancel {
+            self.orchestrator
+                .spawn_run(run.id, self.orchestrator.stop_token());
+        }
+        Ok(Json(RunHandle {
+            next_step: next_for(&run, 0),
+            run,
+        }))
+    }
+}
+
+#[tool_router(router = run_events_router, vis = "pub(super)")]
+impl OrchestratorMcp {
+    /// A run's event log: what the agent did and said, permission answers, checkpoints,
+    /// verification, retries.
+    #[tool(
+        name = "run_events",
+        annotations(
+            title = "Read a run's events",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn run_events(
+        &self,
+        Parameters(args): Parameters<RunEventsArgs>,
+    ) -> Result<Json<RunEventsResult>, String> {
+        let events = self
+            .orchestrator
+            .run_events(
+                args.run_id,
+                args.after_seq,
+                args.limit.unwrap_or(200).min(1000),
+            )
+            .await
+            .map_err(tool_error)?;
+        Ok(Json(RunEventsResult { events }))
+    }
+}
