@@ -645,6 +645,13 @@ pub(super) fn run_event(event: &RunEvent) -> Option<String> {
             }
         ),
         "permission_request" => format!("asks to use {}", s("tool_name")),
+        "approval_waiting" => format!(
+            "⏸ waiting for a person: request #{} ({}) — `orchestrator approve {}` or `orchestrator deny {} --reason …`",
+            p["approval_id"],
+            s("reason"),
+            p["approval_id"],
+            p["approval_id"]
+        ),
         "assistant_text" => format!("says: {}", s("text").lines().next().unwrap_or_default()),
         "output" => format!("| {}", s("text")),
         "api_retry" => format!("API error {}, the agent retries", p["status"]),

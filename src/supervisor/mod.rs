@@ -432,6 +432,7 @@ async fn attempt(
     let mut last_checkpoint = Instant::now();
     let (answer_tx, mut answer_rx) =
         mpsc::channel::<(String, crate::PermissionAnswer, serde_json::Value)>(16);
+    let (waiting_tx, mut waiting_rx) = mpsc::channel::<crate::domain::ApprovalRequest>(16);
     let mut waiting: HashSet<String> = HashSet::new();
     let mut usage = (0.0_f64, 0_u64, 0_u64);
     let mut last_output = String::new();
@@ -456,14 +457,28 @@ async fn attempt(
                         waiting.insert(request_id.clone());
                         let engine = engine.clone();
                         let tx = answer_tx.clone();
+                        let waiting_tx = waiting_tx.clone();
                         tokio::spawn(async move {
                             let request = ToolRequest { tool_name, input: input.clone() };
-                            let answer = engine.request_permission(run_id, request).await.unwrap_or_else(|e| crate::PermissionAnswer {
+                            let failed = |e: Error| crate::PermissionAnswer {
                                 allowed: false,
                                 message: format!("the permission could not be decided: {e}"),
                                 decided_by: "error".into(),
                                 approval_id: None,
-                            });
+                            };
+                            let answer = match engine.submit_permission(run_id, request).await {
+                                Ok((_, Some(queued))) => {
+                                    let _ = waiting_tx.send(queued.clone()).await;
+                                    engine.wait_for_approval(queued.id).await.unwrap_or_else(failed)
+                                }
+                                Ok((decision, None)) => crate::PermissionAnswer {
+                                    allowed: decision.verdict == crate::policy::Severity::Allow,
+                                    message: decision.reason,
+                                    decided_by: decision.rule.map_or_else(|| "policy".to_owned(), |r| format!("policy: {r}")),
+                                    approval_id: None,
+                                },
+                                Err(e) => failed(e),
+                            };
                             let _ = tx.send((request_id, answer, input)).await;
                         });
                     }
@@ -497,6 +512,9 @@ async fn attempt(
                 }
                 // The wait for a person is not the agent's silence.
                 last_event = Instant::now();
+            }
+            Some(queued) = waiting_rx.recv() => {
+                log(engine, run_id, "approval_waiting", &json!({"approval_id": queued.id, "tool_name": queued.tool_name, "reason": queued.reason, "expires_at": queued.expires_at}), on_event).await;
             }
             _ = monitor.tick() => {
                 let owner2 = owner.to_owned();
