@@ -159,12 +159,22 @@ impl Default for DelegatorConfig {
 pub struct ContextConfig {
     /// Tokens an agent's context may use.
     pub token_budget: u32,
+    /// How much the token estimate is raised above the BPE count, so it errs high (0.1 = 10%).
+    pub token_margin: f64,
+    /// Documentation chunks looked up in the knowledge base for each task.
+    pub docs_per_task: u32,
+    /// More folders holding skill folders (`<dir>/<skill>/SKILL.md`), besides the project's
+    /// `.claude/skills` and the user's `~/.claude/skills`.
+    pub skill_dirs: Vec<PathBuf>,
 }
 
 impl Default for ContextConfig {
     fn default() -> Self {
         Self {
             token_budget: 150_000,
+            token_margin: 0.10,
+            docs_per_task: 8,
+            skill_dirs: Vec::new(),
         }
     }
 }

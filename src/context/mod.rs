@@ -2,6 +2,8 @@
 //!
 //! Not built yet; these are the shapes its result will take.
 
+pub mod tokens;
+
 use serde::Serialize;
 
 /// The prompt built for one task, with an account of what it holds.

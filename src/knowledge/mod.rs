@@ -1,9 +1,21 @@
-//! The knowledge base: crawled documentation, chunked by heading and searchable (issue: Context
-//! builder, knowledge base and skills).
-//!
-//! Not built yet; this is the shape of what it returns.
+//! The knowledge base: documentation from local folders and websites, cut into chunks by
+//! heading, in a full-text index (tantivy, in the data dir), searched by relevance with the
+//! matching words highlighted. Indexing is incremental: a document whose content hash did not
+//! change is skipped; one that is gone is removed.
 
+pub mod chunk;
+pub mod crawl;
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
 use serde::Serialize;
+use tantivy::collector::TopDocs;
+use tantivy::query::QueryParser;
+use tantivy::schema::{Field, INDEXED, STORED, STRING, Schema, TEXT, Value};
+use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term, doc};
+
+use crate::error::{Error, Result};
 
 /// A piece of a document, returned by a search with its source.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -14,4 +26,188 @@ pub struct Chunk {
     pub heading_path: Vec<String>,
     /// Its text.
     pub text: String,
+}
+
+/// A search result.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Hit {
+    /// The chunk.
+    pub chunk: Chunk,
+    /// The part that matched, with the matching words in `**bold**`.
+    pub snippet: String,
+    /// The relevance score (higher is better).
+    pub score: f32,
+}
+
+/// What indexing a source did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct IndexReport {
+    /// Documents indexed (new or changed).
+    pub indexed: u32,
+    /// Documents skipped because nothing changed.
+    pub unchanged: u32,
+    /// Documents removed because they are gone.
+    pub removed: u32,
+    /// Chunks written.
+    pub chunks: u32,
+    /// Files or pages that could not be read, with why.
+    pub skipped: Vec<String>,
+}
+
+struct Fields {
+    source: Field,
+    uri: Field,
+    heading: Field,
+    text: Field,
+    ordinal: Field,
+}
+
+/// The index of one project's documentation.
+pub struct KnowledgeBase {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+/// Changes to the index, made visible by [`Indexing::commit`]. Only one process can hold it.
+pub struct Indexing<'a> {
+    writer: IndexWriter,
+    kb: &'a KnowledgeBase,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let fields = Fields {
+        source: builder.add_i64_field("source", INDEXED | STORED),
+        uri: builder.add_text_field("uri", STRING | STORED),
+        heading: builder.add_text_field("heading", TEXT | STORED),
+        text: builder.add_text_field("text", TEXT | STORED),
+        ordinal: builder.add_u64_field("ordinal", STORED),
+    };
+    (builder.build(), fields)
+}
+
+fn index_error(e: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("the knowledge index: {e}"))
+}
+
+impl Indexing<'_> {
+    /// Replaces a document's chunks (none: removes it).
+    pub fn put(&mut self, source: i64, uri: &str, pieces: &[chunk::Piece]) -> Result<()> {
+        let f = &self.kb.fields;
+        self.writer.delete_term(Term::from_field_text(f.uri, &format!("{source}|{uri}")));
+        for (ordinal, piece) in pieces.iter().enumerate() {
+            self.writer
+                .add_document(doc!(
+                    f.source => source,
+                    f.uri => format!("{source}|{uri}"),
+                    f.heading => piece.heading_path.join(" › "),
+                    f.text => piece.text.clone(),
+                    f.ordinal => ordinal as u64,
+                ))
+                .map_err(index_error)?;
+        }
+        Ok(())
+    }
+
+    /// Removes every chunk of a source.
+    pub fn remove_source(&mut self, source: i64) {
+        self.writer.delete_term(Term::from_field_i64(self.kb.fields.source, source));
+    }
+
+    /// Makes the changes searchable.
+    pub fn commit(mut self) -> Result<()> {
+        self.writer.commit().map_err(index_error)?;
+        self.kb.reader.reload().map_err(index_error)
+    }
+}
+
+/// A stable hash of a document's content (FNV-1a, 64 bits), to skip unchanged ones.
+pub fn content_hash(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+impl KnowledgeBase {
+    /// Opens (or creates) the index in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io { context: format!("creating {}", dir.display()), source: e })?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(dir).map_err(index_error)?;
+        let index = Index::open_or_create(directory, schema).map_err(index_error)?;
+        let reader = index.reader().map_err(index_error)?;
+        Ok(Self { index, reader, fields })
+    }
+
+    /// Starts changing the index (fails while another process indexes).
+    pub fn indexing(&self) -> Result<Indexing<'_>> {
+        let writer = self.index.writer(30_000_000).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => Error::Invalid("the knowledge index is being written by another process; try again when it is done".into()),
+            other => index_error(other),
+        })?;
+        Ok(Indexing { writer, kb: self })
+    }
+
+    /// The index's folder for a project in a data dir.
+    pub fn dir_for(data_dir: &Path, project: i64) -> PathBuf {
+        data_dir.join("knowledge").join(project.to_string())
+    }
+
+    /// The `k` chunks most relevant to `query` (BM25 over headings, weighted up, and text),
+    /// with highlighted snippets. Query syntax errors are forgiven.
+    pub fn search(&self, query: &str, k: usize, sources: &std::collections::HashMap<i64, String>) -> Result<Vec<Hit>> {
+        if query.trim().is_empty() || k == 0 {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let mut parser = QueryParser::for_index(&self.index, vec![self.fields.heading, self.fields.text]);
+        parser.set_field_boost(self.fields.heading, 2.0);
+        let (parsed, _) = parser.parse_query_lenient(query);
+        let top = searcher.search(&parsed, &TopDocs::with_limit(k).order_by_score()).map_err(index_error)?;
+        let mut snippets = tantivy::snippet::SnippetGenerator::create(&searcher, &*parsed, self.fields.text).map_err(index_error)?;
+        snippets.set_max_num_chars(240);
+        let mut hits = Vec::new();
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address).map_err(index_error)?;
+            let get = |field: Field| doc.get_first(field).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let source_id = doc.get_first(self.fields.source).and_then(|v| v.as_i64()).unwrap_or_default();
+            let uri = get(self.fields.uri);
+            let uri = uri.split_once('|').map_or(uri.clone(), |(_, u)| u.to_owned());
+            let base = sources.get(&source_id).cloned().unwrap_or_default();
+            let source = if uri.starts_with("http://") || uri.starts_with("https://") || base.is_empty() { uri } else { format!("{}/{uri}", base.trim_end_matches('/')) };
+            let text = get(self.fields.text);
+            let snippet = snippets.snippet(&text);
+            let mut highlighted = String::new();
+            let fragment = snippet.fragment();
+            let mut at = 0;
+            for range in snippet.highlighted() {
+                highlighted.push_str(&fragment[at..range.start]);
+                highlighted.push_str("**");
+                highlighted.push_str(&fragment[range.clone()]);
+                highlighted.push_str("**");
+                at = range.end;
+            }
+            highlighted.push_str(&fragment[at..]);
+            let heading = get(self.fields.heading);
+            hits.push(Hit {
+                chunk: Chunk {
+                    source,
+                    heading_path: if heading.is_empty() { Vec::new() } else { heading.split(" › ").map(str::to_owned).collect() },
+                    text,
+                },
+                snippet: if highlighted.trim().is_empty() { fragment.to_owned() } else { highlighted },
+                score,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// How many chunks the index holds.
+    pub fn chunk_count(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
 }

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::planner::{self, AnswerReport, NewDecision, Planner, SessionView, SubmitReport};
 use crate::store::{Store, StoreCounts};
 
+mod knowledge;
 mod permissions;
 mod runs;
 mod verification;

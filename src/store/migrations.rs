@@ -11,7 +11,29 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The migrations, oldest first; the schema version is the number applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PLANNER, V3_POLICY, V4_VERIFIER];
+pub(crate) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PLANNER, V3_POLICY, V4_VERIFIER, V5_KNOWLEDGE];
+
+/// The knowledge base: documentation sources of a project and what was indexed from each (a
+/// content hash per document, so unchanged ones are skipped on the next index).
+const V5_KNOWLEDGE: &str = r#"
+CREATE TABLE kb_sources (
+    id          INTEGER PRIMARY KEY,
+    project_id  INTEGER NOT NULL REFERENCES projects (id),
+    location    TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    added_at    INTEGER NOT NULL,
+    indexed_at  INTEGER,
+    UNIQUE (project_id, location)
+);
+CREATE TABLE kb_documents (
+    source_id  INTEGER NOT NULL REFERENCES kb_sources (id),
+    uri        TEXT NOT NULL,
+    hash       TEXT NOT NULL,
+    chunks     INTEGER NOT NULL,
+    indexed_at INTEGER NOT NULL,
+    PRIMARY KEY (source_id, uri)
+);
+"#;
 
 /// The verifier: test counts per check, the base commit of the tampering checks, and whether the
 /// verified tree had uncommitted changes.

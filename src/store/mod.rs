@@ -15,6 +15,7 @@
 //! ```
 
 mod approvals;
+mod knowledge;
 mod locks;
 mod migrations;
 mod planning;
@@ -36,6 +37,7 @@ use crate::domain::Timestamp;
 use crate::error::{Error, Result};
 
 pub use approvals::{ApprovalAnswer, ApprovalFilter, NewApproval, NewAuditEntry};
+pub use knowledge::KbSource;
 pub use locks::NewLease;
 pub use planning::NewQuestion;
 pub use runs::{NewCheckpoint, NewRun, RunUpdate};

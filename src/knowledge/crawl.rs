@@ -1,0 +1,250 @@
+//! Gathering documents: a local folder (Markdown, reST, text, HTML; `.gitignore` respected), or
+//! a documentation website (same host, depth and page limits, two requests at a time,
+//! `robots.txt` respected, timeouts, only text content types).
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::path::Path;
+use std::time::Duration;
+
+use super::chunk::{Format, format_of};
+
+/// A document to index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// Its address: a path relative to the folder, or a URL.
+    pub uri: String,
+    /// Its text (HTML converted to Markdown-like text).
+    pub text: String,
+    /// How its headings look.
+    pub format: Format,
+}
+
+/// Something a crawl skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The file or URL.
+    pub uri: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The largest document read.
+const MAX_BYTES: u64 = 5 * 1024 * 1024;
+
+/// HTML as text with `#` headings.
+pub fn html_to_text(html: &str) -> String {
+    html2text::from_read(html.as_bytes(), 100).unwrap_or_default()
+}
+
+/// Every document in a folder.
+pub fn folder(root: &Path) -> (Vec<Document>, Vec<Skipped>) {
+    let mut documents = Vec::new();
+    let mut skipped = Vec::new();
+    let walk = ignore::WalkBuilder::new(root).hidden(true).follow_links(false).build();
+    let mut paths: Vec<std::path::PathBuf> = walk
+        .flatten()
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .map(ignore::DirEntry::into_path)
+        .collect();
+    paths.sort();
+    for path in paths {
+        let uri = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+        let Some(format) = format_of(&uri) else { continue };
+        match std::fs::metadata(&path) {
+            Ok(m) if m.len() > MAX_BYTES => {
+                skipped.push(Skipped { uri, reason: format!("larger than {} MB", MAX_BYTES / 1024 / 1024) });
+                continue;
+            }
+            Err(e) => {
+                skipped.push(Skipped { uri, reason: e.to_string() });
+                continue;
+            }
+            _ => {}
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let is_html = uri.ends_with(".html") || uri.ends_with(".htm");
+                documents.push(Document { text: if is_html { html_to_text(&text) } else { text }, uri, format });
+            }
+            Err(e) => skipped.push(Skipped { uri, reason: format!("not readable as UTF-8 text: {e}") }),
+        }
+    }
+    (documents, skipped)
+}
+
+/// Limits of a web crawl.
+#[derive(Debug, Clone, Copy)]
+pub struct WebLimits {
+    /// Links followed from the start page.
+    pub max_depth: u32,
+    /// Pages fetched at most.
+    pub max_pages: usize,
+    /// Time for one request.
+    pub timeout: Duration,
+}
+
+impl Default for WebLimits {
+    fn default() -> Self {
+        Self { max_depth: 3, max_pages: 200, timeout: Duration::from_secs(15) }
+    }
+}
+
+/// The paths `robots.txt` forbids to every agent (`User-agent: *`).
+fn disallowed(robots: &str) -> Vec<String> {
+    let mut applies = false;
+    let mut out = Vec::new();
+    for line in robots.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        let Some((key, value)) = line.split_once(':') else { continue };
+        match key.trim().to_ascii_lowercase().as_str() {
+            "user-agent" => applies = value.trim() == "*" || value.trim().eq_ignore_ascii_case("orchestrator"),
+            "disallow" if applies && !value.trim().is_empty() => out.push(value.trim().to_owned()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The links of a page, resolved against its URL, on the same host, without fragments.
+pub fn links(html: &str, base: &reqwest::Url) -> Vec<reqwest::Url> {
+    let mut out = BTreeSet::new();
+    let lower = html.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("href=") {
+        let start = from + at + 5;
+        from = start;
+        let rest = &html[start..];
+        let (quote, rest) = match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => (Some(q), &rest[1..]),
+            _ => (None, rest),
+        };
+        let end = match quote {
+            Some(q) => rest.find(q),
+            None => rest.find(|c: char| c.is_whitespace() || c == '>'),
+        };
+        let Some(end) = end else { continue };
+        let href = &rest[..end];
+        if let Ok(mut url) = base.join(href) {
+            url.set_fragment(None);
+            if url.host_str() == base.host_str() && url.port_or_known_default() == base.port_or_known_default() && matches!(url.scheme(), "http" | "https") {
+                out.insert(url);
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Crawls a website from `start`: same host only, breadth first, two requests at a time.
+pub async fn web(start: &str, limits: WebLimits) -> Result<(Vec<Document>, Vec<Skipped>), String> {
+    crate::install_tls_provider();
+    let start = reqwest::Url::parse(start).map_err(|e| format!("`{start}` is not a URL: {e}"))?;
+    if !matches!(start.scheme(), "http" | "https") {
+        return Err(format!("only http and https sites can be crawled, not {}", start.scheme()));
+    }
+    let client = reqwest::Client::builder()
+        .timeout(limits.timeout)
+        .user_agent(concat!("orchestrator/", env!("CARGO_PKG_VERSION"), " (documentation indexer)"))
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let robots = match client.get(start.join("/robots.txt").map_err(|e| e.to_string())?).send().await {
+        Ok(r) if r.status().is_success() => disallowed(&r.text().await.unwrap_or_default()),
+        _ => Vec::new(),
+    };
+    let mut queue: VecDeque<(reqwest::Url, u32)> = VecDeque::from([(start.clone(), 0)]);
+    let mut seen: HashSet<reqwest::Url> = HashSet::from([start.clone()]);
+    let mut documents = Vec::new();
+    let mut skipped = Vec::new();
+    let mut fetched = 0;
+    while !queue.is_empty() && fetched < limits.max_pages {
+        let mut batch = Vec::new();
+        while batch.len() < 2 && fetched + batch.len() < limits.max_pages {
+            let Some((url, depth)) = queue.pop_front() else { break };
+            if robots.iter().any(|prefix| url.path().starts_with(prefix.as_str())) {
+                skipped.push(Skipped { uri: url.to_string(), reason: "robots.txt disallows it".into() });
+                continue;
+            }
+            batch.push((url, depth));
+        }
+        fetched += batch.len();
+        let results = futures_join(batch.iter().map(|(url, _)| fetch(&client, url.clone()))).await;
+        for ((url, depth), result) in batch.into_iter().zip(results) {
+            match result {
+                Ok((text, format, html)) => {
+                    if let Some(html) = html
+                        && depth < limits.max_depth
+                    {
+                        for link in links(&html, &url) {
+                            if seen.insert(link.clone()) {
+                                queue.push_back((link, depth + 1));
+                            }
+                        }
+                    }
+                    documents.push(Document { uri: url.to_string(), text, format });
+                }
+                Err(reason) => skipped.push(Skipped { uri: url.to_string(), reason }),
+            }
+        }
+    }
+    Ok((documents, skipped))
+}
+
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.collect();
+    let mut out = Vec::with_capacity(handles.len());
+    // Two at a time is polite enough to run them side by side with a simple join.
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = handles.into_iter().map(Box::pin).collect();
+    match pinned.len() {
+        0 => {}
+        1 => out.push(pinned.remove(0).await),
+        _ => {
+            let b = pinned.remove(1);
+            let a = pinned.remove(0);
+            let (x, y) = tokio::join!(a, b);
+            out.push(x);
+            out.push(y);
+        }
+    }
+    out
+}
+
+/// One page: its text and format, and its HTML when it is HTML (for links).
+async fn fetch(client: &reqwest::Client, url: reqwest::Url) -> Result<(String, Format, Option<String>), String> {
+    let response = client.get(url).send().await.map_err(|e| if e.is_timeout() { "timed out".to_owned() } else { e.without_url().to_string() })?;
+    if !response.status().is_success() {
+        return Err(format!("the server answered {}", response.status()));
+    }
+    let kind = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if response.content_length().is_some_and(|n| n > MAX_BYTES) {
+        return Err("too large".into());
+    }
+    let body = response.text().await.map_err(|e| e.without_url().to_string())?;
+    if kind.starts_with("text/html") || kind.starts_with("application/xhtml") {
+        Ok((html_to_text(&body), Format::Markdown, Some(body)))
+    } else if kind.starts_with("text/markdown") || kind.starts_with("text/x-markdown") {
+        Ok((body, Format::Markdown, None))
+    } else if kind.starts_with("text/plain") {
+        Ok((body, Format::Plain, None))
+    } else {
+        Err(format!("not a text document ({})", if kind.is_empty() { "no content type" } else { &kind }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn robots_and_links() {
+        assert_eq!(disallowed("User-agent: *\nDisallow: /private\n\nUser-agent: other\nDisallow: /x\n"), ["/private"]);
+        let base = reqwest::Url::parse("http://docs.test/guide/index.html").unwrap();
+        let found = links("<a href=\"install.html#top\">i</a> <a href='/api/'>a</a> <A HREF=http://other.test/x>o</A> <a href=\"mailto:x@y\">m</a>", &base);
+        let found: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(found, ["http://docs.test/api/", "http://docs.test/guide/install.html"]);
+    }
+}
