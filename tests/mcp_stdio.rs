@@ -5,8 +5,10 @@ mod support;
 use serde_json::{Value, json};
 use support::{Project, StdioPeer, structured, tool_error_text};
 
-const CORE_TOOLS: [&str; 12] = [
+const CORE_TOOLS: [&str; 15] = [
     "approvals",
+    "context_preview",
+    "kb_search",
     "plan_answer",
     "plan_approve",
     "plan_decide",
@@ -17,6 +19,7 @@ const CORE_TOOLS: [&str; 12] = [
     "run_control",
     "run_start",
     "run_status",
+    "skills",
     "verify",
 ];
 
@@ -117,6 +120,7 @@ fn all_profile_serves_every_plan_tool_end_to_end() {
     let reply = peer.request(1, "tools/list", json!({}));
     let mut all: Vec<&str> = CORE_TOOLS.to_vec();
     all.extend([
+        "kb_add",
         "plan_abandon",
         "plan_diff",
         "plan_list",

@@ -37,6 +37,8 @@ fn check(seen: &Value, plan: i64) {
         seen["tools"],
         json!([
             "approvals",
+            "context_preview",
+            "kb_search",
             "plan_answer",
             "plan_approve",
             "plan_decide",
@@ -47,6 +49,7 @@ fn check(seen: &Value, plan: i64) {
             "run_control",
             "run_start",
             "run_status",
+            "skills",
             "verify"
         ]),
         "{seen}"

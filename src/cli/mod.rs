@@ -2,6 +2,7 @@
 //! 2 usage error.
 
 mod interview;
+mod knowledge;
 mod render;
 
 use std::io::IsTerminal;
@@ -160,6 +161,34 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Show the prompt an agent would get for a task: the context builder's output, with what
+    /// it included and dropped (on stderr) under the budget.
+    Context {
+        /// The plan.
+        plan: PlanId,
+        /// The task's key in the plan (`T1`).
+        task: String,
+        /// Use this version of the plan instead of the current one.
+        #[arg(long, value_name = "N")]
+        version: Option<u32>,
+        /// A token budget instead of the configured one (`[context] token_budget`).
+        #[arg(long, value_name = "TOKENS")]
+        budget: Option<u32>,
+        /// Print JSON: the prompt, the estimate and every item included or dropped.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The knowledge base: documentation folders and websites, indexed for search; agents get
+    /// the best excerpts for their task.
+    Kb {
+        #[command(subcommand)]
+        command: knowledge::KbCommand,
+    },
+    /// The skills (SKILL.md) found for this project; `skills show NAME` for one.
+    Skills {
+        #[command(subcommand)]
+        command: Option<knowledge::SkillsCommand>,
     },
     /// Show the project, the store and what it holds.
     Status {
@@ -557,6 +586,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             finish_run(&orchestrator, run.id, json).await
         }
         Command::Runs { command } => runs(&orchestrator, command).await,
+        Command::Context {
+            plan,
+            task,
+            version,
+            budget,
+            json,
+        } => knowledge::context(&orchestrator, plan, &task, version, budget, json).await,
+        Command::Kb { command } => knowledge::kb(&orchestrator, command).await,
+        Command::Skills { command } => knowledge::skills(&orchestrator, command),
         Command::Verify {
             checks,
             files,

@@ -5,7 +5,7 @@
 //! it.
 
 /// Counts tokens, erring high.
-pub trait TokenEstimator: Send + Sync {
+pub trait TokenEstimator: Send + Sync + std::fmt::Debug {
     /// The estimated tokens of `text`.
     fn estimate(&self, text: &str) -> u32;
 }
@@ -19,7 +19,9 @@ pub struct BpeEstimator {
 impl BpeEstimator {
     /// An estimator adding `margin` (0.1 = 10%) to the BPE count.
     pub fn new(margin: f64) -> Self {
-        Self { margin: margin.max(0.0) }
+        Self {
+            margin: margin.max(0.0),
+        }
     }
 
     /// Builds the vocabulary tables now (the first count pays for it otherwise).
@@ -39,7 +41,9 @@ impl TokenEstimator for BpeEstimator {
         if text.is_empty() {
             return 0;
         }
-        let count = tiktoken_rs::cl100k_base_singleton().encode_ordinary(text).len() as f64;
+        let count = tiktoken_rs::cl100k_base_singleton()
+            .encode_ordinary(text)
+            .len() as f64;
         let raised = (count * (1.0 + self.margin)).ceil();
         u32::try_from(raised as u64).unwrap_or(u32::MAX)
     }

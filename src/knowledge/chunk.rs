@@ -44,9 +44,14 @@ pub fn chunk(text: &str, format: Format) -> Vec<Piece> {
     let mut current = String::new();
     let mut in_fence = false;
     let mut i = 0;
-    let flush = |sections: &mut Vec<(Vec<String>, String)>, path: &[(usize, String)], current: &mut String| {
+    let flush = |sections: &mut Vec<(Vec<String>, String)>,
+                 path: &[(usize, String)],
+                 current: &mut String| {
         if !current.trim().is_empty() {
-            sections.push((path.iter().map(|(_, h)| h.clone()).collect(), std::mem::take(current)));
+            sections.push((
+                path.iter().map(|(_, h)| h.clone()).collect(),
+                std::mem::take(current),
+            ));
         }
         current.clear();
     };
@@ -75,7 +80,10 @@ pub fn chunk(text: &str, format: Format) -> Vec<Piece> {
     let mut pieces = Vec::new();
     for (heading_path, text) in sections {
         for part in split(&text) {
-            pieces.push(Piece { heading_path: heading_path.clone(), text: part });
+            pieces.push(Piece {
+                heading_path: heading_path.clone(),
+                text: part,
+            });
         }
     }
     pieces
@@ -87,7 +95,11 @@ fn markdown_heading(line: &str) -> Option<(usize, String)> {
     if level == 0 || level > 6 || !trimmed[level..].starts_with(' ') {
         return None;
     }
-    let title = trimmed[level..].trim().trim_end_matches('#').trim().to_owned();
+    let title = trimmed[level..]
+        .trim()
+        .trim_end_matches('#')
+        .trim()
+        .to_owned();
     (!title.is_empty()).then_some((level, title))
 }
 
@@ -97,7 +109,8 @@ fn rest_heading(line: &str, next: &str) -> Option<(usize, String)> {
     let mark = under.chars().next()?;
     let levels = ['=', '-', '~', '^', '"', '*', '+', '#'];
     let level = levels.iter().position(|c| *c == mark)? + 1;
-    (!title.is_empty() && under.len() >= title.chars().count() && under.chars().all(|c| c == mark)).then(|| (level, title.to_owned()))
+    (!title.is_empty() && under.len() >= title.chars().count() && under.chars().all(|c| c == mark))
+        .then(|| (level, title.to_owned()))
 }
 
 /// Splits a section longer than [`MAX_CHARS`] at paragraph breaks (a paragraph longer still is
@@ -105,7 +118,11 @@ fn rest_heading(line: &str, next: &str) -> Option<(usize, String)> {
 fn split(text: &str) -> Vec<String> {
     let text = text.trim();
     if text.len() <= MAX_CHARS {
-        return if text.is_empty() { Vec::new() } else { vec![text.to_owned()] };
+        return if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![text.to_owned()]
+        };
     }
     let mut parts = Vec::new();
     let mut current = String::new();
@@ -145,8 +162,20 @@ mod tests {
     fn markdown_sections_keep_their_heading_path() {
         let doc = "intro\n# Guide\ntext a\n## Install\ntext b\n```\n# not a heading\n```\n### From source\ntext c\n## Use\ntext d\n";
         let pieces = chunk(doc, Format::Markdown);
-        let paths: Vec<Vec<&str>> = pieces.iter().map(|p| p.heading_path.iter().map(String::as_str).collect()).collect();
-        assert_eq!(paths, [vec![], vec!["Guide"], vec!["Guide", "Install"], vec!["Guide", "Install", "From source"], vec!["Guide", "Use"]]);
+        let paths: Vec<Vec<&str>> = pieces
+            .iter()
+            .map(|p| p.heading_path.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                vec![],
+                vec!["Guide"],
+                vec!["Guide", "Install"],
+                vec!["Guide", "Install", "From source"],
+                vec!["Guide", "Use"]
+            ]
+        );
         assert!(pieces[2].text.contains("# not a heading"));
     }
 

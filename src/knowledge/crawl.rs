@@ -40,7 +40,10 @@ pub fn html_to_text(html: &str) -> String {
 pub fn folder(root: &Path) -> (Vec<Document>, Vec<Skipped>) {
     let mut documents = Vec::new();
     let mut skipped = Vec::new();
-    let walk = ignore::WalkBuilder::new(root).hidden(true).follow_links(false).build();
+    let walk = ignore::WalkBuilder::new(root)
+        .hidden(true)
+        .follow_links(false)
+        .build();
     let mut paths: Vec<std::path::PathBuf> = walk
         .flatten()
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
@@ -48,15 +51,27 @@ pub fn folder(root: &Path) -> (Vec<Document>, Vec<Skipped>) {
         .collect();
     paths.sort();
     for path in paths {
-        let uri = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
-        let Some(format) = format_of(&uri) else { continue };
+        let uri = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let Some(format) = format_of(&uri) else {
+            continue;
+        };
         match std::fs::metadata(&path) {
             Ok(m) if m.len() > MAX_BYTES => {
-                skipped.push(Skipped { uri, reason: format!("larger than {} MB", MAX_BYTES / 1024 / 1024) });
+                skipped.push(Skipped {
+                    uri,
+                    reason: format!("larger than {} MB", MAX_BYTES / 1024 / 1024),
+                });
                 continue;
             }
             Err(e) => {
-                skipped.push(Skipped { uri, reason: e.to_string() });
+                skipped.push(Skipped {
+                    uri,
+                    reason: e.to_string(),
+                });
                 continue;
             }
             _ => {}
@@ -64,9 +79,16 @@ pub fn folder(root: &Path) -> (Vec<Document>, Vec<Skipped>) {
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let is_html = uri.ends_with(".html") || uri.ends_with(".htm");
-                documents.push(Document { text: if is_html { html_to_text(&text) } else { text }, uri, format });
+                documents.push(Document {
+                    text: if is_html { html_to_text(&text) } else { text },
+                    uri,
+                    format,
+                });
             }
-            Err(e) => skipped.push(Skipped { uri, reason: format!("not readable as UTF-8 text: {e}") }),
+            Err(e) => skipped.push(Skipped {
+                uri,
+                reason: format!("not readable as UTF-8 text: {e}"),
+            }),
         }
     }
     (documents, skipped)
@@ -85,7 +107,11 @@ pub struct WebLimits {
 
 impl Default for WebLimits {
     fn default() -> Self {
-        Self { max_depth: 3, max_pages: 200, timeout: Duration::from_secs(15) }
+        Self {
+            max_depth: 3,
+            max_pages: 200,
+            timeout: Duration::from_secs(15),
+        }
     }
 }
 
@@ -95,9 +121,13 @@ fn disallowed(robots: &str) -> Vec<String> {
     let mut out = Vec::new();
     for line in robots.lines() {
         let line = line.split('#').next().unwrap_or_default().trim();
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         match key.trim().to_ascii_lowercase().as_str() {
-            "user-agent" => applies = value.trim() == "*" || value.trim().eq_ignore_ascii_case("orchestrator"),
+            "user-agent" => {
+                applies = value.trim() == "*" || value.trim().eq_ignore_ascii_case("orchestrator")
+            }
             "disallow" if applies && !value.trim().is_empty() => out.push(value.trim().to_owned()),
             _ => {}
         }
@@ -126,7 +156,10 @@ pub fn links(html: &str, base: &reqwest::Url) -> Vec<reqwest::Url> {
         let href = &rest[..end];
         if let Ok(mut url) = base.join(href) {
             url.set_fragment(None);
-            if url.host_str() == base.host_str() && url.port_or_known_default() == base.port_or_known_default() && matches!(url.scheme(), "http" | "https") {
+            if url.host_str() == base.host_str()
+                && url.port_or_known_default() == base.port_or_known_default()
+                && matches!(url.scheme(), "http" | "https")
+            {
                 out.insert(url);
             }
         }
@@ -135,19 +168,35 @@ pub fn links(html: &str, base: &reqwest::Url) -> Vec<reqwest::Url> {
 }
 
 /// Crawls a website from `start`: same host only, breadth first, two requests at a time.
-pub async fn web(start: &str, limits: WebLimits) -> Result<(Vec<Document>, Vec<Skipped>), String> {
+/// `on_page` hears the count of pages fetched so far.
+pub async fn web(
+    start: &str,
+    limits: WebLimits,
+    on_page: &(dyn Fn(usize) + Send + Sync),
+) -> Result<(Vec<Document>, Vec<Skipped>), String> {
     crate::install_tls_provider();
     let start = reqwest::Url::parse(start).map_err(|e| format!("`{start}` is not a URL: {e}"))?;
     if !matches!(start.scheme(), "http" | "https") {
-        return Err(format!("only http and https sites can be crawled, not {}", start.scheme()));
+        return Err(format!(
+            "only http and https sites can be crawled, not {}",
+            start.scheme()
+        ));
     }
     let client = reqwest::Client::builder()
         .timeout(limits.timeout)
-        .user_agent(concat!("orchestrator/", env!("CARGO_PKG_VERSION"), " (documentation indexer)"))
+        .user_agent(concat!(
+            "orchestrator/",
+            env!("CARGO_PKG_VERSION"),
+            " (documentation indexer)"
+        ))
         .redirect(reqwest::redirect::Policy::limited(5))
         .build()
         .map_err(|e| e.to_string())?;
-    let robots = match client.get(start.join("/robots.txt").map_err(|e| e.to_string())?).send().await {
+    let robots = match client
+        .get(start.join("/robots.txt").map_err(|e| e.to_string())?)
+        .send()
+        .await
+    {
         Ok(r) if r.status().is_success() => disallowed(&r.text().await.unwrap_or_default()),
         _ => Vec::new(),
     };
@@ -159,15 +208,24 @@ pub async fn web(start: &str, limits: WebLimits) -> Result<(Vec<Document>, Vec<S
     while !queue.is_empty() && fetched < limits.max_pages {
         let mut batch = Vec::new();
         while batch.len() < 2 && fetched + batch.len() < limits.max_pages {
-            let Some((url, depth)) = queue.pop_front() else { break };
-            if robots.iter().any(|prefix| url.path().starts_with(prefix.as_str())) {
-                skipped.push(Skipped { uri: url.to_string(), reason: "robots.txt disallows it".into() });
+            let Some((url, depth)) = queue.pop_front() else {
+                break;
+            };
+            if robots
+                .iter()
+                .any(|prefix| url.path().starts_with(prefix.as_str()))
+            {
+                skipped.push(Skipped {
+                    uri: url.to_string(),
+                    reason: "robots.txt disallows it".into(),
+                });
                 continue;
             }
             batch.push((url, depth));
         }
         fetched += batch.len();
         let results = futures_join(batch.iter().map(|(url, _)| fetch(&client, url.clone()))).await;
+        on_page(fetched);
         for ((url, depth), result) in batch.into_iter().zip(results) {
             match result {
                 Ok((text, format, html)) => {
@@ -180,9 +238,16 @@ pub async fn web(start: &str, limits: WebLimits) -> Result<(Vec<Document>, Vec<S
                             }
                         }
                     }
-                    documents.push(Document { uri: url.to_string(), text, format });
+                    documents.push(Document {
+                        uri: url.to_string(),
+                        text,
+                        format,
+                    });
                 }
-                Err(reason) => skipped.push(Skipped { uri: url.to_string(), reason }),
+                Err(reason) => skipped.push(Skipped {
+                    uri: url.to_string(),
+                    reason,
+                }),
             }
         }
     }
@@ -209,8 +274,17 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
 }
 
 /// One page: its text and format, and its HTML when it is HTML (for links).
-async fn fetch(client: &reqwest::Client, url: reqwest::Url) -> Result<(String, Format, Option<String>), String> {
-    let response = client.get(url).send().await.map_err(|e| if e.is_timeout() { "timed out".to_owned() } else { e.without_url().to_string() })?;
+async fn fetch(
+    client: &reqwest::Client,
+    url: reqwest::Url,
+) -> Result<(String, Format, Option<String>), String> {
+    let mut response = client.get(url).send().await.map_err(|e| {
+        if e.is_timeout() {
+            "timed out".to_owned()
+        } else {
+            e.without_url().to_string()
+        }
+    })?;
     if !response.status().is_success() {
         return Err(format!("the server answered {}", response.status()));
     }
@@ -223,7 +297,21 @@ async fn fetch(client: &reqwest::Client, url: reqwest::Url) -> Result<(String, F
     if response.content_length().is_some_and(|n| n > MAX_BYTES) {
         return Err("too large".into());
     }
-    let body = response.text().await.map_err(|e| e.without_url().to_string())?;
+    // Read with a limit: a page without a length (chunked) could be endless.
+    let mut bytes = Vec::new();
+    while let Some(piece) = response.chunk().await.map_err(|e| {
+        if e.is_timeout() {
+            "timed out".to_owned()
+        } else {
+            e.without_url().to_string()
+        }
+    })? {
+        bytes.extend_from_slice(&piece);
+        if bytes.len() as u64 > MAX_BYTES {
+            return Err("too large".into());
+        }
+    }
+    let body = String::from_utf8_lossy(&bytes).into_owned();
     if kind.starts_with("text/html") || kind.starts_with("application/xhtml") {
         Ok((html_to_text(&body), Format::Markdown, Some(body)))
     } else if kind.starts_with("text/markdown") || kind.starts_with("text/x-markdown") {
@@ -231,7 +319,14 @@ async fn fetch(client: &reqwest::Client, url: reqwest::Url) -> Result<(String, F
     } else if kind.starts_with("text/plain") {
         Ok((body, Format::Plain, None))
     } else {
-        Err(format!("not a text document ({})", if kind.is_empty() { "no content type" } else { &kind }))
+        Err(format!(
+            "not a text document ({})",
+            if kind.is_empty() {
+                "no content type"
+            } else {
+                &kind
+            }
+        ))
     }
 }
 
@@ -241,10 +336,22 @@ mod tests {
 
     #[test]
     fn robots_and_links() {
-        assert_eq!(disallowed("User-agent: *\nDisallow: /private\n\nUser-agent: other\nDisallow: /x\n"), ["/private"]);
+        assert_eq!(
+            disallowed("User-agent: *\nDisallow: /private\n\nUser-agent: other\nDisallow: /x\n"),
+            ["/private"]
+        );
         let base = reqwest::Url::parse("http://docs.test/guide/index.html").unwrap();
-        let found = links("<a href=\"install.html#top\">i</a> <a href='/api/'>a</a> <A HREF=http://other.test/x>o</A> <a href=\"mailto:x@y\">m</a>", &base);
+        let found = links(
+            "<a href=\"install.html#top\">i</a> <a href='/api/'>a</a> <A HREF=http://other.test/x>o</A> <a href=\"mailto:x@y\">m</a>",
+            &base,
+        );
         let found: Vec<String> = found.iter().map(ToString::to_string).collect();
-        assert_eq!(found, ["http://docs.test/api/", "http://docs.test/guide/install.html"]);
+        assert_eq!(
+            found,
+            [
+                "http://docs.test/api/",
+                "http://docs.test/guide/install.html"
+            ]
+        );
     }
 }

@@ -12,7 +12,13 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use tantivy::collector::TopDocs;
 use tantivy::query::QueryParser;
-use tantivy::schema::{Field, INDEXED, STORED, STRING, Schema, TEXT, Value};
+use tantivy::schema::{
+    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    Value,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+};
 use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term, doc};
 
 use crate::error::{Error, Result};
@@ -54,6 +60,29 @@ pub struct IndexReport {
     pub skipped: Vec<String>,
 }
 
+/// What indexing reports as it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexProgress {
+    /// A source is being read (`index` from 0).
+    Source {
+        /// Its position.
+        index: usize,
+        /// Sources in all.
+        total: usize,
+        /// Its folder or URL.
+        location: String,
+    },
+    /// Pages fetched so far from a website.
+    Fetched(usize),
+    /// Documents of the source looked at so far, of `total`.
+    Documents {
+        /// Done.
+        done: usize,
+        /// In all.
+        total: usize,
+    },
+}
+
 struct Fields {
     source: Field,
     uri: Field,
@@ -75,13 +104,39 @@ pub struct Indexing<'a> {
     kb: &'a KnowledgeBase,
 }
 
+/// The name the English analyzer is registered under in the index.
+const ENGLISH: &str = "en_stem";
+
+/// English words: split on non-alphanumerics, lower-cased, stop words removed, stemmed. The
+/// index and the context builder's ranking share it.
+pub fn english() -> TextAnalyzer {
+    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser);
+    match StopWordFilter::new(Language::English) {
+        Some(stop) => builder
+            .filter(stop)
+            .filter(Stemmer::new(Language::English))
+            .build(),
+        None => builder.filter(Stemmer::new(Language::English)).build(),
+    }
+}
+
+fn english_text() -> TextOptions {
+    TextOptions::default().set_stored().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ENGLISH)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    )
+}
+
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let fields = Fields {
         source: builder.add_i64_field("source", INDEXED | STORED),
         uri: builder.add_text_field("uri", STRING | STORED),
-        heading: builder.add_text_field("heading", TEXT | STORED),
-        text: builder.add_text_field("text", TEXT | STORED),
+        heading: builder.add_text_field("heading", english_text()),
+        text: builder.add_text_field("text", english_text()),
         ordinal: builder.add_u64_field("ordinal", STORED),
     };
     (builder.build(), fields)
@@ -95,7 +150,8 @@ impl Indexing<'_> {
     /// Replaces a document's chunks (none: removes it).
     pub fn put(&mut self, source: i64, uri: &str, pieces: &[chunk::Piece]) -> Result<()> {
         let f = &self.kb.fields;
-        self.writer.delete_term(Term::from_field_text(f.uri, &format!("{source}|{uri}")));
+        self.writer
+            .delete_term(Term::from_field_text(f.uri, &format!("{source}|{uri}")));
         for (ordinal, piece) in pieces.iter().enumerate() {
             self.writer
                 .add_document(doc!(
@@ -112,7 +168,8 @@ impl Indexing<'_> {
 
     /// Removes every chunk of a source.
     pub fn remove_source(&mut self, source: i64) {
-        self.writer.delete_term(Term::from_field_i64(self.kb.fields.source, source));
+        self.writer
+            .delete_term(Term::from_field_i64(self.kb.fields.source, source));
     }
 
     /// Makes the changes searchable.
@@ -135,12 +192,36 @@ pub fn content_hash(text: &str) -> String {
 impl KnowledgeBase {
     /// Opens (or creates) the index in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Io { context: format!("creating {}", dir.display()), source: e })?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+            context: format!("creating {}", dir.display()),
+            source: e,
+        })?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir).map_err(index_error)?;
-        let index = Index::open_or_create(directory, schema).map_err(index_error)?;
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Ok(index) => index,
+            // An index of an older layout: start it again (documents missing from it are
+            // indexed again, see `has_source`).
+            Err(tantivy::TantivyError::SchemaError(_)) => {
+                std::fs::remove_dir_all(dir).map_err(|e| Error::Io {
+                    context: format!("clearing the old index {}", dir.display()),
+                    source: e,
+                })?;
+                std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+                    context: format!("creating {}", dir.display()),
+                    source: e,
+                })?;
+                Index::create_in_dir(dir, schema).map_err(index_error)?
+            }
+            Err(e) => return Err(index_error(e)),
+        };
+        index.tokenizers().register(ENGLISH, english());
         let reader = index.reader().map_err(index_error)?;
-        Ok(Self { index, reader, fields })
+        Ok(Self {
+            index,
+            reader,
+            fields,
+        })
     }
 
     /// Starts changing the index (fails while another process indexes).
@@ -159,26 +240,50 @@ impl KnowledgeBase {
 
     /// The `k` chunks most relevant to `query` (BM25 over headings, weighted up, and text),
     /// with highlighted snippets. Query syntax errors are forgiven.
-    pub fn search(&self, query: &str, k: usize, sources: &std::collections::HashMap<i64, String>) -> Result<Vec<Hit>> {
+    pub fn search(
+        &self,
+        query: &str,
+        k: usize,
+        sources: &std::collections::HashMap<i64, String>,
+    ) -> Result<Vec<Hit>> {
         if query.trim().is_empty() || k == 0 {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
-        let mut parser = QueryParser::for_index(&self.index, vec![self.fields.heading, self.fields.text]);
+        let mut parser =
+            QueryParser::for_index(&self.index, vec![self.fields.heading, self.fields.text]);
         parser.set_field_boost(self.fields.heading, 2.0);
         let (parsed, _) = parser.parse_query_lenient(query);
-        let top = searcher.search(&parsed, &TopDocs::with_limit(k).order_by_score()).map_err(index_error)?;
-        let mut snippets = tantivy::snippet::SnippetGenerator::create(&searcher, &*parsed, self.fields.text).map_err(index_error)?;
+        let top = searcher
+            .search(&parsed, &TopDocs::with_limit(k).order_by_score())
+            .map_err(index_error)?;
+        let mut snippets =
+            tantivy::snippet::SnippetGenerator::create(&searcher, &*parsed, self.fields.text)
+                .map_err(index_error)?;
         snippets.set_max_num_chars(240);
         let mut hits = Vec::new();
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address).map_err(index_error)?;
-            let get = |field: Field| doc.get_first(field).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-            let source_id = doc.get_first(self.fields.source).and_then(|v| v.as_i64()).unwrap_or_default();
+            let get = |field: Field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            };
+            let source_id = doc
+                .get_first(self.fields.source)
+                .and_then(|v| v.as_i64())
+                .unwrap_or_default();
             let uri = get(self.fields.uri);
-            let uri = uri.split_once('|').map_or(uri.clone(), |(_, u)| u.to_owned());
+            let uri = uri
+                .split_once('|')
+                .map_or(uri.clone(), |(_, u)| u.to_owned());
             let base = sources.get(&source_id).cloned().unwrap_or_default();
-            let source = if uri.starts_with("http://") || uri.starts_with("https://") || base.is_empty() { uri } else { format!("{}/{uri}", base.trim_end_matches('/')) };
+            let source =
+                if uri.starts_with("http://") || uri.starts_with("https://") || base.is_empty() {
+                    uri
+                } else {
+                    format!("{}/{uri}", base.trim_end_matches('/'))
+                };
             let text = get(self.fields.text);
             let snippet = snippets.snippet(&text);
             let mut highlighted = String::new();
@@ -196,14 +301,36 @@ impl KnowledgeBase {
             hits.push(Hit {
                 chunk: Chunk {
                     source,
-                    heading_path: if heading.is_empty() { Vec::new() } else { heading.split(" › ").map(str::to_owned).collect() },
+                    heading_path: if heading.is_empty() {
+                        Vec::new()
+                    } else {
+                        heading.split(" › ").map(str::to_owned).collect()
+                    },
                     text,
                 },
-                snippet: if highlighted.trim().is_empty() { fragment.to_owned() } else { highlighted },
+                snippet: if highlighted.trim().is_empty() {
+                    fragment.to_owned()
+                } else {
+                    highlighted
+                },
                 score,
             });
         }
         Ok(hits)
+    }
+
+    /// Whether the index holds any chunk of `source`.
+    pub fn has_source(&self, source: i64) -> Result<bool> {
+        let query = tantivy::query::TermQuery::new(
+            Term::from_field_i64(self.fields.source, source),
+            IndexRecordOption::Basic,
+        );
+        let count = self
+            .reader
+            .searcher()
+            .search(&query, &tantivy::collector::Count)
+            .map_err(index_error)?;
+        Ok(count > 0)
     }
 
     /// How many chunks the index holds.

@@ -10,6 +10,7 @@
 mod approvals;
 mod elicit;
 mod http;
+mod knowledge;
 mod runs;
 mod tools;
 mod verify;

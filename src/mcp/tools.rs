@@ -40,7 +40,9 @@ and rolled back. Call plan_get without arguments to list the plans, then with a 
 Agents' tool calls that the permission policy escalated wait in a queue: `approvals` lists them and answers one \
 (approve, approve_always for the rest of the run, or deny with a reason) once the user has decided. \
 `verify` runs the project's own checks (tests, lint, types, security) and reports findings by file and line. \
-`run_start` runs one task of an approved plan with a supervised agent; follow it with `run_status`.";
+`run_start` runs one task of an approved plan with a supervised agent; follow it with `run_status`. \
+`context_preview` shows the exact prompt a task's agent gets (decisions, earlier work, documentation, skills, within \
+the token budget); `kb_search` searches the project's documentation; `skills` lists the skills.";
 
 /// Arguments of `plan_start`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -706,11 +708,13 @@ impl OrchestratorMcp {
         let mut tool_router = Self::core_router()
             + Self::approvals_router()
             + Self::verify_router()
-            + Self::runs_router();
+            + Self::runs_router()
+            + Self::knowledge_router();
         if profile == ToolProfile::All {
             tool_router += Self::extra_router();
             tool_router += Self::policy_router();
             tool_router += Self::run_events_router();
+            tool_router += Self::kb_add_router();
         }
         Self {
             orchestrator,

@@ -4,15 +4,116 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
+use serde::Serialize;
+
 use super::Orchestrator;
 use crate::error::{Error, Result};
-use crate::knowledge::{Hit, IndexReport, KnowledgeBase, chunk, content_hash, crawl};
+use crate::knowledge::{
+    Hit, IndexProgress, IndexReport, KnowledgeBase, chunk, content_hash, crawl,
+};
 use crate::skills::SkillSet;
 use crate::store::KbSource;
 
+/// Where the indexing of a source stands (for clients that cannot wait for it).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct KbIndexing {
+    /// The source, as it stands.
+    pub source: KbSource,
+    /// `indexing` (still going in the background), `indexed` or `failed`.
+    pub state: String,
+    /// What the indexing did, once it is done.
+    pub report: Option<IndexReport>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+/// A document indexed: its uri, content hash and chunk count.
+type Indexed = (String, String, u32);
+
+type IndexOutcome = Option<std::result::Result<IndexReport, String>>;
+
+/// Indexing started in the background, by source.
+#[derive(Debug, Default)]
+pub(super) struct KbJobs {
+    running: std::sync::Mutex<HashMap<i64, tokio::sync::watch::Receiver<IndexOutcome>>>,
+}
+
 impl Orchestrator {
+    /// Indexes a source in the background (or joins the indexing already going) and waits for
+    /// it at most `wait`; the indexing goes on after that.
+    pub async fn kb_index_in_background(
+        &self,
+        source: i64,
+        wait: std::time::Duration,
+    ) -> Result<KbIndexing> {
+        let find = |sources: Vec<KbSource>| {
+            sources
+                .into_iter()
+                .find(|s| s.id == source)
+                .ok_or_else(|| Error::NotFound {
+                    what: "knowledge source".into(),
+                    id: source.to_string(),
+                    hint: " (see `orchestrator kb list`)".into(),
+                })
+        };
+        find(self.kb_sources().await?)?;
+        let mut outcome = {
+            let mut running = self
+                .kb_jobs
+                .running
+                .lock()
+                .map_err(|_| Error::Internal("the indexing jobs' lock is poisoned".into()))?;
+            match running.get(&source).filter(|r| r.borrow().is_none()) {
+                Some(receiver) => receiver.clone(),
+                None => {
+                    let (sender, receiver) = tokio::sync::watch::channel(None);
+                    running.insert(source, receiver.clone());
+                    let engine = self.clone();
+                    tokio::spawn(async move {
+                        let result = engine.kb_index(Some(source), &|_| {}).await;
+                        let _ = sender.send(Some(
+                            result.map(|mut r| r.remove(0).1).map_err(|e| e.to_string()),
+                        ));
+                    });
+                    receiver
+                }
+            }
+        };
+        let done = tokio::time::timeout(wait, outcome.wait_for(Option::is_some))
+            .await
+            .is_ok();
+        let result = if done { outcome.borrow().clone() } else { None };
+        let source = find(self.kb_sources().await?)?;
+        Ok(match result {
+            None => KbIndexing {
+                source,
+                state: "indexing".into(),
+                report: None,
+                error: None,
+            },
+            Some(Ok(report)) => KbIndexing {
+                source,
+                state: "indexed".into(),
+                report: Some(report),
+                error: None,
+            },
+            Some(Err(error)) => KbIndexing {
+                source,
+                state: "failed".into(),
+                report: None,
+                error: Some(error),
+            },
+        })
+    }
+
     fn kb_dir(&self) -> PathBuf {
-        let data = self.store.path().parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let data = self
+            .store
+            .path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
         KnowledgeBase::dir_for(&data, self.project.id.0)
     }
 
@@ -20,20 +121,32 @@ impl Orchestrator {
     /// `http(s)` URL. Index it with [`kb_index`](Self::kb_index).
     pub async fn kb_add(&self, location: &str) -> Result<KbSource> {
         let location = location.trim();
-        let (location, kind) = if location.starts_with("http://") || location.starts_with("https://") {
-            reqwest::Url::parse(location).map_err(|e| Error::Invalid(format!("`{location}` is not a URL: {e}")))?;
-            (location.to_owned(), "web")
-        } else {
-            let path = PathBuf::from(location);
-            let path = if path.is_absolute() { path } else { self.project.root.join(path) };
-            let path = path.canonicalize().map_err(|e| Error::Invalid(format!("the folder {location} cannot be opened: {e}")))?;
-            if !path.is_dir() {
-                return Err(Error::Invalid(format!("{} is not a folder (give a folder of documents, or a URL)", path.display())));
-            }
-            (path.to_string_lossy().into_owned(), "folder")
-        };
+        let (location, kind) =
+            if location.starts_with("http://") || location.starts_with("https://") {
+                reqwest::Url::parse(location)
+                    .map_err(|e| Error::Invalid(format!("`{location}` is not a URL: {e}")))?;
+                (location.to_owned(), "web")
+            } else {
+                let path = PathBuf::from(location);
+                let path = if path.is_absolute() {
+                    path
+                } else {
+                    self.project.root.join(path)
+                };
+                let path = path.canonicalize().map_err(|e| {
+                    Error::Invalid(format!("the folder {location} cannot be opened: {e}"))
+                })?;
+                if !path.is_dir() {
+                    return Err(Error::Invalid(format!(
+                        "{} is not a folder (give a folder of documents, or a URL)",
+                        path.display()
+                    )));
+                }
+                (path.to_string_lossy().into_owned(), "folder")
+            };
         let project = self.project.id;
-        self.blocking(move |s| s.add_kb_source(project, &location, kind)).await
+        self.blocking(move |s| s.add_kb_source(project, &location, kind))
+            .await
     }
 
     /// The documentation sources.
@@ -45,7 +158,8 @@ impl Orchestrator {
     /// Removes a source and everything indexed from it.
     pub async fn kb_remove(&self, id: i64) -> Result<()> {
         let project = self.project.id;
-        self.blocking(move |s| s.remove_kb_source(project, id)).await?;
+        self.blocking(move |s| s.remove_kb_source(project, id))
+            .await?;
         let dir = self.kb_dir();
         tokio::task::spawn_blocking(move || {
             let kb = KnowledgeBase::open(&dir)?;
@@ -57,64 +171,127 @@ impl Orchestrator {
         .map_err(|e| Error::Internal(e.to_string()))?
     }
 
-    /// Indexes every source (or one), skipping unchanged documents. `progress` hears each
-    /// source as it starts: (index, total, location).
-    pub async fn kb_index(&self, only: Option<i64>, progress: &(dyn Fn(usize, usize, &str) + Send + Sync)) -> Result<Vec<(KbSource, IndexReport)>> {
-        let sources: Vec<KbSource> = self.kb_sources().await?.into_iter().filter(|s| only.is_none_or(|id| id == s.id)).collect();
+    /// Indexes every source (or one), skipping unchanged documents; `progress` hears how it goes.
+    pub async fn kb_index(
+        &self,
+        only: Option<i64>,
+        progress: &(dyn Fn(IndexProgress) + Send + Sync),
+    ) -> Result<Vec<(KbSource, IndexReport)>> {
+        let sources: Vec<KbSource> = self
+            .kb_sources()
+            .await?
+            .into_iter()
+            .filter(|s| only.is_none_or(|id| id == s.id))
+            .collect();
         if let Some(id) = only
             && sources.is_empty()
         {
-            return Err(Error::NotFound { what: "knowledge source".into(), id: id.to_string(), hint: " (see `orchestrator kb list`)".into() });
+            return Err(Error::NotFound {
+                what: "knowledge source".into(),
+                id: id.to_string(),
+                hint: " (see `orchestrator kb list`)".into(),
+            });
         }
         let dir = self.kb_dir();
-        let kb = tokio::task::spawn_blocking(move || KnowledgeBase::open(&dir)).await.map_err(|e| Error::Internal(e.to_string()))??;
+        let kb = std::sync::Arc::new(
+            tokio::task::spawn_blocking(move || KnowledgeBase::open(&dir))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??,
+        );
         let mut reports = Vec::new();
         let total = sources.len();
         for (i, source) in sources.into_iter().enumerate() {
-            progress(i, total, &source.location);
+            progress(IndexProgress::Source {
+                index: i,
+                total,
+                location: source.location.clone(),
+            });
             let (documents, skipped) = if source.kind == "web" {
-                crawl::web(&source.location, crawl::WebLimits::default()).await.map_err(Error::Invalid)?
+                crawl::web(&source.location, crawl::WebLimits::default(), &|pages| {
+                    progress(IndexProgress::Fetched(pages))
+                })
+                .await
+                .map_err(Error::Invalid)?
             } else {
                 let root = PathBuf::from(&source.location);
-                tokio::task::spawn_blocking(move || crawl::folder(&root)).await.map_err(|e| Error::Internal(e.to_string()))?
+                tokio::task::spawn_blocking(move || crawl::folder(&root))
+                    .await
+                    .map_err(|e| Error::Internal(e.to_string()))?
             };
-            let store = self.store.clone();
             let id = source.id;
-            let known: HashMap<String, String> = self.blocking(move |s| s.kb_documents(id)).await?.into_iter().collect();
-            let mut report = IndexReport { skipped: skipped.iter().map(|s| format!("{}: {}", s.uri, s.reason)).collect(), ..IndexReport::default() };
-            let mut indexing = kb.indexing()?;
-            let mut records = Vec::new();
-            for document in &documents {
-                let hash = content_hash(&document.text);
-                if known.get(&document.uri) == Some(&hash) {
-                    report.unchanged += 1;
-                    continue;
-                }
-                let pieces = chunk::chunk(&document.text, document.format);
-                indexing.put(id, &document.uri, &pieces)?;
-                report.indexed += 1;
-                report.chunks += u32::try_from(pieces.len()).unwrap_or(u32::MAX);
-                records.push((document.uri.clone(), hash, u32::try_from(pieces.len()).unwrap_or(u32::MAX)));
+            let mut known: HashMap<String, String> = self
+                .blocking(move |s| s.kb_documents(id))
+                .await?
+                .into_iter()
+                .collect();
+            if !known.is_empty() && !kb.has_source(id)? {
+                // The index lost them (rebuilt, or deleted by hand): read everything again.
+                known.clear();
             }
-            let present: std::collections::HashSet<&str> = documents.iter().map(|d| d.uri.as_str()).collect();
-            let gone: Vec<String> = known.keys().filter(|uri| !present.contains(uri.as_str())).cloned().collect();
-            for uri in &gone {
-                indexing.put(id, uri, &[])?;
-                report.removed += 1;
+            // Chunking and index writes are CPU work: off the async workers, progress by channel.
+            let (sender, mut heard) = tokio::sync::mpsc::unbounded_channel();
+            let index = kb.clone();
+            let work = tokio::task::spawn_blocking(
+                move || -> Result<(IndexReport, Vec<Indexed>, Vec<String>)> {
+                    let mut report = IndexReport {
+                        skipped: skipped
+                            .iter()
+                            .map(|s| format!("{}: {}", s.uri, s.reason))
+                            .collect(),
+                        ..IndexReport::default()
+                    };
+                    let mut indexing = index.indexing()?;
+                    let mut records = Vec::new();
+                    for (done, document) in documents.iter().enumerate() {
+                        let _ = sender.send(IndexProgress::Documents {
+                            done,
+                            total: documents.len(),
+                        });
+                        let hash = content_hash(&document.text);
+                        if known.get(&document.uri) == Some(&hash) {
+                            report.unchanged += 1;
+                            continue;
+                        }
+                        let pieces = chunk::chunk(&document.text, document.format);
+                        indexing.put(id, &document.uri, &pieces)?;
+                        let count = u32::try_from(pieces.len()).unwrap_or(u32::MAX);
+                        report.indexed += 1;
+                        report.chunks = report.chunks.saturating_add(count);
+                        records.push((document.uri.clone(), hash, count));
+                    }
+                    let present: std::collections::HashSet<&str> =
+                        documents.iter().map(|d| d.uri.as_str()).collect();
+                    let gone: Vec<String> = known
+                        .keys()
+                        .filter(|uri| !present.contains(uri.as_str()))
+                        .cloned()
+                        .collect();
+                    for uri in &gone {
+                        indexing.put(id, uri, &[])?;
+                        report.removed += 1;
+                    }
+                    let _ = sender.send(IndexProgress::Documents {
+                        done: documents.len(),
+                        total: documents.len(),
+                    });
+                    // The index first: a crash before the store records it means indexing again.
+                    indexing.commit()?;
+                    Ok((report, records, gone))
+                },
+            );
+            while let Some(event) = heard.recv().await {
+                progress(event);
             }
-            indexing.commit()?;
-            tokio::task::spawn_blocking(move || -> Result<()> {
-                for (uri, hash, chunks) in records {
-                    store.set_kb_document(id, &uri, &hash, chunks)?;
-                }
-                for uri in gone {
-                    store.remove_kb_document(id, &uri)?;
-                }
-                store.mark_kb_indexed(id)
-            })
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
-            let refreshed = self.kb_sources().await?.into_iter().find(|s| s.id == id).unwrap_or(source);
+            let (report, records, gone) =
+                work.await.map_err(|e| Error::Internal(e.to_string()))??;
+            self.blocking(move |s| s.record_kb_index(id, &records, &gone))
+                .await?;
+            let refreshed = self
+                .kb_sources()
+                .await?
+                .into_iter()
+                .find(|s| s.id == id)
+                .unwrap_or(source);
             reports.push((refreshed, report));
         }
         Ok(reports)
@@ -122,21 +299,39 @@ impl Orchestrator {
 
     /// The `k` chunks most relevant to `query`.
     pub async fn kb_search(&self, query: &str, k: usize) -> Result<Vec<Hit>> {
-        let sources: HashMap<i64, String> = self.kb_sources().await?.into_iter().map(|s| (s.id, s.location)).collect();
+        let sources: HashMap<i64, String> = self
+            .kb_sources()
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.location))
+            .collect();
         if sources.is_empty() {
             return Ok(Vec::new());
         }
         let dir = self.kb_dir();
         let query = query.to_owned();
-        tokio::task::spawn_blocking(move || KnowledgeBase::open(&dir)?.search(&query, k, &sources))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
+        let mut hits = tokio::task::spawn_blocking(move || {
+            KnowledgeBase::open(&dir)?.search(&query, k, &sources)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+        // Documents of the project are named from its root.
+        let root = format!("{}/", self.project.root.display());
+        for hit in &mut hits {
+            if let Some(relative) = hit.chunk.source.strip_prefix(&root) {
+                hit.chunk.source = relative.to_owned();
+            }
+        }
+        Ok(hits)
     }
 
     /// The skills of the project, the user and the configured folders.
     pub fn skills(&self) -> SkillSet {
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        let extra: Vec<PathBuf> = self.settings().map(|s| s.config.context.skill_dirs.clone()).unwrap_or_default();
+        let extra: Vec<PathBuf> = self
+            .settings()
+            .map(|s| s.config.context.skill_dirs.clone())
+            .unwrap_or_default();
         crate::skills::discover(&self.project.root, home.as_deref(), &extra)
     }
 }

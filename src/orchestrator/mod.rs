@@ -15,11 +15,14 @@ use crate::error::{Error, Result};
 use crate::planner::{self, AnswerReport, NewDecision, Planner, SessionView, SubmitReport};
 use crate::store::{Store, StoreCounts};
 
+mod context;
 mod knowledge;
 mod permissions;
 mod runs;
 mod verification;
 
+pub use context::ContextFor;
+pub use knowledge::KbIndexing;
 pub use permissions::PermissionAnswer;
 pub use runs::{RunAction, RunView};
 pub use verification::{JobStatus, VerifyJob, VerifyOptions};
@@ -41,6 +44,10 @@ pub struct Orchestrator {
     live: runs::LiveRuns,
     /// Fired when the engine shuts down: supervisors stop their agents cleanly.
     stop: tokio_util::sync::CancellationToken,
+    /// Knowledge sources being indexed in the background.
+    kb_jobs: Arc<knowledge::KbJobs>,
+    /// Counts the tokens of contexts (see [`Orchestrator::with_estimator`]).
+    estimator: Arc<dyn crate::context::tokens::TokenEstimator>,
 }
 
 /// Where a decision is recorded.
@@ -85,6 +92,7 @@ impl Orchestrator {
     /// Opens the store the settings name and registers their project in it.
     pub async fn open(settings: Settings) -> Result<Self> {
         let slots = usize::try_from(settings.config.delegator.max_parallel.max(1)).unwrap_or(1);
+        let margin = settings.config.context.token_margin;
         let db = settings.database_path()?;
         let root = settings.root.clone();
         let name = settings.project_name();
@@ -104,12 +112,15 @@ impl Orchestrator {
             agent_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             live: Arc::default(),
             stop: tokio_util::sync::CancellationToken::new(),
+            kb_jobs: Arc::default(),
+            estimator: Arc::new(crate::context::tokens::BpeEstimator::new(margin)),
         })
     }
 
     /// An engine over an already open store, for the project at `root` (registered if new).
     pub async fn with_store(store: Store, root: &Path, name: &str) -> Result<Self> {
         let slots = 3;
+        let margin = crate::config::ContextConfig::default().token_margin;
         let store = Arc::new(store);
         let (root, name) = (root.to_path_buf(), name.to_string());
         let project = {
@@ -125,7 +136,19 @@ impl Orchestrator {
             agent_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             live: Arc::default(),
             stop: tokio_util::sync::CancellationToken::new(),
+            kb_jobs: Arc::default(),
+            estimator: Arc::new(crate::context::tokens::BpeEstimator::new(margin)),
         })
+    }
+
+    /// The same engine counting context tokens with `estimator` (a closer tokenizer, say).
+    #[must_use]
+    pub fn with_estimator(
+        mut self,
+        estimator: Arc<dyn crate::context::tokens::TokenEstimator>,
+    ) -> Self {
+        self.estimator = estimator;
+        self
     }
 
     /// The project this engine works for.

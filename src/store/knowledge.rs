@@ -29,7 +29,12 @@ pub struct KbSource {
 
 impl Store {
     /// Adds a source (adding one twice returns the existing one).
-    pub fn add_kb_source(&self, project: ProjectId, location: &str, kind: &str) -> Result<KbSource> {
+    pub fn add_kb_source(
+        &self,
+        project: ProjectId,
+        location: &str,
+        kind: &str,
+    ) -> Result<KbSource> {
         self.write(|tx| {
             tx.execute(
                 "INSERT OR IGNORE INTO kb_sources (project_id, location, kind, added_at) VALUES (?1, ?2, ?3, ?4)",
@@ -72,7 +77,11 @@ impl Store {
     pub fn remove_kb_source(&self, project: ProjectId, id: i64) -> Result<()> {
         self.write(|tx| {
             found(
-                tx.query_row("SELECT id FROM kb_sources WHERE id = ?1 AND project_id = ?2", params![id, project.0], |_| Ok(())),
+                tx.query_row(
+                    "SELECT id FROM kb_sources WHERE id = ?1 AND project_id = ?2",
+                    params![id, project.0],
+                    |_| Ok(()),
+                ),
                 "knowledge source",
                 id,
             )?;
@@ -85,35 +94,36 @@ impl Store {
     /// The documents indexed from a source: uri → content hash.
     pub fn kb_documents(&self, source: i64) -> Result<Vec<(String, String)>> {
         self.read(|tx| {
-            let mut stmt = tx.prepare("SELECT uri, hash FROM kb_documents WHERE source_id = ?1 ORDER BY uri")?;
-            Ok(stmt.query_map([source], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+            let mut stmt =
+                tx.prepare("SELECT uri, hash FROM kb_documents WHERE source_id = ?1 ORDER BY uri")?;
+            Ok(stmt
+                .query_map([source], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?)
         })
     }
 
-    /// Records a document as indexed with this hash and chunk count.
-    pub fn set_kb_document(&self, source: i64, uri: &str, hash: &str, chunks: u32) -> Result<()> {
+    /// Records what indexing a source did, in one transaction: documents indexed (uri, content
+    /// hash, chunks), documents gone, and the source marked as indexed now.
+    pub fn record_kb_index(
+        &self,
+        source: i64,
+        indexed: &[(String, String, u32)],
+        gone: &[String],
+    ) -> Result<()> {
+        let now = Timestamp::now().as_millis();
         self.write(|tx| {
-            tx.execute(
+            let mut put = tx.prepare(
                 "INSERT INTO kb_documents (source_id, uri, hash, chunks, indexed_at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (source_id, uri) DO UPDATE SET hash = ?3, chunks = ?4, indexed_at = ?5",
-                params![source, uri, hash, chunks, Timestamp::now().as_millis()],
             )?;
-            Ok(())
-        })
-    }
-
-    /// Forgets a document that is gone.
-    pub fn remove_kb_document(&self, source: i64, uri: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute("DELETE FROM kb_documents WHERE source_id = ?1 AND uri = ?2", params![source, uri])?;
-            Ok(())
-        })
-    }
-
-    /// Marks a source as indexed now.
-    pub fn mark_kb_indexed(&self, source: i64) -> Result<()> {
-        self.write(|tx| {
-            tx.execute("UPDATE kb_sources SET indexed_at = ?2 WHERE id = ?1", params![source, Timestamp::now().as_millis()])?;
+            for (uri, hash, chunks) in indexed {
+                put.execute(params![source, uri, hash, chunks, now])?;
+            }
+            let mut remove = tx.prepare("DELETE FROM kb_documents WHERE source_id = ?1 AND uri = ?2")?;
+            for uri in gone {
+                remove.execute(params![source, uri])?;
+            }
+            tx.execute("UPDATE kb_sources SET indexed_at = ?2 WHERE id = ?1", params![source, now])?;
             Ok(())
         })
     }

@@ -11,7 +11,8 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The migrations, oldest first; the schema version is the number applied.
-pub(crate) const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_PLANNER, V3_POLICY, V4_VERIFIER, V5_KNOWLEDGE];
+pub(crate) const MIGRATIONS: &[&str] =
+    &[V1_INITIAL, V2_PLANNER, V3_POLICY, V4_VERIFIER, V5_KNOWLEDGE];
 
 /// The knowledge base: documentation sources of a project and what was indexed from each (a
 /// content hash per document, so unchanged ones are skipped on the next index).

@@ -25,7 +25,7 @@ use crate::config::Settings;
 pub use crate::domain::{Checkpoint, RunEvent};
 use crate::domain::{Run, RunId, RunStatus, Timestamp, Transition};
 use crate::error::{Error, Result};
-use crate::orchestrator::VerifyOptions;
+use crate::orchestrator::{ContextFor, VerifyOptions};
 use crate::policy::ToolRequest;
 use crate::store::{NewCheckpoint, RunUpdate};
 
@@ -66,6 +66,8 @@ enum Ending {
     Completed,
     Stopped,
     Failed(Failure),
+    /// Retrying cannot help: a person must look.
+    Escalate(String),
 }
 
 /// This engine's name as a lease owner: host, process and a random part.
@@ -188,6 +190,10 @@ async fn attempts(
         .await?;
         match ending {
             Ending::Completed | Ending::Stopped => return store.run(run_id),
+            Ending::Escalate(why) => {
+                let run = store.run(run_id)?;
+                return escalate(engine, settings, &run, &why, on_event).await;
+            }
             Ending::Failed(failure) => {
                 let why = failure.describe();
                 let run = store.run(run_id)?;
@@ -278,54 +284,6 @@ async fn escalate(
     Ok(escalated)
 }
 
-/// The prompt for an attempt.
-fn prompt(engine: &Orchestrator, run: &Run, previous_error: Option<&str>) -> Result<String> {
-    let version = engine
-        .store()
-        .plan_version(run.plan_id, Some(run.plan_version))?;
-    let content = &version.content;
-    let task = content
-        .phases
-        .iter()
-        .flat_map(|p| &p.tasks)
-        .find(|t| t.key == run.task_key)
-        .ok_or_else(|| {
-            Error::Corrupt(format!(
-                "run {}: task {} is not in its plan version",
-                run.id, run.task_key
-            ))
-        })?;
-    let mut text = format!(
-        "# Task {}: {}\n\n{}\n",
-        task.key, task.title, task.description
-    );
-    let list = |title: &str, items: &[String]| {
-        if items.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "\n## {title}\n{}\n",
-                items
-                    .iter()
-                    .map(|i| format!("- {i}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        }
-    };
-    text.push_str(&list("Files you may change", &task.files));
-    text.push_str(&format!("\n## Goal of the project\n{}\n", content.goal));
-    text.push_str(&list("Constraints", &content.constraints));
-    text.push_str(&list(
-        "The work is accepted when these checks pass (run by the orchestrator, not by you)",
-        &task.verification,
-    ));
-    if let Some(error) = previous_error {
-        text.push_str(&format!("\n## The previous attempt failed\n{error}\nContinue from where the work stands and fix that.\n"));
-    }
-    Ok(text)
-}
-
 #[allow(clippy::too_many_arguments, clippy::too_many_lines)]
 async fn attempt(
     engine: &Orchestrator,
@@ -396,11 +354,46 @@ async fn attempt(
             .env_pairs()
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
+    // The prompt: built by the context builder, within the budget.
+    let for_run = ContextFor {
+        version: Some(run.plan_version),
+        run: Some(run.id),
+        previous_error,
+        budget: None,
+    };
+    let context = match engine
+        .context_for_task(run.plan_id, &run.task_key, for_run)
+        .await
+    {
+        Ok(context) => context,
+        Err(e) => {
+            return Ok(Ending::Failed(Failure::Start(format!(
+                "building its context: {e}"
+            ))));
+        }
+    };
+    let items = |items: &[crate::context::ContextItem]| -> Vec<serde_json::Value> {
+        items.iter().map(|i| json!({"section": i.section, "label": i.label, "tokens": i.tokens, "reason": i.reason})).collect()
+    };
+    log(
+        engine,
+        run_id,
+        "context",
+        &json!({"estimated_tokens": context.estimated_tokens, "budget": context.budget, "included": items(&context.included), "dropped": items(&context.dropped)}),
+        on_event,
+    )
+    .await;
+    if !context.fits {
+        return Ok(Ending::Escalate(format!(
+            "the task alone makes a prompt of {} tokens, over the context budget of {}: shorten its description or split it",
+            context.estimated_tokens, context.budget
+        )));
+    }
     let spec = StartSpec {
         program: config.agent.command.clone(),
         args: config.agent.args.clone(),
         cwd: dir.clone(),
-        prompt: prompt(engine, run, previous_error)?,
+        prompt: context.prompt,
         session: session.clone(),
         model: config.agent.model.clone(),
         max_turns: config.agent.max_turns,

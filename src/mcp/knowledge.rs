@@ -1,0 +1,273 @@
+//! The context builder, the knowledge base and the skills over MCP: `context_preview`,
+//! `kb_search` and `skills` (core), `kb_add` (all).
+
+use std::time::Duration;
+
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{Json, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::tools::{OrchestratorMcp, tool_error};
+use crate::context::SubagentContext;
+use crate::domain::PlanId;
+use crate::knowledge::Hit;
+use crate::orchestrator::{ContextFor, KbIndexing};
+use crate::skills::{Skill, SkillProblem};
+
+/// The longest `kb_add` waits for the indexing, well under the ~60 s clients allow a tool call.
+const MAX_WAIT_SECS: u64 = 50;
+/// The most results `kb_search` returns.
+const MAX_RESULTS: usize = 50;
+
+/// Arguments of `context_preview`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContextPreviewArgs {
+    /// The approved plan.
+    pub plan_id: PlanId,
+    /// The task's key in it (`T1`).
+    pub task: String,
+    /// The plan version (default: the current one).
+    pub version: Option<u32>,
+    /// A token budget instead of the configured one.
+    pub budget: Option<u32>,
+}
+
+/// Arguments of `kb_search`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KbSearchArgs {
+    /// What to look for, in words (not a query language).
+    pub query: String,
+    /// How many results (default 5, at most 50).
+    pub k: Option<usize>,
+}
+
+/// What `kb_search` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KbSearchResult {
+    /// The best chunks first, each with its source, heading path, text and a snippet with the
+    /// matching words in bold.
+    pub hits: Vec<Hit>,
+    /// What to do next.
+    pub next_step: String,
+}
+
+/// Arguments of `kb_add`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KbAddArgs {
+    /// A documentation folder (from the project root, or absolute) or an http(s) URL (the site is
+    /// crawled on its host: 3 links deep, 200 pages at most, robots.txt respected).
+    pub location: String,
+    /// Seconds to wait for the indexing (default 25, at most 50); it goes on in the background.
+    pub wait_seconds: Option<u64>,
+}
+
+/// What `kb_add` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KbAddResult {
+    /// The source and where its indexing stands.
+    pub indexing: KbIndexing,
+    /// What to do next.
+    pub next_step: String,
+}
+
+/// Arguments of `skills`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkillsArgs {
+    /// A skill to show whole (with its instructions); leave out to list them.
+    pub name: Option<String>,
+}
+
+/// A skill as listed.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SkillBrief {
+    /// Its name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// `project`, `user` or `config`.
+    pub origin: String,
+}
+
+/// What `skills` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SkillsResult {
+    /// The skills (without `name`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<SkillBrief>,
+    /// The skill asked for (with `name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skill: Option<Skill>,
+    /// SKILL.md files that were skipped, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<SkillProblem>,
+}
+
+#[tool_router(router = knowledge_router, vis = "pub(super)")]
+impl OrchestratorMcp {
+    /// The exact prompt the agent of a task would get: the task, its files, goal, constraints,
+    /// the relevant decisions, earlier work, documentation excerpts and skills, verification and
+    /// rules, with the token estimate and every item included or dropped (and why) under the
+    /// budget.
+    #[tool(
+        name = "context_preview",
+        annotations(
+            title = "Preview a task's context",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn context_preview(
+        &self,
+        Parameters(args): Parameters<ContextPreviewArgs>,
+    ) -> Result<Json<SubagentContext>, String> {
+        let options = ContextFor {
+            version: args.version,
+            budget: args.budget,
+            ..ContextFor::default()
+        };
+        let context = self
+            .orchestrator
+            .context_for_task(args.plan_id, &args.task, options)
+            .await
+            .map_err(tool_error)?;
+        Ok(Json(context))
+    }
+
+    /// Searches the project's documentation (the knowledge base): the most relevant chunks with
+    /// their source, heading path and a highlighted snippet.
+    #[tool(
+        name = "kb_search",
+        annotations(
+            title = "Search the documentation",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn kb_search(
+        &self,
+        Parameters(args): Parameters<KbSearchArgs>,
+    ) -> Result<Json<KbSearchResult>, String> {
+        let k = args.k.unwrap_or(5).clamp(1, MAX_RESULTS);
+        let hits = self
+            .orchestrator
+            .kb_search(&args.query, k)
+            .await
+            .map_err(tool_error)?;
+        let next_step = if hits.is_empty() {
+            let sources = self.orchestrator.kb_sources().await.map_err(tool_error)?;
+            if sources.is_empty() {
+                "The knowledge base has no sources: add a documentation folder or site with kb_add (the `all` tools), or `orchestrator kb add` on the command line.".into()
+            } else {
+                "Nothing matched: try other words.".into()
+            }
+        } else {
+            "Cite the source and heading when you use an excerpt.".into()
+        };
+        Ok(Json(KbSearchResult { hits, next_step }))
+    }
+
+    /// Lists the skills (SKILL.md in the project's .claude/skills, the user's ~/.claude/skills
+    /// and configured folders) by name and description, or shows one with its instructions.
+    #[tool(
+        name = "skills",
+        annotations(title = "Skills", read_only_hint = true, open_world_hint = false)
+    )]
+    async fn skills(
+        &self,
+        Parameters(args): Parameters<SkillsArgs>,
+    ) -> Result<Json<SkillsResult>, String> {
+        let set = self.orchestrator.skills();
+        match args.name {
+            Some(name) => {
+                let names: Vec<String> = set.skills.iter().map(|s| s.name.clone()).collect();
+                let skill = set
+                    .skills
+                    .into_iter()
+                    .find(|s| s.name == name)
+                    .ok_or_else(|| {
+                        if names.is_empty() {
+                            format!("no skill is named `{name}`: there are no skills")
+                        } else {
+                            format!(
+                                "no skill is named `{name}`; the skills: {}",
+                                names.join(", ")
+                            )
+                        }
+                    })?;
+                Ok(Json(SkillsResult {
+                    skills: Vec::new(),
+                    skill: Some(skill),
+                    problems: set.problems,
+                }))
+            }
+            None => Ok(Json(SkillsResult {
+                skills: set
+                    .skills
+                    .into_iter()
+                    .map(|s| SkillBrief {
+                        name: s.name,
+                        description: s.description,
+                        origin: s.origin,
+                    })
+                    .collect(),
+                skill: None,
+                problems: set.problems,
+            })),
+        }
+    }
+}
+
+#[tool_router(router = kb_add_router, vis = "pub(super)")]
+impl OrchestratorMcp {
+    /// Adds a documentation source — a folder or a website — to the knowledge base and indexes
+    /// it (incrementally: calling it again for the same location re-indexes only what changed).
+    /// Agents then get its most relevant excerpts in their context; kb_search searches it.
+    #[tool(
+        name = "kb_add",
+        annotations(
+            title = "Add documentation",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn kb_add(
+        &self,
+        Parameters(args): Parameters<KbAddArgs>,
+    ) -> Result<Json<KbAddResult>, String> {
+        let source = self
+            .orchestrator
+            .kb_add(&args.location)
+            .await
+            .map_err(tool_error)?;
+        let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));
+        let indexing = self
+            .orchestrator
+            .kb_index_in_background(source.id, wait)
+            .await
+            .map_err(tool_error)?;
+        let next_step = match indexing.state.as_str() {
+            "indexing" => format!(
+                "Still indexing in the background: call kb_add with the same location to wait again (source {}).",
+                indexing.source.id
+            ),
+            "indexed" => {
+                "Indexed: kb_search finds its content, and agents get it in their context.".into()
+            }
+            _ => format!(
+                "The indexing failed: {}",
+                indexing.error.as_deref().unwrap_or("unknown error")
+            ),
+        };
+        Ok(Json(KbAddResult {
+            indexing,
+            next_step,
+        }))
+    }
+}
