@@ -143,6 +143,15 @@ fn report_text(source: &KbSource, report: &IndexReport) -> String {
         source.documents,
         source.chunks
     );
+    if report.embedded > 0 {
+        text.push_str(&format!(
+            "  {} chunks embedded for semantic search\n",
+            report.embedded
+        ));
+    }
+    for warning in &report.warnings {
+        text.push_str(&format!("  warning: {warning}\n"));
+    }
     if !report.skipped.is_empty() {
         text.push_str(&format!("  skipped {}:\n", report.skipped.len()));
         for skipped in report.skipped.iter().take(20) {
@@ -209,6 +218,9 @@ impl IndexBar {
                     "█".repeat(filled),
                     "·".repeat(width - filled)
                 );
+            }
+            IndexProgress::Embedding { done, total } if self.terminal => {
+                eprint!("\r\x1b[2K{current} — embedding {done}/{total} chunks")
             }
             _ => {}
         }

@@ -48,6 +48,8 @@ pub struct Config {
     pub delegator: DelegatorConfig,
     /// What each agent is given.
     pub context: ContextConfig,
+    /// How documentation is gathered for the knowledge base.
+    pub knowledge: KnowledgeConfig,
     /// How runs are watched.
     pub supervisor: SupervisorConfig,
     /// The MCP server.
@@ -175,6 +177,38 @@ impl Default for ContextConfig {
             token_margin: 0.10,
             docs_per_task: 8,
             skill_dirs: Vec::new(),
+        }
+    }
+}
+
+/// `[knowledge]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct KnowledgeConfig {
+    /// Links followed from a website's start page.
+    pub web_max_depth: u32,
+    /// Pages fetched from a website at most.
+    pub web_max_pages: u32,
+    /// Seconds one page may take.
+    pub web_timeout_secs: u64,
+    /// An OpenAI-compatible embeddings API (`http://127.0.0.1:11434/v1` for a local Ollama):
+    /// when set, chunks are embedded as they are indexed and searches fuse meaning with words.
+    pub embeddings_url: Option<String>,
+    /// The embedding model to ask for.
+    pub embeddings_model: String,
+    /// The name of the secret in `.secrets.json` holding the API key, if the API needs one.
+    pub embeddings_key: Option<String>,
+}
+
+impl Default for KnowledgeConfig {
+    fn default() -> Self {
+        Self {
+            web_max_depth: 3,
+            web_max_pages: 200,
+            web_timeout_secs: 15,
+            embeddings_url: None,
+            embeddings_model: "nomic-embed-text".into(),
+            embeddings_key: None,
         }
     }
 }

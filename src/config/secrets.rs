@@ -91,6 +91,11 @@ impl Secrets {
         self.keys.keys().map(String::as_str)
     }
 
+    /// The secret named `name`.
+    pub fn get(&self, name: &str) -> Option<&SecretValue> {
+        self.keys.get(name)
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()

@@ -5,7 +5,9 @@
 
 pub mod chunk;
 pub mod crawl;
+pub mod embed;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -34,6 +36,17 @@ pub struct Chunk {
     pub text: String,
 }
 
+/// Which chunk: its source, document and position in the document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChunkKey {
+    /// The source's id.
+    pub source: i64,
+    /// The document (path in the source, or URL).
+    pub uri: String,
+    /// The chunk's position in the document, from 0.
+    pub ordinal: u32,
+}
+
 /// A search result.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Hit {
@@ -41,7 +54,8 @@ pub struct Hit {
     pub chunk: Chunk,
     /// The part that matched, with the matching words in `**bold**`.
     pub snippet: String,
-    /// The relevance score (higher is better).
+    /// The relevance score, higher is better: BM25, or the reciprocal-rank-fusion score when
+    /// semantic search is on.
     pub score: f32,
 }
 
@@ -58,6 +72,10 @@ pub struct IndexReport {
     pub chunks: u32,
     /// Files or pages that could not be read, with why.
     pub skipped: Vec<String>,
+    /// Chunks embedded for semantic search (0 without an embeddings API).
+    pub embedded: u32,
+    /// Problems that did not stop the indexing (the embeddings API failing, say).
+    pub warnings: Vec<String>,
 }
 
 /// What indexing reports as it goes.
@@ -74,6 +92,13 @@ pub enum IndexProgress {
     },
     /// Pages fetched so far from a website.
     Fetched(usize),
+    /// Chunks embedded so far, of `total`.
+    Embedding {
+        /// Done.
+        done: usize,
+        /// In all.
+        total: usize,
+    },
     /// Documents of the source looked at so far, of `total`.
     Documents {
         /// Done.
@@ -244,79 +269,164 @@ impl KnowledgeBase {
         &self,
         query: &str,
         k: usize,
-        sources: &std::collections::HashMap<i64, String>,
+        sources: &HashMap<i64, String>,
     ) -> Result<Vec<Hit>> {
+        Ok(self
+            .search_keyed(query, k, sources)?
+            .into_iter()
+            .map(|(_, hit)| hit)
+            .collect())
+    }
+
+    fn parse(&self, query: &str) -> Box<dyn tantivy::query::Query> {
+        let mut parser =
+            QueryParser::for_index(&self.index, vec![self.fields.heading, self.fields.text]);
+        parser.set_field_boost(self.fields.heading, 2.0);
+        parser.parse_query_lenient(query).0
+    }
+
+    /// [`search`](Self::search), with each hit's key.
+    pub fn search_keyed(
+        &self,
+        query: &str,
+        k: usize,
+        sources: &HashMap<i64, String>,
+    ) -> Result<Vec<(ChunkKey, Hit)>> {
         if query.trim().is_empty() || k == 0 {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
-        let mut parser =
-            QueryParser::for_index(&self.index, vec![self.fields.heading, self.fields.text]);
-        parser.set_field_boost(self.fields.heading, 2.0);
-        let (parsed, _) = parser.parse_query_lenient(query);
+        let parsed = self.parse(query);
         let top = searcher
             .search(&parsed, &TopDocs::with_limit(k).order_by_score())
             .map_err(index_error)?;
-        let mut snippets =
-            tantivy::snippet::SnippetGenerator::create(&searcher, &*parsed, self.fields.text)
-                .map_err(index_error)?;
-        snippets.set_max_num_chars(240);
+        let snippets = self.snippets(&searcher, &*parsed)?;
         let mut hits = Vec::new();
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address).map_err(index_error)?;
-            let get = |field: Field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            };
-            let source_id = doc
-                .get_first(self.fields.source)
-                .and_then(|v| v.as_i64())
-                .unwrap_or_default();
-            let uri = get(self.fields.uri);
-            let uri = uri
-                .split_once('|')
-                .map_or(uri.clone(), |(_, u)| u.to_owned());
-            let base = sources.get(&source_id).cloned().unwrap_or_default();
-            let source =
-                if uri.starts_with("http://") || uri.starts_with("https://") || base.is_empty() {
-                    uri
-                } else {
-                    format!("{}/{uri}", base.trim_end_matches('/'))
-                };
-            let text = get(self.fields.text);
-            let snippet = snippets.snippet(&text);
-            let mut highlighted = String::new();
-            let fragment = snippet.fragment();
-            let mut at = 0;
-            for range in snippet.highlighted() {
-                highlighted.push_str(&fragment[at..range.start]);
-                highlighted.push_str("**");
-                highlighted.push_str(&fragment[range.clone()]);
-                highlighted.push_str("**");
-                at = range.end;
-            }
-            highlighted.push_str(&fragment[at..]);
-            let heading = get(self.fields.heading);
-            hits.push(Hit {
-                chunk: Chunk {
-                    source,
-                    heading_path: if heading.is_empty() {
-                        Vec::new()
-                    } else {
-                        heading.split(" › ").map(str::to_owned).collect()
-                    },
-                    text,
-                },
-                snippet: if highlighted.trim().is_empty() {
-                    fragment.to_owned()
-                } else {
-                    highlighted
-                },
-                score,
-            });
+            hits.push(self.hit(&doc, score, &snippets, sources));
         }
         Ok(hits)
+    }
+
+    /// The chunks with these keys (those still indexed), as hits for `query`, in the keys' order.
+    pub fn fetch(
+        &self,
+        keys: &[ChunkKey],
+        query: &str,
+        sources: &HashMap<i64, String>,
+    ) -> Result<Vec<(ChunkKey, Hit)>> {
+        let searcher = self.reader.searcher();
+        let parsed = self.parse(query);
+        let snippets = self.snippets(&searcher, &*parsed)?;
+        let mut out = Vec::new();
+        for key in keys {
+            let term =
+                Term::from_field_text(self.fields.uri, &format!("{}|{}", key.source, key.uri));
+            let query = tantivy::query::TermQuery::new(term, IndexRecordOption::Basic);
+            let docs = searcher
+                .search(&query, &TopDocs::with_limit(10_000).order_by_score())
+                .map_err(index_error)?;
+            for (_, address) in docs {
+                let doc: TantivyDocument = searcher.doc(address).map_err(index_error)?;
+                if doc.get_first(self.fields.ordinal).and_then(|v| v.as_u64())
+                    == Some(u64::from(key.ordinal))
+                {
+                    out.push(self.hit(&doc, 0.0, &snippets, sources));
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn snippets(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn tantivy::query::Query,
+    ) -> Result<tantivy::snippet::SnippetGenerator> {
+        let mut snippets =
+            tantivy::snippet::SnippetGenerator::create(searcher, query, self.fields.text)
+                .map_err(index_error)?;
+        snippets.set_max_num_chars(240);
+        Ok(snippets)
+    }
+
+    fn hit(
+        &self,
+        doc: &TantivyDocument,
+        score: f32,
+        snippets: &tantivy::snippet::SnippetGenerator,
+        sources: &HashMap<i64, String>,
+    ) -> (ChunkKey, Hit) {
+        let get = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        let source_id = doc
+            .get_first(self.fields.source)
+            .and_then(|v| v.as_i64())
+            .unwrap_or_default();
+        let ordinal = doc
+            .get_first(self.fields.ordinal)
+            .and_then(|v| v.as_u64())
+            .and_then(|o| u32::try_from(o).ok())
+            .unwrap_or_default();
+        let stored = get(self.fields.uri);
+        let uri = stored
+            .split_once('|')
+            .map_or(stored.clone(), |(_, u)| u.to_owned());
+        let base = sources.get(&source_id).cloned().unwrap_or_default();
+        let source = if uri.starts_with("http://") || uri.starts_with("https://") || base.is_empty()
+        {
+            uri.clone()
+        } else {
+            format!("{}/{uri}", base.trim_end_matches('/'))
+        };
+        let text = get(self.fields.text);
+        let snippet = snippets.snippet(&text);
+        let mut highlighted = String::new();
+        let fragment = snippet.fragment();
+        let mut at = 0;
+        for range in snippet.highlighted() {
+            highlighted.push_str(&fragment[at..range.start]);
+            highlighted.push_str("**");
+            highlighted.push_str(&fragment[range.clone()]);
+            highlighted.push_str("**");
+            at = range.end;
+        }
+        highlighted.push_str(&fragment[at..]);
+        let snippet = if !highlighted.trim().is_empty() {
+            highlighted
+        } else {
+            // Found by meaning, not by words: the chunk's beginning.
+            let mut end = text.len().min(240);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text[..end].to_owned()
+        };
+        let heading = get(self.fields.heading);
+        let key = ChunkKey {
+            source: source_id,
+            uri,
+            ordinal,
+        };
+        let hit = Hit {
+            chunk: Chunk {
+                source,
+                heading_path: if heading.is_empty() {
+                    Vec::new()
+                } else {
+                    heading.split(" › ").map(str::to_owned).collect()
+                },
+                text,
+            },
+            snippet,
+            score,
+        };
+        (key, hit)
     }
 
     /// Whether the index holds any chunk of `source`.

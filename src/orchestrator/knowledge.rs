@@ -9,11 +9,12 @@ use serde::Serialize;
 
 use super::Orchestrator;
 use crate::error::{Error, Result};
+use crate::knowledge::embed::{Embedder, VectorSet, fuse};
 use crate::knowledge::{
-    Hit, IndexProgress, IndexReport, KnowledgeBase, chunk, content_hash, crawl,
+    ChunkKey, Hit, IndexProgress, IndexReport, KnowledgeBase, chunk, content_hash, crawl,
 };
 use crate::skills::SkillSet;
-use crate::store::KbSource;
+use crate::store::{IndexedDocument, KbSource};
 
 /// Where the indexing of a source stands (for clients that cannot wait for it).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -28,8 +29,11 @@ pub struct KbIndexing {
     pub error: Option<String>,
 }
 
-/// A document indexed: its uri, content hash and chunk count.
-type Indexed = (String, String, u32);
+/// A document indexed, with the texts of its chunks (for embedding).
+struct Indexed {
+    record: IndexedDocument,
+    texts: Vec<String>,
+}
 
 type IndexOutcome = Option<std::result::Result<IndexReport, String>>;
 
@@ -37,6 +41,9 @@ type IndexOutcome = Option<std::result::Result<IndexReport, String>>;
 #[derive(Debug, Default)]
 pub(super) struct KbJobs {
     running: std::sync::Mutex<HashMap<i64, tokio::sync::watch::Receiver<IndexOutcome>>>,
+    /// The chunk embeddings of the configured model, loaded on the first semantic search and
+    /// dropped whenever the index changes.
+    vectors: tokio::sync::Mutex<Option<(String, std::sync::Arc<VectorSet>)>>,
 }
 
 impl Orchestrator {
@@ -107,6 +114,18 @@ impl Orchestrator {
         })
     }
 
+    fn web_limits(&self) -> crate::knowledge::crawl::WebLimits {
+        let config = self
+            .settings()
+            .map(|s| s.config.knowledge.clone())
+            .unwrap_or_default();
+        crate::knowledge::crawl::WebLimits {
+            max_depth: config.web_max_depth,
+            max_pages: config.web_max_pages as usize,
+            timeout: std::time::Duration::from_secs(config.web_timeout_secs.max(1)),
+        }
+    }
+
     fn kb_dir(&self) -> PathBuf {
         let data = self
             .store
@@ -160,6 +179,7 @@ impl Orchestrator {
         let project = self.project.id;
         self.blocking(move |s| s.remove_kb_source(project, id))
             .await?;
+        *self.kb_jobs.vectors.lock().await = None;
         let dir = self.kb_dir();
         tokio::task::spawn_blocking(move || {
             let kb = KnowledgeBase::open(&dir)?;
@@ -198,6 +218,7 @@ impl Orchestrator {
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))??,
         );
+        let embedder = self.embedder()?;
         let mut reports = Vec::new();
         let total = sources.len();
         for (i, source) in sources.into_iter().enumerate() {
@@ -207,7 +228,7 @@ impl Orchestrator {
                 location: source.location.clone(),
             });
             let (documents, skipped) = if source.kind == "web" {
-                crawl::web(&source.location, crawl::WebLimits::default(), &|pages| {
+                crawl::web(&source.location, self.web_limits(), &|pages| {
                     progress(IndexProgress::Fetched(pages))
                 })
                 .await
@@ -219,7 +240,7 @@ impl Orchestrator {
                     .map_err(|e| Error::Internal(e.to_string()))?
             };
             let id = source.id;
-            let mut known: HashMap<String, String> = self
+            let mut known: HashMap<String, (String, Option<String>)> = self
                 .blocking(move |s| s.kb_documents(id))
                 .await?
                 .into_iter()
@@ -228,6 +249,7 @@ impl Orchestrator {
                 // The index lost them (rebuilt, or deleted by hand): read everything again.
                 known.clear();
             }
+            let model = embedder.as_ref().map(|e| e.model().to_owned());
             // Chunking and index writes are CPU work: off the async workers, progress by channel.
             let (sender, mut heard) = tokio::sync::mpsc::unbounded_channel();
             let index = kb.clone();
@@ -241,14 +263,17 @@ impl Orchestrator {
                         ..IndexReport::default()
                     };
                     let mut indexing = index.indexing()?;
-                    let mut records = Vec::new();
+                    let mut indexed = Vec::new();
                     for (done, document) in documents.iter().enumerate() {
                         let _ = sender.send(IndexProgress::Documents {
                             done,
                             total: documents.len(),
                         });
                         let hash = content_hash(&document.text);
-                        if known.get(&document.uri) == Some(&hash) {
+                        // Unchanged, and embedded with the model in use (if any).
+                        if known.get(&document.uri).is_some_and(|(h, with)| {
+                            *h == hash && (model.is_none() || *with == model)
+                        }) {
                             report.unchanged += 1;
                             continue;
                         }
@@ -257,7 +282,24 @@ impl Orchestrator {
                         let count = u32::try_from(pieces.len()).unwrap_or(u32::MAX);
                         report.indexed += 1;
                         report.chunks = report.chunks.saturating_add(count);
-                        records.push((document.uri.clone(), hash, count));
+                        let texts = if model.is_some() {
+                            pieces
+                                .iter()
+                                .map(|p| format!("{}\n{}", p.heading_path.join(" › "), p.text))
+                                .collect()
+                        } else {
+                            Vec::new()
+                        };
+                        indexed.push(Indexed {
+                            record: IndexedDocument {
+                                uri: document.uri.clone(),
+                                hash,
+                                chunks: count,
+                                embedded_with: None,
+                                vectors: Vec::new(),
+                            },
+                            texts,
+                        });
                     }
                     let present: std::collections::HashSet<&str> =
                         documents.iter().map(|d| d.uri.as_str()).collect();
@@ -276,16 +318,22 @@ impl Orchestrator {
                     });
                     // The index first: a crash before the store records it means indexing again.
                     indexing.commit()?;
-                    Ok((report, records, gone))
+                    Ok((report, indexed, gone))
                 },
             );
             while let Some(event) = heard.recv().await {
                 progress(event);
             }
-            let (report, records, gone) =
+            let (mut report, mut indexed, gone) =
                 work.await.map_err(|e| Error::Internal(e.to_string()))??;
+            if let Some(embedder) = &embedder {
+                self.embed_documents(embedder, &mut indexed, &mut report, progress)
+                    .await;
+            }
+            let records: Vec<IndexedDocument> = indexed.into_iter().map(|i| i.record).collect();
             self.blocking(move |s| s.record_kb_index(id, &records, &gone))
                 .await?;
+            *self.kb_jobs.vectors.lock().await = None;
             let refreshed = self
                 .kb_sources()
                 .await?
@@ -297,7 +345,8 @@ impl Orchestrator {
         Ok(reports)
     }
 
-    /// The `k` chunks most relevant to `query`.
+    /// The `k` chunks most relevant to `query`: by full text, fused with the nearest chunks by
+    /// meaning when an embeddings API is configured (full text alone if it cannot answer).
     pub async fn kb_search(&self, query: &str, k: usize) -> Result<Vec<Hit>> {
         let sources: HashMap<i64, String> = self
             .kb_sources()
@@ -305,16 +354,38 @@ impl Orchestrator {
             .into_iter()
             .map(|s| (s.id, s.location))
             .collect();
-        if sources.is_empty() {
+        if sources.is_empty() || k == 0 {
             return Ok(Vec::new());
         }
+        let embedder = self.embedder().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "semantic search is off");
+            None
+        });
+        let depth = if embedder.is_some() { k.max(50) } else { k };
         let dir = self.kb_dir();
-        let query = query.to_owned();
-        let mut hits = tokio::task::spawn_blocking(move || {
-            KnowledgeBase::open(&dir)?.search(&query, k, &sources)
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        let kb = std::sync::Arc::new(
+            tokio::task::spawn_blocking(move || KnowledgeBase::open(&dir))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??,
+        );
+        let (index, text, known) = (kb.clone(), query.to_owned(), sources.clone());
+        let fulltext =
+            tokio::task::spawn_blocking(move || index.search_keyed(&text, depth, &known))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))??;
+        let mut hits: Vec<Hit> = match &embedder {
+            Some(embedder) => match self
+                .semantic(embedder, &kb, query, k, depth, fulltext.clone(), &sources)
+                .await
+            {
+                Ok(fused) => fused,
+                Err(e) => {
+                    tracing::warn!(error = %e, "semantic search failed; full text alone");
+                    fulltext.into_iter().take(k).map(|(_, hit)| hit).collect()
+                }
+            },
+            None => fulltext.into_iter().map(|(_, hit)| hit).collect(),
+        };
         // Documents of the project are named from its root.
         let root = format!("{}/", self.project.root.display());
         for hit in &mut hits {
@@ -323,6 +394,149 @@ impl Orchestrator {
             }
         }
         Ok(hits)
+    }
+
+    /// The embeddings client, when `[knowledge] embeddings_url` is set.
+    fn embedder(&self) -> Result<Option<Embedder>> {
+        let Some(settings) = self.settings() else {
+            return Ok(None);
+        };
+        let config = &settings.config.knowledge;
+        let Some(url) = config
+            .embeddings_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        let key = match &config.embeddings_key {
+            Some(name) => Some(settings.secrets.get(name).cloned().ok_or_else(|| Error::Invalid(format!("knowledge.embeddings_key names the secret `{name}`, which .secrets.json does not hold")))?),
+            None => None,
+        };
+        Embedder::new(url, &config.embeddings_model, key)
+            .map(Some)
+            .map_err(Error::Invalid)
+    }
+
+    /// Embeds the chunks of the documents indexed; on failure they stay full-text only (and are
+    /// embedded on the next indexing), with a warning in the report.
+    async fn embed_documents(
+        &self,
+        embedder: &Embedder,
+        indexed: &mut [Indexed],
+        report: &mut IndexReport,
+        progress: &(dyn Fn(IndexProgress) + Send + Sync),
+    ) {
+        let total: usize = indexed.iter().map(|i| i.texts.len()).sum();
+        let mut done = 0;
+        for document in indexed.iter_mut() {
+            if document.texts.is_empty() {
+                document.record.embedded_with = Some(embedder.model().to_owned());
+                continue;
+            }
+            progress(IndexProgress::Embedding { done, total });
+            match embedder.embed(&document.texts).await {
+                Ok(vectors) => {
+                    done += vectors.len();
+                    report.embedded = report
+                        .embedded
+                        .saturating_add(u32::try_from(vectors.len()).unwrap_or(u32::MAX));
+                    document.record.vectors = vectors;
+                    document.record.embedded_with = Some(embedder.model().to_owned());
+                }
+                Err(e) => {
+                    report.warnings.push(format!("{e}; the documents not embedded are searched by full text, and embedded on the next indexing"));
+                    return;
+                }
+            }
+        }
+        progress(IndexProgress::Embedding { done, total });
+    }
+
+    /// Full-text hits fused with the nearest chunks by meaning.
+    #[allow(clippy::too_many_arguments)]
+    async fn semantic(
+        &self,
+        embedder: &Embedder,
+        kb: &std::sync::Arc<KnowledgeBase>,
+        query: &str,
+        k: usize,
+        depth: usize,
+        fulltext: Vec<(ChunkKey, Hit)>,
+        sources: &HashMap<i64, String>,
+    ) -> std::result::Result<Vec<Hit>, String> {
+        let vectors = {
+            let mut cached = self.kb_jobs.vectors.lock().await;
+            match cached
+                .as_ref()
+                .filter(|(model, _)| model == embedder.model())
+            {
+                Some((_, set)) => set.clone(),
+                None => {
+                    let (project, model) = (self.project.id, embedder.model().to_owned());
+                    let rows = self
+                        .blocking(move |s| s.kb_vectors(project, &model))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let set = std::sync::Arc::new(VectorSet::new(
+                        rows.into_iter()
+                            .map(|v| {
+                                (
+                                    ChunkKey {
+                                        source: v.source,
+                                        uri: v.uri,
+                                        ordinal: v.ordinal,
+                                    },
+                                    v.vector,
+                                )
+                            })
+                            .collect(),
+                    ));
+                    *cached = Some((embedder.model().to_owned(), set.clone()));
+                    set
+                }
+            }
+        };
+        if vectors.is_empty() {
+            return Ok(fulltext.into_iter().take(k).map(|(_, hit)| hit).collect());
+        }
+        let query_vector = embedder.embed(&[query.to_owned()]).await?.remove(0);
+        let nearest: Vec<ChunkKey> = vectors
+            .nearest(&query_vector, depth)
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        let fused: Vec<(ChunkKey, f64)> = fuse(&[
+            fulltext.iter().map(|(key, _)| key.clone()).collect(),
+            nearest,
+        ])
+        .into_iter()
+        .take(k)
+        .collect();
+        let mut known: HashMap<ChunkKey, Hit> = fulltext.into_iter().collect();
+        let missing: Vec<ChunkKey> = fused
+            .iter()
+            .map(|(key, _)| key.clone())
+            .filter(|key| !known.contains_key(key))
+            .collect();
+        if !missing.is_empty() {
+            let (index, text, sources) = (kb.clone(), query.to_owned(), sources.clone());
+            let fetched =
+                tokio::task::spawn_blocking(move || index.fetch(&missing, &text, &sources))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+            known.extend(fetched);
+        }
+        Ok(fused
+            .into_iter()
+            .filter_map(|(key, score)| {
+                known.remove(&key).map(|mut hit| {
+                    hit.score = score as f32;
+                    hit
+                })
+            })
+            .collect())
     }
 
     /// The skills of the project, the user and the configured folders.

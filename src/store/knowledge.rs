@@ -85,46 +85,107 @@ impl Store {
                 "knowledge source",
                 id,
             )?;
+            tx.execute("DELETE FROM kb_vectors WHERE source_id = ?1", [id])?;
             tx.execute("DELETE FROM kb_documents WHERE source_id = ?1", [id])?;
             tx.execute("DELETE FROM kb_sources WHERE id = ?1", [id])?;
             Ok(())
         })
     }
 
-    /// The documents indexed from a source: uri → content hash.
-    pub fn kb_documents(&self, source: i64) -> Result<Vec<(String, String)>> {
+    /// The documents indexed from a source: uri → (content hash, the embedding model if any).
+    pub fn kb_documents(&self, source: i64) -> Result<Vec<(String, DocumentState)>> {
         self.read(|tx| {
-            let mut stmt =
-                tx.prepare("SELECT uri, hash FROM kb_documents WHERE source_id = ?1 ORDER BY uri")?;
+            let mut stmt = tx.prepare("SELECT uri, hash, embedded_with FROM kb_documents WHERE source_id = ?1 ORDER BY uri")?;
+            Ok(stmt.query_map([source], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))))?.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Every chunk embedding of the project's sources made with `model`.
+    pub fn kb_vectors(&self, project: ProjectId, model: &str) -> Result<Vec<KbVector>> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT v.source_id, v.uri, v.ordinal, v.vector FROM kb_vectors v JOIN kb_sources s ON s.id = v.source_id
+                 WHERE s.project_id = ?1 AND v.model = ?2 ORDER BY v.source_id, v.uri, v.ordinal",
+            )?;
             Ok(stmt
-                .query_map([source], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .query_map(params![project.0, model], |row| {
+                    let bytes: Vec<u8> = row.get(3)?;
+                    Ok(KbVector {
+                        source: row.get(0)?,
+                        uri: row.get(1)?,
+                        ordinal: row.get(2)?,
+                        vector: bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+                    })
+                })?
                 .collect::<rusqlite::Result<_>>()?)
         })
     }
 
-    /// Records what indexing a source did, in one transaction: documents indexed (uri, content
-    /// hash, chunks), documents gone, and the source marked as indexed now.
+    /// Records what indexing a source did, in one transaction: documents indexed, documents
+    /// gone, and the source marked as indexed now.
     pub fn record_kb_index(
         &self,
         source: i64,
-        indexed: &[(String, String, u32)],
+        indexed: &[IndexedDocument],
         gone: &[String],
     ) -> Result<()> {
         let now = Timestamp::now().as_millis();
         self.write(|tx| {
             let mut put = tx.prepare(
-                "INSERT INTO kb_documents (source_id, uri, hash, chunks, indexed_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (source_id, uri) DO UPDATE SET hash = ?3, chunks = ?4, indexed_at = ?5",
+                "INSERT INTO kb_documents (source_id, uri, hash, chunks, indexed_at, embedded_with) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (source_id, uri) DO UPDATE SET hash = ?3, chunks = ?4, indexed_at = ?5, embedded_with = ?6",
             )?;
-            for (uri, hash, chunks) in indexed {
-                put.execute(params![source, uri, hash, chunks, now])?;
+            let mut clear = tx.prepare("DELETE FROM kb_vectors WHERE source_id = ?1 AND uri = ?2")?;
+            let mut vector = tx.prepare("INSERT INTO kb_vectors (source_id, uri, ordinal, model, vector) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            for doc in indexed {
+                put.execute(params![source, doc.uri, doc.hash, doc.chunks, now, doc.embedded_with])?;
+                clear.execute(params![source, doc.uri])?;
+                if let Some(model) = &doc.embedded_with {
+                    for (ordinal, v) in doc.vectors.iter().enumerate() {
+                        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                        vector.execute(params![source, doc.uri, ordinal as i64, model, bytes])?;
+                    }
+                }
             }
             let mut remove = tx.prepare("DELETE FROM kb_documents WHERE source_id = ?1 AND uri = ?2")?;
             for uri in gone {
+                clear.execute(params![source, uri])?;
                 remove.execute(params![source, uri])?;
             }
             tx.execute("UPDATE kb_sources SET indexed_at = ?2 WHERE id = ?1", params![source, now])?;
             Ok(())
         })
     }
+}
+
+/// What the store knows of an indexed document: its content hash, and the embedding model
+/// that embedded its chunks, if any.
+pub type DocumentState = (String, Option<String>);
+
+/// A document as indexing recorded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexedDocument {
+    /// Its path in the source, or its URL.
+    pub uri: String,
+    /// The hash of its content.
+    pub hash: String,
+    /// Its chunks.
+    pub chunks: u32,
+    /// The embedding model, when its chunks were embedded.
+    pub embedded_with: Option<String>,
+    /// The embedding of each chunk, in order (empty when not embedded).
+    pub vectors: Vec<Vec<f32>>,
+}
+
+/// The embedding of one chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KbVector {
+    /// The source.
+    pub source: i64,
+    /// The document.
+    pub uri: String,
+    /// The chunk's position in the document.
+    pub ordinal: u32,
+    /// Its unit-length embedding.
+    pub vector: Vec<f32>,
 }

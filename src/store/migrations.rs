@@ -11,8 +11,29 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The migrations, oldest first; the schema version is the number applied.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[V1_INITIAL, V2_PLANNER, V3_POLICY, V4_VERIFIER, V5_KNOWLEDGE];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    V1_INITIAL,
+    V2_PLANNER,
+    V3_POLICY,
+    V4_VERIFIER,
+    V5_KNOWLEDGE,
+    V6_EMBEDDINGS,
+];
+
+/// Semantic search: the embedding of every chunk (unit-length f32, little-endian) and, per
+/// document, the model that embedded it (a document not embedded with the configured model is
+/// indexed again).
+const V6_EMBEDDINGS: &str = r#"
+ALTER TABLE kb_documents ADD COLUMN embedded_with TEXT;
+CREATE TABLE kb_vectors (
+    source_id  INTEGER NOT NULL REFERENCES kb_sources (id),
+    uri        TEXT NOT NULL,
+    ordinal    INTEGER NOT NULL,
+    model      TEXT NOT NULL,
+    vector     BLOB NOT NULL,
+    PRIMARY KEY (source_id, uri, ordinal)
+);
+"#;
 
 /// The knowledge base: documentation sources of a project and what was indexed from each (a
 /// content hash per document, so unchanged ones are skipped on the next index).

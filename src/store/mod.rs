@@ -37,7 +37,7 @@ use crate::domain::Timestamp;
 use crate::error::{Error, Result};
 
 pub use approvals::{ApprovalAnswer, ApprovalFilter, NewApproval, NewAuditEntry};
-pub use knowledge::KbSource;
+pub use knowledge::{IndexedDocument, KbSource, KbVector};
 pub use locks::NewLease;
 pub use planning::NewQuestion;
 pub use runs::{NewCheckpoint, NewRun, RunUpdate};
