@@ -581,8 +581,20 @@ async fn the_engine_builds_a_tasks_context_from_the_project() {
                 "---\nname: login-forms\ndescription: How this team builds login forms with password checks\n---\nUse the form macro.\n",
             ),
             (".claude/skills/broken/SKILL.md", "no front matter here\n"),
+            (
+                ".secrets.json",
+                "{\"keys\": {\"DB_PASSWORD\": \"hunter2-0f9c\"}}",
+            ),
         ],
     );
+    // A secret that slipped into the plan never reaches a prompt.
+    let store = project.store();
+    let mut leaky = plan();
+    leaky.decisions[1].why = "the staging password hunter2-0f9c is shared".into();
+    store
+        .save_plan_version(plan_row.id, &leaky, "a leak")
+        .unwrap();
+    drop(store);
     let settings = orchestrator::config::Settings::load(
         &project.root,
         &|_| None,
@@ -614,6 +626,9 @@ async fn the_engine_builds_a_tasks_context_from_the_project() {
             .contains("- **login-forms**: How this team builds login forms")
     );
     assert_eq!(labels(&context, "decisions", true)[0], "D-hash");
+    assert!(
+        !context.prompt.contains("hunter2") && context.prompt.contains("[redacted:DB_PASSWORD]")
+    );
 
     // A run of T2 becomes history for T3, with its checkpoint's files and last words.
     let store = project.store();

@@ -948,6 +948,10 @@ async fn semantic_search_fuses_meaning_with_words_and_falls_back_to_words() {
                 "docs/accounts.md",
                 "# Accounts\n\n## Invoices\n\nInvoices are sent monthly.\n",
             ),
+            (
+                "docs/staging.md",
+                "# Staging\n\nThe staging token is sk-test-5f2a9, do not share it.\n",
+            ),
         ],
     );
     let engine = engine(&project).await;
@@ -956,7 +960,7 @@ async fn semantic_search_fuses_meaning_with_words_and_falls_back_to_words() {
     let report = &reports[0].1;
     assert_eq!(
         (report.indexed, report.embedded),
-        (3, report.chunks),
+        (4, report.chunks),
         "{report:?}"
     );
     assert!(report.warnings.is_empty(), "{report:?}");
@@ -968,6 +972,22 @@ async fn semantic_search_fuses_meaning_with_words_and_falls_back_to_words() {
             .all(|a| a == "Bearer sk-test-5f2a9"),
         "the key from .secrets.json is sent"
     );
+
+    // A secret written in a document is in neither the index, the store nor the results.
+    let staging = engine.kb_search("staging token", 1).await.unwrap();
+    assert!(
+        staging[0].chunk.text.contains("[redacted:EMBED_KEY]")
+            && !staging[0].chunk.text.contains("sk-test"),
+        "{staging:?}"
+    );
+    for file in walk(&project.data_dir) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(13).any(|w| w == b"sk-test-5f2a9"),
+            "the secret is in {}",
+            file.display()
+        );
+    }
 
     // Words alone cannot find "automobile"; meaning can.
     let kb = orchestrator::knowledge::KnowledgeBase::open(&project.data_dir.join("knowledge/1"))
@@ -1028,7 +1048,7 @@ async fn semantic_search_fuses_meaning_with_words_and_falls_back_to_words() {
     let up = engine.kb_index(None, &|_| {}).await.unwrap();
     assert_eq!(
         (up[0].1.indexed, up[0].1.unchanged, up[0].1.embedded),
-        (1, 2, 1),
+        (1, 3, 1),
         "{:?}",
         up[0].1
     );
@@ -1058,6 +1078,19 @@ async fn semantic_search_fuses_meaning_with_words_and_falls_back_to_words() {
         err.contains("EMBED_KEY") && err.contains(".secrets.json"),
         "{err}"
     );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.file_type().unwrap().is_dir() {
+            out.extend(walk(&entry.path()));
+        } else {
+            out.push(entry.path());
+        }
+    }
+    out
 }
 
 /// [`engine`], for where a variable of that name hides it.

@@ -252,8 +252,17 @@ fn a_run_writes_a_file_is_verified_and_completes() {
     assert!(context["estimated_tokens"].as_u64().unwrap() <= context["budget"].as_u64().unwrap());
     assert_eq!(context["included"][1]["label"], "D1", "{context}");
     let first = s.api.requests()[0].to_string();
-    for part in ["# Task T1: Task T1", "Write hello.txt", "### D1: use axum", "## Verification", "## Rules of this run"] {
-        assert!(first.contains(part), "{part} missing from the prompt the model got");
+    for part in [
+        "# Task T1: Task T1",
+        "Write hello.txt",
+        "### D1: use axum",
+        "## Verification",
+        "## Rules of this run",
+    ] {
+        assert!(
+            first.contains(part),
+            "{part} missing from the prompt the model got"
+        );
     }
     assert_eq!(of_kind(&events, "verification")[0]["passed"], true);
     let init_session = of_kind(&events, "init")[0]["session_id"]

@@ -65,20 +65,33 @@ impl Orchestrator {
                 ),
             })?;
         let config = self.context_config();
-        let history = self.history(plan, options.run).await?;
         let query = format!(
             "{} {} {}",
             task.title,
             task.description,
             task.files.join(" ")
         );
+        // Nothing secret reaches a context: every input is redacted first.
+        let content: PlanContent = serde_json::from_value(self.redact_value(
+            &serde_json::to_value(&content).map_err(|e| Error::Internal(e.to_string()))?,
+        ))
+        .map_err(|e| Error::Internal(format!("redacting the plan: {e}")))?;
+        let task = content.task(task_key).cloned().unwrap_or(task);
+        let mut history = self.history(plan, options.run).await?;
+        for prior in &mut history {
+            prior.summary = self.redact(&prior.summary);
+            prior.error = prior.error.as_deref().map(|e| self.redact(e));
+        }
         let docs: Vec<_> = self
             .kb_search(&query, config.docs_per_task as usize)
             .await?
             .into_iter()
             .map(|hit| hit.chunk)
             .collect();
-        let skills = self.skills().skills;
+        let mut skills = self.skills().skills;
+        for skill in &mut skills {
+            skill.description = self.redact(&skill.description);
+        }
         let estimator = self.estimator.clone();
         let previous_error = options.previous_error.map(str::to_owned);
         tokio::task::spawn_blocking(move || {

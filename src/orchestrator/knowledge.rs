@@ -249,6 +249,10 @@ impl Orchestrator {
                 // The index lost them (rebuilt, or deleted by hand): read everything again.
                 known.clear();
             }
+            let secrets = self
+                .settings()
+                .map(|s| s.secrets.clone())
+                .unwrap_or_default();
             let model = embedder.as_ref().map(|e| e.model().to_owned());
             // Chunking and index writes are CPU work: off the async workers, progress by channel.
             let (sender, mut heard) = tokio::sync::mpsc::unbounded_channel();
@@ -277,7 +281,19 @@ impl Orchestrator {
                             report.unchanged += 1;
                             continue;
                         }
-                        let pieces = chunk::chunk(&document.text, document.format);
+                        // Secrets found in documents are not copied into the index.
+                        let pieces: Vec<chunk::Piece> =
+                            chunk::chunk(&document.text, document.format)
+                                .into_iter()
+                                .map(|p| chunk::Piece {
+                                    heading_path: p
+                                        .heading_path
+                                        .iter()
+                                        .map(|h| secrets.redact(h))
+                                        .collect(),
+                                    text: secrets.redact(&p.text),
+                                })
+                                .collect();
                         indexing.put(id, &document.uri, &pieces)?;
                         let count = u32::try_from(pieces.len()).unwrap_or(u32::MAX);
                         report.indexed += 1;
@@ -386,9 +402,11 @@ impl Orchestrator {
             },
             None => fulltext.into_iter().map(|(_, hit)| hit).collect(),
         };
-        // Documents of the project are named from its root.
+        // Documents of the project are named from its root; no secret is ever shown.
         let root = format!("{}/", self.project.root.display());
         for hit in &mut hits {
+            hit.chunk.text = self.redact(&hit.chunk.text);
+            hit.snippet = self.redact(&hit.snippet);
             if let Some(relative) = hit.chunk.source.strip_prefix(&root) {
                 hit.chunk.source = relative.to_owned();
             }
