@@ -759,6 +759,29 @@ fn the_mcp_tools_search_add_preview_and_list_skills() {
         json!({"location": "../../etc/none"}),
     );
     assert!(tool_error_text(&bad).contains("cannot be opened"), "{bad}");
+    // An agent may add only the project's folders and public sites.
+    let outside = call(
+        &mut peer,
+        41,
+        "kb_add",
+        json!({"location": project.data_dir.to_string_lossy()}),
+    );
+    assert!(
+        tool_error_text(&outside).contains("outside the project"),
+        "{outside}"
+    );
+    for private in [
+        "http://127.0.0.1:9/",
+        "http://localhost:8080/docs",
+        "http://169.254.169.254/latest/",
+        "http://[::1]/",
+    ] {
+        let refused = call(&mut peer, 42, "kb_add", json!({"location": private}));
+        assert!(
+            tool_error_text(&refused).contains("not a public address"),
+            "{private}: {refused}"
+        );
+    }
     let wrong = call(&mut peer, 5, "kb_search", json!({"query": 3}));
     assert!(
         wrong.get("error").is_some() || wrong["result"]["isError"] == true,

@@ -189,7 +189,19 @@ pub async fn web(
             env!("CARGO_PKG_VERSION"),
             " (documentation indexer)"
         ))
-        .redirect(reqwest::redirect::Policy::limited(5))
+        // Redirects are followed only on the same host: a crawl never leaves the site.
+        .redirect(reqwest::redirect::Policy::custom({
+            let host = start.host_str().map(str::to_owned);
+            move |attempt| {
+                if attempt.previous().len() >= 5
+                    || attempt.url().host_str().map(str::to_owned) != host
+                {
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            }
+        }))
         .build()
         .map_err(|e| e.to_string())?;
     let robots = match client

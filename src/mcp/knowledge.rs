@@ -58,8 +58,8 @@ pub struct KbSearchResult {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KbAddArgs {
-    /// A documentation folder (from the project root, or absolute) or an http(s) URL (the site is
-    /// crawled on its host: 3 links deep, 200 pages at most, robots.txt respected).
+    /// A documentation folder of the project (from its root) or a public http(s) URL (the site
+    /// is crawled on its host: 3 links deep, 200 pages at most, robots.txt respected).
     pub location: String,
     /// Seconds to wait for the indexing (default 25, at most 50); it goes on in the background.
     pub wait_seconds: Option<u64>,
@@ -243,7 +243,7 @@ impl OrchestratorMcp {
     ) -> Result<Json<KbAddResult>, String> {
         let source = self
             .orchestrator
-            .kb_add(&args.location)
+            .kb_add_for_agent(&args.location)
             .await
             .map_err(tool_error)?;
         let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));

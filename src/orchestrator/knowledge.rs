@@ -139,30 +139,51 @@ impl Orchestrator {
     /// Adds a documentation source: a folder (relative to the project, or absolute) or an
     /// `http(s)` URL. Index it with [`kb_index`](Self::kb_index).
     pub async fn kb_add(&self, location: &str) -> Result<KbSource> {
+        self.add_source(location, false).await
+    }
+
+    /// [`kb_add`](Self::kb_add) on an agent's behalf (MCP): only folders inside the project, and
+    /// only websites on public addresses — what is indexed is shown back to the agent, so it must
+    /// not reach private files or the machine's own services.
+    pub async fn kb_add_for_agent(&self, location: &str) -> Result<KbSource> {
+        self.add_source(location, true).await
+    }
+
+    async fn add_source(&self, location: &str, confined: bool) -> Result<KbSource> {
         let location = location.trim();
-        let (location, kind) =
-            if location.starts_with("http://") || location.starts_with("https://") {
-                reqwest::Url::parse(location)
-                    .map_err(|e| Error::Invalid(format!("`{location}` is not a URL: {e}")))?;
-                (location.to_owned(), "web")
+        let (location, kind) = if location.starts_with("http://")
+            || location.starts_with("https://")
+        {
+            let url = reqwest::Url::parse(location)
+                .map_err(|e| Error::Invalid(format!("`{location}` is not a URL: {e}")))?;
+            if confined {
+                public_host(&url).await?;
+            }
+            (location.to_owned(), "web")
+        } else {
+            let path = PathBuf::from(location);
+            let path = if path.is_absolute() {
+                path
             } else {
-                let path = PathBuf::from(location);
-                let path = if path.is_absolute() {
-                    path
-                } else {
-                    self.project.root.join(path)
-                };
-                let path = path.canonicalize().map_err(|e| {
-                    Error::Invalid(format!("the folder {location} cannot be opened: {e}"))
-                })?;
-                if !path.is_dir() {
-                    return Err(Error::Invalid(format!(
-                        "{} is not a folder (give a folder of documents, or a URL)",
-                        path.display()
-                    )));
-                }
-                (path.to_string_lossy().into_owned(), "folder")
+                self.project.root.join(path)
             };
+            let path = path.canonicalize().map_err(|e| {
+                Error::Invalid(format!("the folder {location} cannot be opened: {e}"))
+            })?;
+            if !path.is_dir() {
+                return Err(Error::Invalid(format!(
+                    "{} is not a folder (give a folder of documents, or a URL)",
+                    path.display()
+                )));
+            }
+            if confined && !path.starts_with(&self.project.root) {
+                return Err(Error::Invalid(format!(
+                    "{} is outside the project: an agent may add only the project's own folders (a person can add any folder with `orchestrator kb add`)",
+                    path.display()
+                )));
+            }
+            (path.to_string_lossy().into_owned(), "folder")
+        };
         let project = self.project.id;
         self.blocking(move |s| s.add_kb_source(project, &location, kind))
             .await
@@ -565,5 +586,95 @@ impl Orchestrator {
             .map(|s| s.config.context.skill_dirs.clone())
             .unwrap_or_default();
         crate::skills::discover(&self.project.root, home.as_deref(), &extra)
+    }
+}
+
+/// Refuses a URL whose host is, or resolves to, a loopback, private, link-local or otherwise
+/// non-public address.
+async fn public_host(url: &reqwest::Url) -> Result<()> {
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_owned();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let refuse = || {
+        Error::Invalid(format!(
+            "{host} is not a public address: an agent may add only public websites (a person can add any with `orchestrator kb add`)"
+        ))
+    };
+    if host.is_empty()
+        || host.eq_ignore_ascii_case("localhost")
+        || host.to_ascii_lowercase().ends_with(".localhost")
+    {
+        return Err(refuse());
+    }
+    let addresses: Vec<std::net::IpAddr> = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| Error::Invalid(format!("{host} cannot be resolved: {e}")))?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    if addresses.is_empty() || addresses.iter().any(|ip| !is_public(*ip)) {
+        return Err(refuse());
+    }
+    Ok(())
+}
+
+fn is_public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || a >= 224)
+        }
+        std::net::IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(std::net::IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "224.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
     }
 }
