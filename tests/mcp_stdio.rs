@@ -121,6 +121,7 @@ fn all_profile_serves_every_plan_tool_end_to_end() {
     let mut all: Vec<&str> = CORE_TOOLS.to_vec();
     all.extend([
         "kb_add",
+        "locks",
         "plan_abandon",
         "plan_diff",
         "plan_list",

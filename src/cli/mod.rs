@@ -1,6 +1,7 @@
 //! The command line: parse, call the [`Orchestrator`], render. Exit codes: 0 ok, 1 failure,
 //! 2 usage error.
 
+mod delegation;
 mod interview;
 mod knowledge;
 mod render;
@@ -189,6 +190,12 @@ enum Command {
     Skills {
         #[command(subcommand)]
         command: Option<knowledge::SkillsCommand>,
+    },
+    /// File locks: the ones in force (who holds them, until when), every lease with --all;
+    /// release one by hand with a reason.
+    Locks {
+        #[command(subcommand)]
+        command: Option<delegation::LocksCommand>,
     },
     /// Show the project, the store and what it holds.
     Status {
@@ -594,6 +601,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         } => knowledge::context(&orchestrator, plan, &task, version, budget, json).await,
         Command::Kb { command } => knowledge::kb(&orchestrator, command).await,
+        Command::Locks { command } => delegation::locks(&orchestrator, command).await,
         Command::Skills { command } => knowledge::skills(&orchestrator, command),
         Command::Verify {
             checks,

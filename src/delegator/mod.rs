@@ -4,4 +4,7 @@
 //! Not built yet. Its entities are [`Run`] and [`LockLease`] in [`crate::domain`]; the store already
 //! takes leases atomically with [`Store::acquire_lease`](crate::store::Store::acquire_lease).
 
+pub mod glob;
+pub mod locks;
+
 pub use crate::domain::{LockLease, LockMode, Run, RunStatus};

@@ -38,6 +38,9 @@ pub struct LockLease {
     pub expires_at: Timestamp,
     /// When it was given back, if it was.
     pub released_at: Option<Timestamp>,
+    /// Why it ended, when it did (the run ended, a person released it, it lapsed and was taken
+    /// over).
+    pub released_reason: Option<String>,
 }
 
 impl LockLease {

@@ -8,6 +8,7 @@
 //! Logs go to stderr only: stdout belongs to the protocol.
 
 mod approvals;
+mod delegation;
 mod elicit;
 mod http;
 mod knowledge;

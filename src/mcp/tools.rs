@@ -715,6 +715,7 @@ impl OrchestratorMcp {
             tool_router += Self::policy_router();
             tool_router += Self::run_events_router();
             tool_router += Self::kb_add_router();
+            tool_router += Self::locks_router();
         }
         Self {
             orchestrator,

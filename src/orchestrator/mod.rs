@@ -16,6 +16,7 @@ use crate::planner::{self, AnswerReport, NewDecision, Planner, SessionView, Subm
 use crate::store::{Store, StoreCounts};
 
 mod context;
+mod delegation;
 mod knowledge;
 mod permissions;
 mod runs;

@@ -24,7 +24,7 @@ pub struct NewLease {
     pub expires_at: Timestamp,
 }
 
-const LEASE_COLS: &str = "id, project_id, pattern, mode, owner, run_id, acquired_at, heartbeat_at, expires_at, released_at";
+const LEASE_COLS: &str = "id, project_id, pattern, mode, owner, run_id, acquired_at, heartbeat_at, expires_at, released_at, released_reason";
 
 fn lease_row(row: &Row<'_>) -> rusqlite::Result<LockLease> {
     Ok(LockLease {
@@ -38,6 +38,7 @@ fn lease_row(row: &Row<'_>) -> rusqlite::Result<LockLease> {
         heartbeat_at: ts_col(row, 7)?,
         expires_at: ts_col(row, 8)?,
         released_at: opt_ts_col(row, 9)?,
+        released_reason: row.get(10)?,
     })
 }
 
@@ -137,6 +138,124 @@ impl Store {
                 params![id.0, Timestamp::now().as_millis()],
             )?;
             load_lease(tx, id)
+        })
+    }
+
+    /// Takes all of `new` or none: if `conflicts(new, held)` finds a conflict with any lease in
+    /// force (other than the same run's), nothing is written and the conflicting leases are
+    /// returned. Leases that lapsed without being released and would have conflicted are marked
+    /// as taken over, with the run that took them.
+    pub fn acquire_leases(
+        &self,
+        new: &[NewLease],
+        conflicts: impl Fn(&NewLease, &LockLease) -> bool,
+    ) -> Result<Result<Vec<LockLease>, Vec<LockLease>>> {
+        let now = Timestamp::now();
+        if new.iter().any(|n| n.expires_at <= now) {
+            return Err(Error::Invalid("a lease must expire in the future".into()));
+        }
+        let Some(first) = new.first() else {
+            return Ok(Ok(Vec::new()));
+        };
+        self.write(|tx| {
+            let now = Timestamp::now();
+            let mut blocking: Vec<LockLease> = Vec::new();
+            for lease in held(tx, first.project_id, now)? {
+                let ours = lease.run_id.is_some() && lease.run_id == first.run_id;
+                if !ours && new.iter().any(|n| conflicts(n, &lease)) && !blocking.iter().any(|b| b.id == lease.id) {
+                    blocking.push(lease);
+                }
+            }
+            if !blocking.is_empty() {
+                return Ok(Err(blocking));
+            }
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {LEASE_COLS} FROM lock_leases WHERE project_id = ?1 AND released_at IS NULL AND expires_at <= ?2 ORDER BY id"
+            ))?;
+            let lapsed: Vec<LockLease> = stmt.query_map(params![first.project_id.0, now.as_millis()], lease_row)?.collect::<rusqlite::Result<_>>()?;
+            let taker = first.run_id.map_or_else(|| first.owner.clone(), |r| format!("run {r}"));
+            for lease in lapsed.iter().filter(|l| new.iter().any(|n| conflicts(n, l))) {
+                tx.execute(
+                    "UPDATE lock_leases SET released_at = ?2, released_reason = ?3 WHERE id = ?1",
+                    params![lease.id.0, now.as_millis(), format!("lapsed ({} stopped renewing it); taken over by {taker}", lease.owner)],
+                )?;
+            }
+            let mut taken = Vec::new();
+            for n in new {
+                tx.execute(
+                    "INSERT INTO lock_leases (project_id, pattern, mode, owner, run_id, acquired_at, heartbeat_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
+                    params![n.project_id.0, n.pattern, n.mode.as_str(), n.owner, n.run_id.map(|r| r.0), now.as_millis(), n.expires_at.as_millis()],
+                )?;
+                taken.push(load_lease(tx, LeaseId(tx.last_insert_rowid()))?);
+            }
+            Ok(Ok(taken))
+        })
+    }
+
+    /// Extends every lease of a run still in force, for `owner` (who may be a new engine that
+    /// took the run over). Returns how many were renewed.
+    pub fn renew_run_leases(&self, run: RunId, owner: &str, until: Timestamp) -> Result<usize> {
+        self.write(|tx| {
+            let now = Timestamp::now();
+            Ok(tx.execute(
+                "UPDATE lock_leases SET owner = ?2, heartbeat_at = ?3, expires_at = ?4
+                 WHERE run_id = ?1 AND released_at IS NULL AND expires_at > ?3",
+                params![run.0, owner, now.as_millis(), until.as_millis()],
+            )?)
+        })
+    }
+
+    /// Gives back every lease of a run, saying why. Returns how many were released.
+    pub fn release_run_leases(&self, run: RunId, reason: &str) -> Result<usize> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE lock_leases SET released_at = ?2, released_reason = ?3 WHERE run_id = ?1 AND released_at IS NULL",
+                params![run.0, Timestamp::now().as_millis(), reason],
+            )?)
+        })
+    }
+
+    /// A person gives a lease back, saying why (a lease no longer in force is refused).
+    pub fn release_lease_because(
+        &self,
+        project_id: ProjectId,
+        id: LeaseId,
+        reason: &str,
+    ) -> Result<LockLease> {
+        self.write(|tx| {
+            let lease = load_lease(tx, id)?;
+            if lease.project_id != project_id {
+                return Err(Error::NotFound {
+                    what: "lock lease".into(),
+                    id: id.to_string(),
+                    hint: " in this project".into(),
+                });
+            }
+            if !lease.is_held_at(Timestamp::now()) {
+                return Err(Error::Invalid(format!(
+                    "lock lease {id} is no longer in force ({})",
+                    lease.released_reason.as_deref().unwrap_or("it lapsed")
+                )));
+            }
+            tx.execute(
+                "UPDATE lock_leases SET released_at = ?2, released_reason = ?3 WHERE id = ?1",
+                params![id.0, Timestamp::now().as_millis(), reason],
+            )?;
+            load_lease(tx, id)
+        })
+    }
+
+    /// The project's leases, newest first: those in force, or (with `all`) every one.
+    pub fn leases(&self, project_id: ProjectId, all: bool, limit: u32) -> Result<Vec<LockLease>> {
+        self.read(|tx| {
+            let sql = if all {
+                format!("SELECT {LEASE_COLS} FROM lock_leases WHERE project_id = ?1 ORDER BY id DESC LIMIT ?3")
+            } else {
+                format!("SELECT {LEASE_COLS} FROM lock_leases WHERE project_id = ?1 AND released_at IS NULL AND expires_at > ?2 ORDER BY id DESC LIMIT ?3")
+            };
+            let mut stmt = tx.prepare(&sql)?;
+            Ok(stmt.query_map(params![project_id.0, Timestamp::now().as_millis(), limit], lease_row)?.collect::<rusqlite::Result<_>>()?)
         })
     }
 }

@@ -18,7 +18,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V4_VERIFIER,
     V5_KNOWLEDGE,
     V6_EMBEDDINGS,
+    V7_DELEGATION,
 ];
+
+/// Delegation: why a lock lease ended (released by a person, lapsed and taken over, the run
+/// ended).
+const V7_DELEGATION: &str = r#"
+ALTER TABLE lock_leases ADD COLUMN released_reason TEXT;
+"#;
 
 /// Semantic search: the embedding of every chunk (unit-length f32, little-endian) and, per
 /// document, the model that embedded it (a document not embedded with the configured model is

@@ -512,7 +512,13 @@ async fn attempt(
             _ = monitor.tick() => {
                 let owner2 = owner.to_owned();
                 let store2 = store.clone();
-                let _ = run_blocking(move || store2.claim_run(run_id, &owner2, Timestamp::now().plus(lease))).await;
+                // The heartbeat: the run's lease and its file locks.
+                let _ = run_blocking(move || {
+                    let until = Timestamp::now().plus(lease);
+                    store2.renew_run_leases(run_id, &owner2, until)?;
+                    store2.claim_run(run_id, &owner2, until)
+                })
+                .await;
                 if waiting.is_empty() && last_event.elapsed() >= stall {
                     stalled = true;
                     log(engine, run_id, "stalled", &json!({"silent_secs": last_event.elapsed().as_secs()}), on_event).await;
