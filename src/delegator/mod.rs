@@ -6,5 +6,6 @@
 
 pub mod glob;
 pub mod locks;
+pub mod worktree;
 
 pub use crate::domain::{LockLease, LockMode, Run, RunStatus};
