@@ -6,6 +6,7 @@
 
 pub mod glob;
 pub mod locks;
+pub mod schedule;
 pub mod worktree;
 
 pub use crate::domain::{LockLease, LockMode, Run, RunStatus};

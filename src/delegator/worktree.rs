@@ -86,6 +86,11 @@ pub fn remove(root: &Path, worktree: &Path, run: RunId) -> Result<()> {
     Ok(())
 }
 
+/// The commit checked out in `dir`.
+pub fn head(dir: &Path) -> Result<String> {
+    must(dir, &["rev-parse", "HEAD"])
+}
+
 /// Whether a rebase is stopped in the worktree (waiting for conflicts to be resolved).
 pub fn rebasing(worktree: &Path) -> bool {
     let Ok((true, dir)) = git(worktree, &["rev-parse", "--git-dir"]) else { return false };

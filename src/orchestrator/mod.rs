@@ -23,6 +23,7 @@ mod runs;
 mod verification;
 
 pub use context::ContextFor;
+pub use delegation::Landing;
 pub use knowledge::KbIndexing;
 pub use permissions::PermissionAnswer;
 pub use runs::{RunAction, RunView};
@@ -45,6 +46,8 @@ pub struct Orchestrator {
     live: runs::LiveRuns,
     /// Fired when the engine shuts down: supervisors stop their agents cleanly.
     stop: tokio_util::sync::CancellationToken,
+    /// The merge queue: one run lands at a time.
+    merge_queue: Arc<tokio::sync::Mutex<()>>,
     /// Knowledge sources being indexed in the background.
     kb_jobs: Arc<knowledge::KbJobs>,
     /// Counts the tokens of contexts (see [`Orchestrator::with_estimator`]).
@@ -114,6 +117,7 @@ impl Orchestrator {
             live: Arc::default(),
             stop: tokio_util::sync::CancellationToken::new(),
             kb_jobs: Arc::default(),
+            merge_queue: Arc::default(),
             estimator: Arc::new(crate::context::tokens::BpeEstimator::new(margin)),
         })
     }
@@ -138,6 +142,7 @@ impl Orchestrator {
             live: Arc::default(),
             stop: tokio_util::sync::CancellationToken::new(),
             kb_jobs: Arc::default(),
+            merge_queue: Arc::default(),
             estimator: Arc::new(crate::context::tokens::BpeEstimator::new(margin)),
         })
     }

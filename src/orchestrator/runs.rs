@@ -204,6 +204,11 @@ impl Orchestrator {
                 }
             })
             .await?;
+        if run.status == RunStatus::Cancelled {
+            // Nothing is left behind: the locks go back, the worktree and its branch go away.
+            self.unlock_run(id, "the run was cancelled").await?;
+            self.remove_worktree(id).await;
+        }
         Ok(run)
     }
 

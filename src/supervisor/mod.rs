@@ -25,7 +25,7 @@ use crate::config::Settings;
 pub use crate::domain::{Checkpoint, RunEvent};
 use crate::domain::{Run, RunId, RunStatus, Timestamp, Transition};
 use crate::error::{Error, Result};
-use crate::orchestrator::{ContextFor, VerifyOptions};
+use crate::orchestrator::{ContextFor, Landing, VerifyOptions};
 use crate::policy::ToolRequest;
 use crate::store::{NewCheckpoint, RunUpdate};
 
@@ -42,6 +42,8 @@ pub enum Failure {
     Verification(String),
     /// The run could not even start (the agent program is missing, the task is gone).
     Start(String),
+    /// The work conflicts with what landed meanwhile.
+    Conflict(String),
 }
 
 impl Failure {
@@ -52,6 +54,7 @@ impl Failure {
             Self::Stall(s) => format!("the agent stalled: no event for {s} s, so it was stopped"),
             Self::Verification(e) => format!("the verification failed: {e}"),
             Self::Start(e) => format!("the agent could not start: {e}"),
+            Self::Conflict(e) => e.clone(),
         }
     }
 
@@ -588,11 +591,65 @@ async fn attempt(
     }
 }
 
+/// Verifies the run's work; in a worktree, commits it first and, once verified, lands it through
+/// the merge queue (a rebase onto a moved base is verified again before it lands).
 async fn verify(
     engine: &Orchestrator,
     run_id: RunId,
     on_event: &(dyn Fn(&RunEvent) + Send + Sync),
 ) -> Result<Ending> {
+    let store = engine.store().clone();
+    let run = store.run(run_id)?;
+    if let (Some(worktree), Some(base)) = (run.worktree.clone(), run.base_commit.clone()) {
+        let message = format!("{}: work of run {run_id}", run.task_key);
+        let committed = tokio::task::spawn_blocking(move || crate::delegator::worktree::commit_work(&worktree, &base, &message))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        if let Err(e) = committed {
+            return Ok(Ending::Failed(Failure::Conflict(e.to_string())));
+        }
+    }
+    loop {
+        if let Err(ending) = verify_once(engine, run_id, on_event).await? {
+            return Ok(ending);
+        }
+        if run.worktree.is_none() {
+            store.set_run_status(run_id, RunStatus::Completed, None)?;
+            return Ok(Ending::Completed);
+        }
+        match engine.land_run(run_id).await {
+            Ok(Landing::Landed { commit, branch }) => {
+                log(engine, run_id, "merged", &json!({"commit": commit, "branch": branch}), on_event).await;
+                store.set_run_status(run_id, RunStatus::Completed, None)?;
+                engine.remove_worktree(run_id).await;
+                return Ok(Ending::Completed);
+            }
+            Ok(Landing::Rebased { commit, base }) => {
+                log(engine, run_id, "rebased", &json!({"commit": commit, "base": base}), on_event).await;
+            }
+            Ok(Landing::Conflict { files, branch }) => {
+                log(engine, run_id, "merge_conflict", &json!({"files": files, "branch": branch}), on_event).await;
+                let conflicts = store.events(run_id, 0, u32::MAX)?.iter().filter(|e| e.kind == "merge_conflict").count();
+                let what = format!(
+                    "merging the work onto the latest {branch} conflicts in {}: those files now hold conflict markers (<<<<<<< … =======  … >>>>>>>); resolve them so that both changes survive, and stop — the orchestrator finishes the merge",
+                    files.join(", ")
+                );
+                if conflicts >= 2 {
+                    return Ok(Ending::Escalate(format!("{what} (a second time: a person must look)")));
+                }
+                return Ok(Ending::Failed(Failure::Conflict(what)));
+            }
+            Err(e) => return Ok(Ending::Escalate(format!("the verified work could not land: {e}"))),
+        }
+    }
+}
+
+/// Runs the verifier on the run's tree: `Ok(Ok(()))` when the report completes the work.
+async fn verify_once(
+    engine: &Orchestrator,
+    run_id: RunId,
+    on_event: &(dyn Fn(&RunEvent) + Send + Sync),
+) -> Result<std::result::Result<(), Ending>> {
     let store = engine.store().clone();
     let report = match engine
         .verify(
@@ -605,7 +662,7 @@ async fn verify(
         .await
     {
         Ok(report) => report,
-        Err(e) => return Ok(Ending::Failed(Failure::Verification(e.to_string()))),
+        Err(e) => return Ok(Err(Ending::Failed(Failure::Verification(e.to_string())))),
     };
     let failed: Vec<String> = report
         .checks
@@ -660,16 +717,15 @@ async fn verify(
         _ => report.passed,
     };
     if completes {
-        store.set_run_status(run_id, RunStatus::Completed, None)?;
-        Ok(Ending::Completed)
+        Ok(Ok(()))
     } else {
-        Ok(Ending::Failed(Failure::Verification(
+        Ok(Err(Ending::Failed(Failure::Verification(
             if failed.is_empty() {
                 "the report does not cover a clean commit".into()
             } else {
                 failed.join("; ")
             },
-        )))
+        ))))
     }
 }
 
