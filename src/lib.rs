@@ -66,8 +66,8 @@ pub mod web;
 
 pub use error::{Error, Result};
 pub use orchestrator::{
-    ContextFor, JobStatus, KbIndexing, Orchestrator, PermissionAnswer, RunAction, RunView,
-    StatusReport, VerifyJob, VerifyOptions,
+    ContextFor, JobStatus, KbIndexing, Orchestrator, PermissionAnswer, PlanEvent, PlanRunReport,
+    RunAction, RunView, StatusReport, TaskOutcome, VerifyJob, VerifyOptions,
 };
 
 /// Installs the TLS crypto provider (ring) for the process, once; HTTP clients need it.

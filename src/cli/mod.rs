@@ -152,6 +152,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run an approved plan: tasks in dependency order, in parallel where their files do not
+    /// overlap, each in its own worktree, verified and merged in turn. A live display shows each
+    /// running task; Ctrl-C stops cleanly and running the command again resumes. Exit code 0
+    /// when every task completed.
+    Run {
+        /// The plan.
+        plan: PlanId,
+        /// Print the final report as JSON (no live display).
+        #[arg(long)]
+        json: bool,
+    },
     /// Runs: list, show, read events; retry, resume or cancel an escalated run; recover runs
     /// whose orchestrator died.
     Runs {
@@ -602,6 +613,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => knowledge::context(&orchestrator, plan, &task, version, budget, json).await,
         Command::Kb { command } => knowledge::kb(&orchestrator, command).await,
         Command::Locks { command } => delegation::locks(&orchestrator, command).await,
+        Command::Run { plan, json } => delegation::run_plan(&orchestrator, plan, json).await,
         Command::Skills { command } => knowledge::skills(&orchestrator, command),
         Command::Verify {
             checks,

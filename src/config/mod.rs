@@ -147,11 +147,16 @@ impl Default for AgentConfig {
 pub struct DelegatorConfig {
     /// Runs at once.
     pub max_parallel: u32,
+    /// A task with more files than this is split into parts before it is delegated.
+    pub max_files_per_task: u32,
 }
 
 impl Default for DelegatorConfig {
     fn default() -> Self {
-        Self { max_parallel: 3 }
+        Self {
+            max_parallel: 3,
+            max_files_per_task: 20,
+        }
     }
 }
 

@@ -27,7 +27,10 @@ pub enum TaskState {
 }
 
 /// The state of every task from the status of its latest run (tasks without one are absent).
-pub fn states(content: &PlanContent, latest: &HashMap<String, RunStatus>) -> BTreeMap<String, TaskState> {
+pub fn states(
+    content: &PlanContent,
+    latest: &HashMap<String, RunStatus>,
+) -> BTreeMap<String, TaskState> {
     let mut out: BTreeMap<String, TaskState> = content
         .tasks()
         .map(|t| {
@@ -46,7 +49,12 @@ pub fn states(content: &PlanContent, latest: &HashMap<String, RunStatus>) -> BTr
         let mut changed = false;
         for task in content.tasks() {
             if out[&task.key] == TaskState::NotStarted
-                && task.depends_on.iter().any(|d| matches!(out.get(d), Some(TaskState::Stopped | TaskState::Cancelled | TaskState::Blocked)))
+                && task.depends_on.iter().any(|d| {
+                    matches!(
+                        out.get(d),
+                        Some(TaskState::Stopped | TaskState::Cancelled | TaskState::Blocked)
+                    )
+                })
             {
                 out.insert(task.key.clone(), TaskState::Blocked);
                 changed = true;
@@ -60,13 +68,23 @@ pub fn states(content: &PlanContent, latest: &HashMap<String, RunStatus>) -> BTr
 
 /// The tasks that may start now, in plan order.
 pub fn ready<'a>(content: &'a PlanContent, states: &BTreeMap<String, TaskState>) -> Vec<&'a Task> {
-    let settled = |key: &str| !matches!(states.get(key), Some(TaskState::NotStarted | TaskState::Running) | None);
+    let settled = |key: &str| {
+        !matches!(
+            states.get(key),
+            Some(TaskState::NotStarted | TaskState::Running) | None
+        )
+    };
     let mut out = Vec::new();
     let mut earlier_settled = true;
     for phase in &content.phases {
         if earlier_settled {
             for task in &phase.tasks {
-                if states.get(&task.key) == Some(&TaskState::NotStarted) && task.depends_on.iter().all(|d| states.get(d) == Some(&TaskState::Done)) {
+                if states.get(&task.key) == Some(&TaskState::NotStarted)
+                    && task
+                        .depends_on
+                        .iter()
+                        .all(|d| states.get(d) == Some(&TaskState::Done))
+                {
                     out.push(task);
                 }
             }
@@ -95,7 +113,11 @@ pub fn split(content: &PlanContent, key: &str, max_files: usize) -> Option<PlanC
     let mut files = task.files.clone();
     files.sort();
     files.dedup();
-    let per = if task.files.len() > max_files { max_files } else { task.files.len().div_ceil(2) };
+    let per = if task.files.len() > max_files {
+        max_files
+    } else {
+        task.files.len().div_ceil(2)
+    };
     let groups: Vec<Vec<String>> = files.chunks(per).map(<[String]>::to_vec).collect();
     if groups.len() < 2 {
         return None;
@@ -156,8 +178,22 @@ mod tests {
         PlanContent {
             goal: "g".into(),
             phases: vec![
-                Phase { key: "p1".into(), name: "one".into(), description: String::new(), tasks: vec![task("A", &[], &["a"]), task("B", &["A"], &["b"]), task("C", &[], &["c"])] },
-                Phase { key: "p2".into(), name: "two".into(), description: String::new(), tasks: vec![task("D", &[], &["d"]), task("E", &["B"], &["e"])] },
+                Phase {
+                    key: "p1".into(),
+                    name: "one".into(),
+                    description: String::new(),
+                    tasks: vec![
+                        task("A", &[], &["a"]),
+                        task("B", &["A"], &["b"]),
+                        task("C", &[], &["c"]),
+                    ],
+                },
+                Phase {
+                    key: "p2".into(),
+                    name: "two".into(),
+                    description: String::new(),
+                    tasks: vec![task("D", &[], &["d"]), task("E", &["B"], &["e"])],
+                },
             ],
             ..PlanContent::default()
         }
@@ -176,7 +212,11 @@ mod tests {
         assert_eq!(keys(&ready(&plan, &states(&plan, &latest))), ["C"]);
         latest.insert("A".to_owned(), RunStatus::Completed);
         latest.insert("C".to_owned(), RunStatus::Completed);
-        assert_eq!(keys(&ready(&plan, &states(&plan, &latest))), ["B"], "phase 2 waits for phase 1");
+        assert_eq!(
+            keys(&ready(&plan, &states(&plan, &latest))),
+            ["B"],
+            "phase 2 waits for phase 1"
+        );
         // B escalates: E (depends on B) is blocked, D (phase 2, independent) goes ahead.
         latest.insert("B".to_owned(), RunStatus::Escalated);
         let s = states(&plan, &latest);
@@ -191,12 +231,26 @@ mod tests {
         let mut plan = plan();
         plan.phases[0].tasks[1].files = (0..5).map(|i| format!("src/m{i}.rs")).collect();
         let split = split(&plan, "B", 2).unwrap();
-        let parts: Vec<(String, Vec<String>)> = split.phases[0].tasks.iter().filter(|t| t.key.starts_with("B.")).map(|t| (t.key.clone(), t.files.clone())).collect();
+        let parts: Vec<(String, Vec<String>)> = split.phases[0]
+            .tasks
+            .iter()
+            .filter(|t| t.key.starts_with("B."))
+            .map(|t| (t.key.clone(), t.files.clone()))
+            .collect();
         assert_eq!(parts.len(), 3);
-        assert_eq!(parts[0], ("B.1".to_owned(), vec!["src/m0.rs".to_owned(), "src/m1.rs".to_owned()]));
+        assert_eq!(
+            parts[0],
+            (
+                "B.1".to_owned(),
+                vec!["src/m0.rs".to_owned(), "src/m1.rs".to_owned()]
+            )
+        );
         assert_eq!(split.task("E").unwrap().depends_on, ["B.1", "B.2", "B.3"]);
         assert_eq!(split.task("B.2").unwrap().depends_on, ["A"]);
         assert!(split.key_problems().is_empty());
-        assert!(super::split(&plan, "A", 2).is_none(), "one file: nothing to split");
+        assert!(
+            super::split(&plan, "A", 2).is_none(),
+            "one file: nothing to split"
+        );
     }
 }

@@ -110,14 +110,23 @@ impl Orchestrator {
 
     /// Where the runs' worktrees live.
     fn worktrees_dir(&self) -> PathBuf {
-        let data = self.store.path().parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let data = self
+            .store
+            .path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
         data.join("worktrees").join(self.project.id.0.to_string())
     }
 
     /// Gives a run its own worktree on its own branch from the tip of `branch` (or finds it
     /// again), and records it with its base commit.
     pub async fn prepare_worktree(&self, run: RunId, branch: &str) -> Result<PathBuf> {
-        let (root, dir, branch) = (self.project.root.clone(), self.worktrees_dir(), branch.to_owned());
+        let (root, dir, branch) = (
+            self.project.root.clone(),
+            self.worktrees_dir(),
+            branch.to_owned(),
+        );
         let existing = self.blocking(move |s| s.run(run)).await?;
         if let (Some(path), Some(_)) = (&existing.worktree, &existing.base_commit)
             && path.exists()
@@ -130,7 +139,11 @@ impl Orchestrator {
         })
         .await
         .map_err(|e| Error::Internal(e.to_string()))??;
-        let update = RunUpdate { worktree: Some(path.clone()), base_commit: Some(base), ..RunUpdate::default() };
+        let update = RunUpdate {
+            worktree: Some(path.clone()),
+            base_commit: Some(base),
+            ..RunUpdate::default()
+        };
         self.blocking(move |s| s.update_run(run, &update)).await?;
         Ok(path)
     }
@@ -144,23 +157,35 @@ impl Orchestrator {
             return Err(Error::Invalid(format!("run {run} has no worktree to land")));
         };
         let root = self.project.root.clone();
-        let (landing, new_base) = tokio::task::spawn_blocking(move || -> Result<(Landing, Option<String>)> {
-            let branch = worktree::current_branch(&root)?;
-            Ok(match worktree::rebase(&root, &tree, &branch, &base)? {
-                Rebase::UpToDate => {
-                    let commit = worktree::head(&tree)?;
-                    worktree::land(&root, &branch, &commit)?;
-                    (Landing::Landed { commit, branch }, None)
-                }
-                Rebase::Moved { commit, base } => (Landing::Rebased { commit, base: base.clone() }, Some(base)),
-                Rebase::Conflict { files, base } => (Landing::Conflict { files, branch }, Some(base)),
+        let (landing, new_base) =
+            tokio::task::spawn_blocking(move || -> Result<(Landing, Option<String>)> {
+                let branch = worktree::current_branch(&root)?;
+                Ok(match worktree::rebase(&root, &tree, &branch, &base)? {
+                    Rebase::UpToDate => {
+                        let commit = worktree::head(&tree)?;
+                        worktree::land(&root, &branch, &commit)?;
+                        (Landing::Landed { commit, branch }, None)
+                    }
+                    Rebase::Moved { commit, base } => (
+                        Landing::Rebased {
+                            commit,
+                            base: base.clone(),
+                        },
+                        Some(base),
+                    ),
+                    Rebase::Conflict { files, base } => {
+                        (Landing::Conflict { files, branch }, Some(base))
+                    }
+                })
             })
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
         if let Some(base) = new_base {
             // The work now sits on the new base: tampering is judged against it.
-            let update = RunUpdate { base_commit: Some(base), ..RunUpdate::default() };
+            let update = RunUpdate {
+                base_commit: Some(base),
+                ..RunUpdate::default()
+            };
             self.blocking(move |s| s.update_run(run, &update)).await?;
         }
         Ok(landing)
@@ -169,9 +194,12 @@ impl Orchestrator {
     /// Removes a run's worktree and branch (for runs that ended: landed or cancelled).
     pub async fn remove_worktree(&self, run: RunId) {
         let root = self.project.root.clone();
-        let Ok(record) = self.blocking(move |s| s.run(run)).await else { return };
+        let Ok(record) = self.blocking(move |s| s.run(run)).await else {
+            return;
+        };
         let Some(tree) = record.worktree else { return };
-        let removed = tokio::task::spawn_blocking(move || worktree::remove(&root, &tree, run)).await;
+        let removed =
+            tokio::task::spawn_blocking(move || worktree::remove(&root, &tree, run)).await;
         if let Ok(Err(e)) | Err(e) = removed.map_err(|e| Error::Internal(e.to_string())) {
             tracing::warn!(run = %run, error = %e, "the worktree could not be removed");
         }

@@ -19,6 +19,7 @@ mod context;
 mod delegation;
 mod knowledge;
 mod permissions;
+mod plan_run;
 mod runs;
 mod verification;
 
@@ -26,6 +27,7 @@ pub use context::ContextFor;
 pub use delegation::Landing;
 pub use knowledge::KbIndexing;
 pub use permissions::PermissionAnswer;
+pub use plan_run::{PlanEvent, PlanRunReport, TaskOutcome};
 pub use runs::{RunAction, RunView};
 pub use verification::{JobStatus, VerifyJob, VerifyOptions};
 

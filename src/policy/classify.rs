@@ -1098,6 +1098,30 @@ impl<'a> Classifier<'a> {
         self.scope.resolve(cwd, value)
     }
 
+    /// `mkdir` of a folder the task's files will live in is part of writing them.
+    fn make_dir(&mut self, inv: &Invocation, word: &Word) {
+        if let Some(path) = self.path_of(word, inv.cwd.as_deref())
+            && let Place::Inside(rel) = self.scope.place(&path)
+            && self.scope.holds_declared(&rel)
+            && paths::secret(&path).is_none()
+            && !paths::ci(&rel)
+        {
+            let text = inv.text();
+            self.subjects.push(Subject {
+                text: text.clone(),
+                matters: vec![Matter::Command(text), Matter::Edit(path)],
+                severity: Severity::Allow,
+                reason: format!(
+                    "creates the folder {}, which holds the task's files",
+                    word.source
+                ),
+                firmness: Firmness::Soft,
+            });
+            return;
+        }
+        self.touch(inv, word, Access::Write);
+    }
+
     fn touch(&mut self, inv: &Invocation, word: &Word, access: Access) {
         let text = inv.text();
         let cwd = inv.cwd.as_deref();
@@ -2706,7 +2730,11 @@ impl<'a> Classifier<'a> {
                 ];
                 v.allow(format!("{name} creates or writes files"));
                 for f in (Grammar { valued: &valued }).operands(args) {
-                    self.touch(inv, f, Access::Write);
+                    if name == "mkdir" {
+                        self.make_dir(inv, f);
+                    } else {
+                        self.touch(inv, f, Access::Write);
+                    }
                 }
             }
         }

@@ -23,6 +23,8 @@ pub struct Scope {
     pub home: Option<PathBuf>,
     /// The task's declared files (globs relative to a root), or `None` when no task limits them.
     declared: Option<GlobSet>,
+    /// The same, as written.
+    declared_patterns: Vec<String>,
 }
 
 /// Where an absolute path lies.
@@ -52,6 +54,11 @@ impl Scope {
             }
             roots.push(lexical);
         }
+        let declared_patterns: Vec<String> = declared
+            .unwrap_or_default()
+            .iter()
+            .map(|g| g.trim_start_matches("./").to_owned())
+            .collect();
         let declared = declared.map(|globs| {
             let mut builder = GlobSetBuilder::new();
             for glob in globs {
@@ -72,6 +79,7 @@ impl Scope {
             roots,
             home,
             declared,
+            declared_patterns,
         }
     }
 
@@ -107,6 +115,17 @@ impl Scope {
     /// Whether a path relative to the root is one of the task's declared files.
     pub fn declared(&self, rel: &str) -> bool {
         self.declared.as_ref().is_none_or(|set| set.is_match(rel))
+    }
+
+    /// Whether a folder (relative to the root) lies on the way to some of the task's declared
+    /// files: creating it is part of writing them (`a` for `a/**`, `src/new` for `src/new/x.rs`).
+    pub fn holds_declared(&self, rel: &str) -> bool {
+        let rel = rel.trim_end_matches('/');
+        !rel.is_empty()
+            && self
+                .declared_patterns
+                .iter()
+                .any(|p| p.starts_with(&format!("{rel}/")))
     }
 
     /// Whether the task limits which files it may edit.

@@ -89,7 +89,7 @@ pub fn engine_id() -> String {
 }
 
 /// Whether the engine named in a lease is a dead process on this machine.
-fn owner_is_dead(owner: &str) -> bool {
+pub(crate) fn owner_is_dead(owner: &str) -> bool {
     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_else(|_| "host".into());
     let mut parts = owner.split(':');
     match (
@@ -602,9 +602,11 @@ async fn verify(
     let run = store.run(run_id)?;
     if let (Some(worktree), Some(base)) = (run.worktree.clone(), run.base_commit.clone()) {
         let message = format!("{}: work of run {run_id}", run.task_key);
-        let committed = tokio::task::spawn_blocking(move || crate::delegator::worktree::commit_work(&worktree, &base, &message))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let committed = tokio::task::spawn_blocking(move || {
+            crate::delegator::worktree::commit_work(&worktree, &base, &message)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
         if let Err(e) = committed {
             return Ok(Ending::Failed(Failure::Conflict(e.to_string())));
         }
@@ -619,27 +621,58 @@ async fn verify(
         }
         match engine.land_run(run_id).await {
             Ok(Landing::Landed { commit, branch }) => {
-                log(engine, run_id, "merged", &json!({"commit": commit, "branch": branch}), on_event).await;
+                log(
+                    engine,
+                    run_id,
+                    "merged",
+                    &json!({"commit": commit, "branch": branch}),
+                    on_event,
+                )
+                .await;
                 store.set_run_status(run_id, RunStatus::Completed, None)?;
                 engine.remove_worktree(run_id).await;
                 return Ok(Ending::Completed);
             }
             Ok(Landing::Rebased { commit, base }) => {
-                log(engine, run_id, "rebased", &json!({"commit": commit, "base": base}), on_event).await;
+                log(
+                    engine,
+                    run_id,
+                    "rebased",
+                    &json!({"commit": commit, "base": base}),
+                    on_event,
+                )
+                .await;
             }
             Ok(Landing::Conflict { files, branch }) => {
-                log(engine, run_id, "merge_conflict", &json!({"files": files, "branch": branch}), on_event).await;
-                let conflicts = store.events(run_id, 0, u32::MAX)?.iter().filter(|e| e.kind == "merge_conflict").count();
+                log(
+                    engine,
+                    run_id,
+                    "merge_conflict",
+                    &json!({"files": files, "branch": branch}),
+                    on_event,
+                )
+                .await;
+                let conflicts = store
+                    .events(run_id, 0, u32::MAX)?
+                    .iter()
+                    .filter(|e| e.kind == "merge_conflict")
+                    .count();
                 let what = format!(
                     "merging the work onto the latest {branch} conflicts in {}: those files now hold conflict markers (<<<<<<< … =======  … >>>>>>>); resolve them so that both changes survive, and stop — the orchestrator finishes the merge",
                     files.join(", ")
                 );
                 if conflicts >= 2 {
-                    return Ok(Ending::Escalate(format!("{what} (a second time: a person must look)")));
+                    return Ok(Ending::Escalate(format!(
+                        "{what} (a second time: a person must look)"
+                    )));
                 }
                 return Ok(Ending::Failed(Failure::Conflict(what)));
             }
-            Err(e) => return Ok(Ending::Escalate(format!("the verified work could not land: {e}"))),
+            Err(e) => {
+                return Ok(Ending::Escalate(format!(
+                    "the verified work could not land: {e}"
+                )));
+            }
         }
     }
 }

@@ -118,6 +118,9 @@ impl Step {
 #[derive(Default)]
 struct Shared {
     script: Vec<Step>,
+    /// Scripts by task key, chosen by the `# Task KEY:` heading of the conversation's first
+    /// message (the orchestrator's prompt); `script` for anything else.
+    per_task: Vec<(String, Vec<Step>)>,
     served: Mutex<HashMap<usize, u32>>,
     requests: Mutex<Vec<Value>>,
 }
@@ -134,10 +137,14 @@ pub struct FakeApi {
 impl FakeApi {
     /// Starts a server playing `script`, on its own thread and runtime.
     pub fn start(script: Vec<Step>) -> Self {
-        let shared = Arc::new(Shared {
+        Self::start_with(Shared {
             script,
             ..Shared::default()
-        });
+        })
+    }
+
+    fn start_with(shared: Shared) -> Self {
+        let shared = Arc::new(shared);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
         let state = Arc::clone(&shared);
@@ -166,6 +173,18 @@ impl FakeApi {
             shutdown: Some(tx),
             thread: Some(thread),
         }
+    }
+
+    /// Starts a server playing one script per task (several agents at once, each finding its
+    /// own script by the task its prompt is about).
+    pub fn start_per_task(scripts: Vec<(&str, Vec<Step>)>) -> Self {
+        Self::start_with(Shared {
+            per_task: scripts
+                .into_iter()
+                .map(|(k, s)| (k.to_owned(), s))
+                .collect(),
+            ..Shared::default()
+        })
     }
 
     /// The request bodies of every `/v1/messages` call with tools, in order.
@@ -251,6 +270,29 @@ async fn handle(
     }
 }
 
+/// The script for a conversation, and a number telling scripts apart.
+fn script_for<'a>(shared: &'a Shared, request: &Value) -> (&'a [Step], usize) {
+    let first = &request["messages"][0]["content"];
+    let text = match first {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    };
+    let key = text
+        .split("# Task ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_default();
+    match shared.per_task.iter().position(|(k, _)| k == key) {
+        Some(i) => (&shared.per_task[i].1, i + 1),
+        None => (&shared.script, 0),
+    }
+}
+
 async fn messages(shared: &Shared, request: Value) -> Response {
     let model = request["model"]
         .as_str()
@@ -263,10 +305,10 @@ async fn messages(shared: &Shared, request: Value) -> Response {
         return reply(&model, stream, &Step::text("ok"));
     }
     shared.requests.lock().unwrap().push(request.clone());
+    let (script, which) = script_for(shared, &request);
     // Only the turns this server wrote count: Claude Code adds its own assistant messages (such as
     // "No response requested." for a turn cut off by a kill) to a resumed conversation.
-    let scripted_texts: Vec<&str> = shared
-        .script
+    let scripted_texts: Vec<&str> = script
         .iter()
         .filter_map(Step::final_text)
         .chain(["Nothing more to do."])
@@ -288,8 +330,7 @@ async fn messages(shared: &Shared, request: Value) -> Response {
             })
             .count()
     });
-    let mut step = shared
-        .script
+    let mut step = script
         .get(index)
         .cloned()
         .unwrap_or_else(|| Step::text("Nothing more to do."));
@@ -302,7 +343,7 @@ async fn messages(shared: &Shared, request: Value) -> Response {
             } => {
                 let served = {
                     let mut served = shared.served.lock().unwrap();
-                    let n = served.entry(index).or_default();
+                    let n = served.entry(which * 100_000 + index).or_default();
                     *n += 1;
                     *n
                 };
@@ -327,7 +368,7 @@ async fn messages(shared: &Shared, request: Value) -> Response {
             } => {
                 let served = {
                     let mut served = shared.served.lock().unwrap();
-                    let n = served.entry(index + 10_000).or_default();
+                    let n = served.entry(which * 100_000 + index + 10_000).or_default();
                     *n += 1;
                     *n
                 };

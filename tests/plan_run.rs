@@ -1,0 +1,342 @@
+//! The plan run end to end: `orchestrator run` with the real Claude Code CLI against the fake
+//! Messages API (one script per task), on a fixture git project. Parallelism is observed, not
+//! hoped for: tasks meant to run side by side wait (in a shell loop) for a go-file that the test
+//! writes only once it sees both of their runs in progress at the same time.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use orchestrator::domain::{Phase, PlanContent, PlanId, PlanStatus, Task};
+use serde_json::Value;
+use support::Project;
+use support::fake_api::{FakeApi, Step};
+
+fn git(root: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn task(key: &str, files: &[&str], depends_on: &[&str]) -> Task {
+    Task {
+        key: key.into(),
+        title: format!("Task {key}"),
+        description: format!("Do the work of {key}."),
+        files: files.iter().map(|f| (*f).to_owned()).collect(),
+        depends_on: depends_on.iter().map(|d| (*d).to_owned()).collect(),
+        verification: vec!["the checks pass".into()],
+        rules: Default::default(),
+    }
+}
+
+struct Fixture {
+    project: Project,
+    _api: FakeApi,
+    plan: PlanId,
+    markers: PathBuf,
+}
+
+/// Waits (in the agent's shell) for the test to say go; prints whether it was met.
+fn wait_for_go(markers: &Path, name: &str) -> Step {
+    Step::bash(&format!(
+        "for i in $(seq 1200); do [ -f {}/{name} ] && echo met && exit 0; sleep 0.1; done; echo alone",
+        markers.display()
+    ))
+}
+
+/// Writes `file` with `text` in the agent's own tree (its working directory).
+fn write(file: &str, text: &str) -> Step {
+    let dir = Path::new(file)
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if dir.is_empty() {
+        Step::bash(&format!("printf '{text}\\n' > {file}"))
+    } else {
+        Step::bash(&format!("mkdir -p {dir} && printf '{text}\\n' > {file}"))
+    }
+}
+
+/// A git project on `main`, a plan of `tasks` (approved), one script per task, and checks: the
+/// `bad` check fails when any file under `v/` says "bad".
+fn fixture(
+    tasks: Vec<Task>,
+    scripts: impl FnOnce(&Path) -> Vec<(&'static str, Vec<Step>)>,
+    extra: &str,
+) -> Fixture {
+    let project = Project::new();
+    let markers = project.dir.path().join("markers");
+    std::fs::create_dir_all(&markers).unwrap();
+    let api = FakeApi::start_per_task(scripts(&markers));
+    let home = project.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let root = &project.root;
+    let claude = support::tool("npm/node_modules/.bin/claude");
+    let env: String = api
+        .env(&home)
+        .iter()
+        .map(|(k, v)| format!("{k} = {v:?}\n"))
+        .collect();
+    let config = format!(
+        "[agent]\ncommand = {claude:?}\nmax_turns = 20\n[agent.env]\n{env}\n[supervisor]\nmonitor_interval_secs = 1\nstall_timeout_secs = 120\nretry_backoff_secs = 0\nmax_retries = 1\n[verifier]\nchecks = [\"bad\"]\n[verifier.check.bad]\ncommand = [\"sh\", \"-c\", \"! grep -rqs bad v\"]\n{extra}"
+    );
+    std::fs::write(root.join("orchestrator.toml"), config).unwrap();
+    std::fs::write(root.join("README.md"), "# demo\n").unwrap();
+    std::fs::write(root.join("x.txt"), "base\n").unwrap();
+    std::fs::write(root.join(".gitignore"), ".secrets.json\n").unwrap();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "start"]);
+    std::fs::write(
+        root.join(".secrets.json"),
+        r#"{"keys": {"ANTHROPIC_API_KEY": "sk-fake-plan-run-key"}}"#,
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        root.join(".secrets.json"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let store = project.store();
+    let registered = store.ensure_project(root, "project").unwrap();
+    let content = PlanContent {
+        goal: "Build it in parallel".into(),
+        phases: vec![Phase {
+            key: "p1".into(),
+            name: "All".into(),
+            description: String::new(),
+            tasks,
+        }],
+        ..PlanContent::default()
+    };
+    let plan = store
+        .create_plan(registered.id, None, "Parallel", &content, "created")
+        .unwrap();
+    store
+        .set_plan_status(plan.id, PlanStatus::Approved)
+        .unwrap();
+    Fixture {
+        project,
+        _api: api,
+        plan: plan.id,
+        markers,
+    }
+}
+
+impl Fixture {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = self.project.command();
+        cmd.args(args);
+        cmd
+    }
+
+    fn start_run(&self) -> Child {
+        self.cmd(&["run", &self.plan.to_string(), "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn runs(&self) -> Vec<Value> {
+        let out = self.cmd(&["runs", "list", "--json"]).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    }
+
+    fn events(&self, run: u64) -> Vec<Value> {
+        let out = self
+            .cmd(&["runs", "events", &run.to_string(), "--json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Waits until every task in `tasks` has a run in progress at the same time, then says go.
+    fn go_together(&self, tasks: &[&str], child: &mut Child) {
+        let start = Instant::now();
+        loop {
+            let runs = self.runs();
+            let in_progress = |t: &str| {
+                runs.iter()
+                    .any(|r| r["task_key"] == t && r["status"] == "IN_PROGRESS")
+            };
+            if tasks.iter().all(|t| in_progress(t)) {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the plan run ended ({status}) before {tasks:?} ran together: {runs:#?}");
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "{tasks:?} never ran at the same time: {runs:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        for t in tasks {
+            std::fs::write(self.markers.join(format!("{t}-go")), "").unwrap();
+        }
+    }
+
+    fn finish(&self, child: Child) -> (Output, Value) {
+        let out = child.wait_with_output().unwrap();
+        let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out, report)
+    }
+}
+
+fn explain(out: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The interval a run's agent was at work: its first event to its last.
+fn span(events: &[Value]) -> (String, String) {
+    let at = |e: &Value| e["at"].as_str().unwrap().to_owned();
+    (at(&events[0]), at(events.last().unwrap()))
+}
+
+#[test]
+fn a_plan_runs_in_parallel_where_it_can_in_order_where_it_must_and_lands_every_task() {
+    let f = fixture(
+        vec![
+            task("A", &["a/**"], &[]),
+            task("B", &["b/**"], &[]),
+            task("C", &["c/**"], &["A"]),
+            task("D", &["d/**"], &["B"]),
+            task("E", &["e/**"], &["C", "D"]),
+        ],
+        |m| {
+            let pair = |key: &'static str, file: &str| {
+                (
+                    key,
+                    vec![
+                        wait_for_go(m, &format!("{key}-go")),
+                        write(file, key),
+                        Step::text(&format!("{key} done.")),
+                    ],
+                )
+            };
+            vec![
+                pair("A", "a/a.txt"),
+                pair("B", "b/b.txt"),
+                pair("C", "c/c.txt"),
+                pair("D", "d/d.txt"),
+                ("E", vec![write("e/e.txt", "E"), Step::text("E done.")]),
+            ]
+        },
+        "",
+    );
+    let mut child = f.start_run();
+    f.go_together(&["A", "B"], &mut child);
+    f.go_together(&["C", "D"], &mut child);
+    let (out, report) = f.finish(child);
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(report["done"], true, "{report:#}");
+    assert_eq!(report["completed"], 5);
+    let root = &f.project.root;
+    // Every task's work landed on main, one commit each, and nothing else is left around.
+    for (file, text) in [
+        ("a/a.txt", "A"),
+        ("b/b.txt", "B"),
+        ("c/c.txt", "C"),
+        ("d/d.txt", "D"),
+        ("e/e.txt", "E"),
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(root.join(file)).unwrap(),
+            format!("{text}\n"),
+            "{file} on main"
+        );
+    }
+    assert_eq!(
+        git(root, &["rev-list", "--count", "main"]),
+        "6",
+        "{}",
+        git(root, &["log", "--oneline"])
+    );
+    assert_eq!(
+        git(root, &["status", "--porcelain"]),
+        "",
+        "the checkout is clean"
+    );
+    assert!(
+        !git(root, &["branch", "--list"]).contains("orchestrator/"),
+        "run branches removed"
+    );
+    assert_eq!(
+        git(root, &["worktree", "list"]).lines().count(),
+        1,
+        "worktrees removed"
+    );
+    // Order: E began after C and D ended; C after A, D after B.
+    let runs = f.runs();
+    let id = |t: &str| {
+        runs.iter().find(|r| r["task_key"] == t).unwrap()["id"]
+            .as_u64()
+            .unwrap()
+    };
+    let spans: std::collections::HashMap<&str, (String, String)> = ["A", "B", "C", "D", "E"]
+        .iter()
+        .map(|t| (*t, span(&f.events(id(t)))))
+        .collect();
+    assert!(
+        spans["E"].0 > spans["C"].1 && spans["E"].0 > spans["D"].1,
+        "{spans:?}"
+    );
+    assert!(
+        spans["C"].0 > spans["A"].1 && spans["D"].0 > spans["B"].1,
+        "{spans:?}"
+    );
+    // The pairs met: each waited for a go-file the test wrote only once both were at work.
+    for t in ["A", "B", "C", "D"] {
+        let results: Vec<String> = f
+            .events(id(t))
+            .iter()
+            .filter(|e| e["kind"] == "tool_result")
+            .map(|e| e["payload"].to_string())
+            .collect();
+        assert!(
+            results.iter().any(|r| r.contains("met")),
+            "{t}: {results:?}"
+        );
+        assert!(
+            f.events(id(t)).iter().any(|e| e["kind"] == "merged"),
+            "{t} landed through the merge queue"
+        );
+    }
+    // No lock is left.
+    let out = f.cmd(&["locks", "list", "--json"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    let plan: Value = serde_json::from_slice(
+        &f.cmd(&["plan", "show", &f.plan.to_string(), "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(plan["plan"]["status"], "COMPLETED", "{plan:#}");
+}
