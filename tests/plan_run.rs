@@ -213,10 +213,15 @@ fn explain(out: &Output) -> String {
     )
 }
 
-/// The interval a run's agent was at work: its first event to its last.
+/// The interval a run was at work: from its first attempt (its locks taken, its agent started)
+/// to its last event.
 fn span(events: &[Value]) -> (String, String) {
     let at = |e: &Value| e["at"].as_str().unwrap().to_owned();
-    (at(&events[0]), at(events.last().unwrap()))
+    let start = events
+        .iter()
+        .find(|e| e["kind"] == "attempt_started")
+        .expect("the run started");
+    (at(start), at(events.last().unwrap()))
 }
 
 #[test]
@@ -339,4 +344,266 @@ fn a_plan_runs_in_parallel_where_it_can_in_order_where_it_must_and_lands_every_t
     )
     .unwrap();
     assert_eq!(plan["plan"]["status"], "COMPLETED", "{plan:#}");
+}
+
+/// Waits until `check` holds on the list of runs, failing if the plan run ends first.
+fn wait_runs(f: &Fixture, child: &mut Child, what: &str, check: impl Fn(&[Value]) -> bool) {
+    let start = Instant::now();
+    loop {
+        let runs = f.runs();
+        if check(&runs) {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the plan run ended ({status}) before {what}: {runs:#?}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "never {what}: {runs:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn status_of<'a>(runs: &'a [Value], task: &str) -> Vec<&'a str> {
+    runs.iter()
+        .filter(|r| r["task_key"] == task)
+        .map(|r| r["status"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn conflicts_failures_and_overlapping_files_are_handled_while_the_rest_finishes() {
+    let f = fixture(
+        vec![
+            task("H", &["x.txt"], &[]),
+            task("V", &["v/**"], &[]),
+            task("W", &["w/**"], &["V"]),
+            task("O1", &["shared/**"], &[]),
+            task("O2", &["shared/one.txt"], &[]),
+            task("Z", &["../outside/**"], &[]),
+        ],
+        |m| {
+            vec![
+                // Changes the line main changes meanwhile; told of the conflict, merges both.
+                (
+                    "H",
+                    vec![
+                        wait_for_go(m, "H-go"),
+                        Step::bash("printf 'H\\n' > x.txt"),
+                        Step::text("H done."),
+                        Step::bash("printf 'main\\nH\\n' > x.txt"),
+                        Step::text("Resolved."),
+                    ],
+                ),
+                // Always fails the `bad` check.
+                (
+                    "V",
+                    vec![
+                        write("v/v.txt", "bad"),
+                        Step::text("V done."),
+                        Step::text("Still done."),
+                    ],
+                ),
+                ("W", vec![write("w/w.txt", "W"), Step::text("W done.")]),
+                (
+                    "O1",
+                    vec![
+                        wait_for_go(m, "O1-go"),
+                        write("shared/one.txt", "one"),
+                        Step::text("O1 done."),
+                    ],
+                ),
+                (
+                    "O2",
+                    vec![write("shared/one.txt", "two"), Step::text("O2 done.")],
+                ),
+            ]
+        },
+        "",
+    );
+    let root = f.project.root.clone();
+    let mut child = f.start_run();
+    // While H works, main moves under it: the same line of x.txt.
+    wait_runs(&f, &mut child, "H in progress", |runs| {
+        status_of(runs, "H") == ["IN_PROGRESS"]
+    });
+    std::fs::write(root.join("x.txt"), "main\n").unwrap();
+    git(&root, &["commit", "-qam", "main changes x.txt"]);
+    std::fs::write(f.markers.join("H-go"), "").unwrap();
+    // O2 overlaps O1's files: it waits while O1 works.
+    wait_runs(&f, &mut child, "O2 waiting for O1's locks", |runs| {
+        status_of(runs, "O1") == ["IN_PROGRESS"] && status_of(runs, "O2") == ["PENDING"]
+    });
+    let out = f.cmd(&["locks", "list", "--json"]).output().unwrap();
+    let held: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        held.iter().any(|l| l["pattern"] == "shared/**"),
+        "{held:#?}"
+    );
+    assert!(
+        !held.iter().any(|l| l["pattern"] == "shared/one.txt"),
+        "O2 holds nothing while it waits: {held:#?}"
+    );
+    std::fs::write(f.markers.join("O1-go"), "").unwrap();
+    let (out, report) = f.finish(child);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "not every task completed: {}",
+        explain(&out)
+    );
+    let state = |t: &str| {
+        report["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["task"] == t)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(report["completed"], 3, "{report:#}");
+    assert_eq!(
+        (
+            state("H")["status"].as_str(),
+            state("H")["attempts"].as_u64()
+        ),
+        (Some("COMPLETED"), Some(2)),
+        "{report:#}"
+    );
+    assert_eq!(state("V")["status"], "ESCALATED");
+    assert!(
+        state("V")["error"].as_str().unwrap().contains("bad"),
+        "{report:#}"
+    );
+    assert_eq!(
+        state("W")["status"],
+        "BLOCKED",
+        "a failed task holds back its dependants"
+    );
+    assert_eq!(state("Z")["status"], "ESCALATED");
+    assert!(
+        state("Z")["error"].as_str().unwrap().contains("`..`"),
+        "{report:#}"
+    );
+    assert_eq!(
+        (
+            state("O1")["status"].as_str(),
+            state("O2")["status"].as_str()
+        ),
+        (Some("COMPLETED"), Some("COMPLETED"))
+    );
+    assert!(
+        report["escalated"] == 2
+            && report["blocked"] == 1
+            && report["retried"].as_u64().unwrap() >= 2,
+        "{report:#}"
+    );
+    // The conflict went back to H once, with the files named; both changes landed.
+    let h = state("H")["run"].as_u64().unwrap();
+    let events = f.events(h);
+    let conflicts: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "merge_conflict")
+        .collect();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(
+        conflicts[0]["payload"]["files"],
+        serde_json::json!(["x.txt"])
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("x.txt")).unwrap(),
+        "main\nH\n"
+    );
+    // O1 and O2 never ran at once, and O2 built on O1.
+    let (o1, o2) = (
+        span(&f.events(state("O1")["run"].as_u64().unwrap())),
+        span(&f.events(state("O2")["run"].as_u64().unwrap())),
+    );
+    assert!(o2.0 > o1.1 || o1.0 > o2.1, "{o1:?} {o2:?}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("shared/one.txt")).unwrap(),
+        "two\n"
+    );
+    assert!(
+        !root.join("v").exists() && !root.join("w").exists(),
+        "nothing unverified landed"
+    );
+    // Escalated runs keep their worktree for a person; the rest are gone.
+    assert_eq!(
+        git(&root, &["worktree", "list"]).lines().count(),
+        2,
+        "{}",
+        git(&root, &["worktree", "list"])
+    );
+    let out = f.cmd(&["locks", "list", "--json"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "[]",
+        "no lock is left"
+    );
+}
+
+#[test]
+fn a_killed_plan_run_resumes_without_losing_or_repeating_a_task() {
+    let f = fixture(
+        vec![task("K1", &["k1/**"], &[]), task("K2", &["k2/**"], &["K1"])],
+        |m| {
+            vec![
+                (
+                    "K1",
+                    vec![
+                        wait_for_go(m, "K1-go"),
+                        write("k1/k1.txt", "K1"),
+                        Step::text("K1 done."),
+                    ],
+                ),
+                ("K2", vec![write("k2/k2.txt", "K2"), Step::text("K2 done.")]),
+            ]
+        },
+        "",
+    );
+    let mut child = f.start_run();
+    wait_runs(&f, &mut child, "K1 in progress", |runs| {
+        status_of(runs, "K1") == ["IN_PROGRESS"]
+    });
+    // Killed mid-work: the agent is in its waiting command.
+    wait_runs(&f, &mut child, "K1's agent at work", |_| {
+        f.events(1).iter().any(|e| e["kind"] == "tool_use")
+    });
+    child.kill().unwrap(); // SIGKILL: no clean stop
+    child.wait().unwrap();
+    std::fs::write(f.markers.join("K1-go"), "").unwrap();
+    let (out, report) = f.finish(f.start_run());
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(report["done"], true, "{report:#}");
+    let runs = f.runs();
+    assert_eq!(
+        status_of(&runs, "K1"),
+        ["COMPLETED"],
+        "the same run resumed, not a second one"
+    );
+    assert_eq!(status_of(&runs, "K2"), ["COMPLETED"]);
+    let k1 = runs.iter().find(|r| r["task_key"] == "K1").unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let attempts = f
+        .events(k1)
+        .into_iter()
+        .filter(|e| e["kind"] == "attempt_started")
+        .collect::<Vec<_>>();
+    // After the restart the agent's session is resumed; if the killed agent had not written
+    // its transcript yet, that resume finds nothing and the next attempt starts afresh.
+    assert_eq!(attempts[1]["payload"]["resumed"], true, "{attempts:#?}");
+    if attempts.len() > 2 {
+        assert_eq!(attempts[2]["payload"]["resumed"], false, "{attempts:#?}");
+    }
+    assert!(attempts.len() <= 3, "{attempts:#?}");
+    for (file, text) in [("k1/k1.txt", "K1"), ("k2/k2.txt", "K2")] {
+        assert_eq!(
+            std::fs::read_to_string(f.project.root.join(file)).unwrap(),
+            format!("{text}\n")
+        );
+    }
+    assert_eq!(git(&f.project.root, &["rev-list", "--count", "main"]), "3");
 }

@@ -332,6 +332,21 @@ async fn attempt(
     let adapter = agent::for_config(&config.agent);
     let stored_session = store.run(run_id)?.agent_session_id;
     let resume = previous.map_or(recovering, Failure::resume_session);
+    // A resume that got nowhere (the agent died before its transcript was written, say) is not
+    // tried again: the next attempt starts a fresh session.
+    let answered = {
+        let store = store.clone();
+        run_blocking(move || {
+            let events = store.events(run_id, 0, u32::MAX)?;
+            let spoke = |e: &RunEvent| matches!(e.kind.as_str(), "assistant_text" | "tool_use");
+            let last_start = events.iter().rposition(|e| e.kind == "attempt_started");
+            Ok(!last_start.is_some_and(|at| {
+                events[at].payload["resumed"] == true && !events[at..].iter().any(spoke)
+            }))
+        })
+        .await?
+    };
+    let resume = resume && answered;
     let session = match stored_session {
         Some(id) if adapter.resumes() && resume => Session::Resume(id),
         _ => Session::New(uuid::Uuid::new_v4().to_string()),
