@@ -607,3 +607,114 @@ fn a_killed_plan_run_resumes_without_losing_or_repeating_a_task() {
     }
     assert_eq!(git(&f.project.root, &["rev-list", "--count", "main"]), "3");
 }
+
+#[test]
+fn a_plan_run_is_started_followed_paused_and_resumed_over_mcp() {
+    use serde_json::json;
+    use support::{StdioPeer, call, structured, tool_error_text};
+    let f = fixture(
+        vec![task("P1", &["p1/**"], &[]), task("P2", &["p2/**"], &["P1"])],
+        |m| {
+            vec![
+                (
+                    "P1",
+                    vec![
+                        wait_for_go(m, "P1-go"),
+                        write("p1/p1.txt", "P1"),
+                        Step::text("P1 done."),
+                    ],
+                ),
+                ("P2", vec![write("p2/p2.txt", "P2"), Step::text("P2 done.")]),
+            ]
+        },
+        "",
+    );
+    let mut cmd = f.project.command();
+    cmd.arg("serve");
+    let mut peer = StdioPeer::spawn(cmd);
+    peer.initialize();
+    let plan = f.plan.0;
+    let started = call(&mut peer, 2, "run_start", json!({"plan_id": plan}));
+    assert_eq!(
+        structured(&started)["plan_run"]["state"],
+        "running",
+        "{started}"
+    );
+    let task_status = |s: &Value, t: &str| {
+        s["plan_run"]["report"]["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["task"] == t)
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let mut id = 10;
+    let mut follow = |peer: &mut StdioPeer, until: &dyn Fn(&Value) -> bool| {
+        let start = Instant::now();
+        loop {
+            id += 1;
+            let status = call(
+                peer,
+                id,
+                "run_status",
+                json!({"plan_id": plan, "wait_seconds": 2}),
+            );
+            if until(structured(&status)) {
+                return structured(&status).clone();
+            }
+            assert!(start.elapsed() < Duration::from_secs(120), "{status}");
+        }
+    };
+    follow(&mut peer, &|s| task_status(s, "P1") == "IN_PROGRESS");
+    // Paused: the agent stops cleanly, the run waits to resume.
+    let paused = call(
+        &mut peer,
+        3,
+        "run_control",
+        json!({"plan_id": plan, "action": "pause"}),
+    );
+    assert_eq!(
+        structured(&paused)["plan_run"]["state"],
+        "paused",
+        "{paused}"
+    );
+    let wrong = call(
+        &mut peer,
+        4,
+        "run_control",
+        json!({"plan_id": plan, "action": "retry"}),
+    );
+    assert!(tool_error_text(&wrong).contains("retry"), "{wrong}");
+    std::fs::write(f.markers.join("P1-go"), "").unwrap();
+    let resumed = call(
+        &mut peer,
+        5,
+        "run_control",
+        json!({"plan_id": plan, "action": "resume"}),
+    );
+    assert_eq!(
+        structured(&resumed)["plan_run"]["state"],
+        "running",
+        "{resumed}"
+    );
+    let done = follow(&mut peer, &|s| s["plan_run"]["state"] == "finished");
+    assert_eq!(done["plan_run"]["report"]["done"], true, "{done:#}");
+    assert_eq!(task_status(&done, "P2"), "COMPLETED");
+    assert!(
+        done["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("2 of 2 tasks completed"),
+        "{done:#}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.project.root.join("p2/p2.txt")).unwrap(),
+        "P2\n"
+    );
+    let unknown = call(&mut peer, 6, "run_start", json!({"plan_id": 99}));
+    assert!(tool_error_text(&unknown).contains("99"), "{unknown}");
+    peer.finish();
+}

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::tools::{OrchestratorMcp, tool_error};
 use crate::domain::{PlanId, Run, RunEvent, RunId, RunStatus};
-use crate::orchestrator::{RunAction, RunView};
+use crate::orchestrator::{PlanRunAction, PlanRunStatus, RunAction, RunView};
 
 /// The longest `run_status` waits, well under the ~60 s clients allow a tool call.
 const MAX_WAIT_SECS: u64 = 50;
@@ -21,15 +21,20 @@ const MAX_WAIT_SECS: u64 = 50;
 pub struct RunStartArgs {
     /// The approved plan.
     pub plan_id: PlanId,
-    /// The task's key in it (`T1`).
-    pub task: String,
+    /// One task's key (`T1`) to run only it; leave out to run the whole plan (tasks in
+    /// dependency order, in parallel where their files allow, each verified and merged).
+    pub task: Option<String>,
 }
 
 /// What `run_start` and `run_control` return.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RunHandle {
-    /// The run, as it stands now.
-    pub run: Run,
+    /// The task's run, as it stands now (a task's run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<Run>,
+    /// The plan run and every task's state (a whole plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_run: Option<PlanRunStatus>,
     /// What to do next.
     pub next_step: String,
 }
@@ -40,6 +45,8 @@ pub struct RunHandle {
 pub struct RunStatusArgs {
     /// The run; leave out to list the project's runs.
     pub run_id: Option<RunId>,
+    /// A plan whose run to follow (every task's state, cost, attempts), instead of one run.
+    pub plan_id: Option<PlanId>,
     /// Wait for events after this sequence number (the `seq` of the last event seen).
     pub after_seq: Option<u64>,
     /// Seconds to wait for something new (default 25, at most 50; 0 answers at once).
@@ -49,6 +56,9 @@ pub struct RunStatusArgs {
 /// What `run_status` returns.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RunStatusResult {
+    /// The plan run (with `plan_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_run: Option<PlanRunStatus>,
     /// The run, its checkpoints and newest events (with `run_id`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub view: Option<RunView>,
@@ -66,10 +76,45 @@ pub struct RunStatusResult {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunControlArgs {
-    /// The run.
-    pub run_id: RunId,
-    /// `retry` (fresh attempts), `resume` (continue the agent's session) or `cancel`.
-    pub action: RunAction,
+    /// The run (for `retry`, `resume`, `cancel` of one run).
+    pub run_id: Option<RunId>,
+    /// The plan whose run to `pause`, `resume` or `cancel`.
+    pub plan_id: Option<PlanId>,
+    /// `retry` (fresh attempts) or `resume` (continue the agent's session) an escalated run,
+    /// `pause` or `resume` a plan run, `cancel` either.
+    pub action: ControlAction,
+}
+
+/// What `run_control` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlAction {
+    /// A run: start again with fresh attempts.
+    Retry,
+    /// A run: continue its agent's session; a plan run: go on where it stopped.
+    Resume,
+    /// A plan run: stop cleanly, to resume later.
+    Pause,
+    /// Stop for good.
+    Cancel,
+}
+
+fn plan_next(status: &PlanRunStatus) -> String {
+    let r = &status.report;
+    format!(
+        "Plan run {}: {} of {} tasks completed, {} escalated, {} blocked. {}",
+        status.state,
+        r.completed,
+        r.tasks.len(),
+        r.escalated,
+        r.blocked,
+        match status.state.as_str() {
+            "running" => format!("Call run_status with plan_id {} to follow it; `approvals` lists what waits for the user.", r.plan_id),
+            "paused" => "run_control with action resume goes on.".into(),
+            _ if r.escalated > 0 => "Escalated tasks need the user: see their runs (run_status with run_id), then run_control.".into(),
+            _ => String::new(),
+        }
+    )
 }
 
 /// Arguments of `run_events`.
@@ -112,13 +157,14 @@ fn next_for(run: &Run, waiting: usize) -> String {
 
 #[tool_router(router = runs_router, vis = "pub(super)")]
 impl OrchestratorMcp {
-    /// Starts running one task of an approved plan with the configured agent, supervised by the
-    /// server (permissions through the policy, stalls restarted, failures retried, the work
-    /// verified). Returns the run at once; follow it with run_status.
+    /// Runs an approved plan — tasks in dependency order, in parallel where their files allow,
+    /// each in its own worktree, verified and merged in turn — or one task of it, with the
+    /// configured agent supervised by the server (permissions through the policy, stalls
+    /// restarted, failures retried). Returns at once; follow it with run_status.
     #[tool(
         name = "run_start",
         annotations(
-            title = "Start a task's run",
+            title = "Run a plan or a task",
             read_only_hint = false,
             destructive_hint = false,
             idempotent_hint = false,
@@ -129,9 +175,21 @@ impl OrchestratorMcp {
         &self,
         Parameters(args): Parameters<RunStartArgs>,
     ) -> Result<Json<RunHandle>, String> {
+        let Some(task) = args.task else {
+            let status = self
+                .orchestrator
+                .start_plan_run(args.plan_id)
+                .await
+                .map_err(tool_error)?;
+            return Ok(Json(RunHandle {
+                next_step: plan_next(&status),
+                run: None,
+                plan_run: Some(status),
+            }));
+        };
         let run = self
             .orchestrator
-            .create_task_run(args.plan_id, &args.task)
+            .create_task_run(args.plan_id, &task)
             .await
             .map_err(tool_error)?;
         self.orchestrator
@@ -141,12 +199,14 @@ impl OrchestratorMcp {
                 "Run {} started. Call run_status with run_id {} to follow it.",
                 run.id, run.id
             ),
-            run,
+            run: Some(run),
+            plan_run: None,
         }))
     }
 
-    /// A run's state, checkpoints and events; waits up to `wait_seconds` for a new event after
-    /// `after_seq`. Without `run_id`, the project's runs.
+    /// A run's state, checkpoints and events, waiting up to `wait_seconds` for a new event after
+    /// `after_seq`; with `plan_id`, the plan run and every task's state (waiting for a change).
+    /// Without either, the project's runs.
     #[tool(
         name = "run_status",
         annotations(title = "Follow a run", read_only_hint = true, open_world_hint = false)
@@ -155,6 +215,24 @@ impl OrchestratorMcp {
         &self,
         Parameters(args): Parameters<RunStatusArgs>,
     ) -> Result<Json<RunStatusResult>, String> {
+        if let Some(plan) = args.plan_id {
+            if args.run_id.is_some() {
+                return Err("give `run_id` or `plan_id`, not both".into());
+            }
+            let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));
+            let status = self
+                .orchestrator
+                .plan_run_status(plan, wait)
+                .await
+                .map_err(tool_error)?;
+            return Ok(Json(RunStatusResult {
+                next_step: plan_next(&status),
+                plan_run: Some(status),
+                view: None,
+                new_events: Vec::new(),
+                runs: Vec::new(),
+            }));
+        }
         let Some(id) = args.run_id else {
             let runs = self
                 .orchestrator
@@ -162,6 +240,7 @@ impl OrchestratorMcp {
                 .await
                 .map_err(tool_error)?;
             return Ok(Json(RunStatusResult {
+                plan_run: None,
                 view: None,
                 new_events: Vec::new(),
                 next_step: if runs.is_empty() {
@@ -185,6 +264,7 @@ impl OrchestratorMcp {
             .await
             .map_err(tool_error)?;
         Ok(Json(RunStatusResult {
+            plan_run: None,
             next_step: next_for(&view.run, view.waiting_approvals),
             view: Some(view),
             new_events,
@@ -192,8 +272,9 @@ impl OrchestratorMcp {
         }))
     }
 
-    /// A person's decision about a run: `retry` an escalated or failed run with fresh attempts,
-    /// `resume` an escalated run's agent session, or `cancel` a run. Only with the user's word.
+    /// A person's decision: `retry` an escalated or failed run with fresh attempts, `resume` an
+    /// escalated run's agent session, `cancel` a run; or `pause`, `resume`, `cancel` a plan run
+    /// (plan_id). Only with the user's word.
     #[tool(
         name = "run_control",
         annotations(
@@ -208,19 +289,55 @@ impl OrchestratorMcp {
         &self,
         Parameters(args): Parameters<RunControlArgs>,
     ) -> Result<Json<RunHandle>, String> {
-        let run = self
-            .orchestrator
-            .control_run(args.run_id, args.action)
-            .await
-            .map_err(tool_error)?;
-        if args.action != RunAction::Cancel {
-            self.orchestrator
-                .spawn_run(run.id, self.orchestrator.stop_token());
+        match (args.run_id, args.plan_id, args.action) {
+            (Some(_), Some(_), _) | (None, None, _) => {
+                Err("give `run_id` (a run) or `plan_id` (a plan run)".into())
+            }
+            (None, Some(plan), action) => {
+                let action = match action {
+                    ControlAction::Pause => PlanRunAction::Pause,
+                    ControlAction::Resume => PlanRunAction::Resume,
+                    ControlAction::Cancel => PlanRunAction::Cancel,
+                    ControlAction::Retry => {
+                        return Err("`retry` is for one run (run_id); a plan run is resumed".into());
+                    }
+                };
+                let status = self
+                    .orchestrator
+                    .control_plan_run(plan, action)
+                    .await
+                    .map_err(tool_error)?;
+                Ok(Json(RunHandle {
+                    next_step: plan_next(&status),
+                    run: None,
+                    plan_run: Some(status),
+                }))
+            }
+            (Some(id), None, action) => {
+                let action = match action {
+                    ControlAction::Retry => RunAction::Retry,
+                    ControlAction::Resume => RunAction::Resume,
+                    ControlAction::Cancel => RunAction::Cancel,
+                    ControlAction::Pause => {
+                        return Err("`pause` is for a plan run (plan_id)".into());
+                    }
+                };
+                let run = self
+                    .orchestrator
+                    .control_run(id, action)
+                    .await
+                    .map_err(tool_error)?;
+                if action != RunAction::Cancel {
+                    self.orchestrator
+                        .spawn_run(run.id, self.orchestrator.stop_token());
+                }
+                Ok(Json(RunHandle {
+                    next_step: next_for(&run, 0),
+                    run: Some(run),
+                    plan_run: None,
+                }))
+            }
         }
-        Ok(Json(RunHandle {
-            next_step: next_for(&run, 0),
-            run,
-        }))
     }
 }
 

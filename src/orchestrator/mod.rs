@@ -27,7 +27,7 @@ pub use context::ContextFor;
 pub use delegation::Landing;
 pub use knowledge::KbIndexing;
 pub use permissions::PermissionAnswer;
-pub use plan_run::{PlanEvent, PlanRunReport, TaskOutcome};
+pub use plan_run::{PlanEvent, PlanRunAction, PlanRunReport, PlanRunStatus, TaskOutcome};
 pub use runs::{RunAction, RunView};
 pub use verification::{JobStatus, VerifyJob, VerifyOptions};
 
@@ -48,6 +48,8 @@ pub struct Orchestrator {
     live: runs::LiveRuns,
     /// Fired when the engine shuts down: supervisors stop their agents cleanly.
     stop: tokio_util::sync::CancellationToken,
+    /// Plan runs started in the background.
+    plan_runs: Arc<plan_run::PlanRuns>,
     /// The merge queue: one run lands at a time.
     merge_queue: Arc<tokio::sync::Mutex<()>>,
     /// Knowledge sources being indexed in the background.
@@ -120,6 +122,7 @@ impl Orchestrator {
             stop: tokio_util::sync::CancellationToken::new(),
             kb_jobs: Arc::default(),
             merge_queue: Arc::default(),
+            plan_runs: Arc::default(),
             estimator: Arc::new(crate::context::tokens::BpeEstimator::new(margin)),
         })
     }
@@ -145,6 +148,7 @@ impl Orchestrator {
             stop: tokio_util::sync::CancellationToken::new(),
             kb_jobs: Arc::default(),
             merge_queue: Arc::default(),
+            plan_runs: Arc::default(),
             estimator: Arc::new(crate::context::tokens::BpeEstimator::new(margin)),
         })
     }

@@ -471,3 +471,211 @@ impl Orchestrator {
         .await
     }
 }
+
+/// What a person can do to a plan run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanRunAction {
+    /// Stop cleanly: no new task starts, running agents stop and their runs wait to resume.
+    Pause,
+    /// Go on where it stopped.
+    Resume,
+    /// Stop for good: every unfinished run of the plan is cancelled.
+    Cancel,
+}
+
+/// Where a plan run stands.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PlanRunStatus {
+    /// `running`, `paused`, `cancelled`, `finished`, `failed`, or `idle` (never started by this
+    /// server).
+    pub state: String,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// Every task's state, cost and time so far.
+    pub report: PlanRunReport,
+}
+
+#[derive(Debug)]
+struct Background {
+    stop: CancellationToken,
+    state: String,
+    error: Option<String>,
+    started: Instant,
+}
+
+/// Plan runs started in the background (by MCP), by plan.
+#[derive(Debug, Default)]
+pub(super) struct PlanRuns {
+    map: std::sync::Mutex<HashMap<PlanId, Background>>,
+    changed: tokio::sync::Notify,
+}
+
+impl Orchestrator {
+    /// Starts a plan run in the background (or finds the one running); returns at once.
+    pub async fn start_plan_run(&self, plan: PlanId) -> Result<PlanRunStatus> {
+        let row = self.blocking(move |s| s.plan(plan)).await?;
+        if row.project_id != self.project.id {
+            return Err(Error::NotFound {
+                what: "plan".into(),
+                id: plan.to_string(),
+                hint: " in this project".into(),
+            });
+        }
+        if !matches!(
+            row.status,
+            PlanStatus::Approved | PlanStatus::Active | PlanStatus::Completed
+        ) {
+            return Err(Error::Invalid(format!(
+                "plan {plan} is {}: only an approved plan runs",
+                row.status
+            )));
+        }
+        let stop = self.stop.child_token();
+        let already = {
+            let mut map = self
+                .plan_runs
+                .map
+                .lock()
+                .map_err(|_| Error::Internal("plan runs lock poisoned".into()))?;
+            let running = map.get(&plan).is_some_and(|b| b.state == "running");
+            if !running {
+                map.insert(
+                    plan,
+                    Background {
+                        stop: stop.clone(),
+                        state: "running".into(),
+                        error: None,
+                        started: Instant::now(),
+                    },
+                );
+            }
+            running
+        };
+        if already {
+            return self.plan_run_status(plan, Duration::ZERO).await;
+        }
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let result = engine.run_plan(plan, stop.clone(), Arc::new(|_| {})).await;
+            if let Ok(mut map) = engine.plan_runs.map.lock()
+                && let Some(b) = map.get_mut(&plan)
+            {
+                match result {
+                    Ok(report) if report.done => b.state = "finished".into(),
+                    Ok(_) if stop.is_cancelled() => {
+                        if b.state == "running" {
+                            b.state = "paused".into();
+                        }
+                    }
+                    Ok(_) => b.state = "finished".into(),
+                    Err(e) => {
+                        b.state = "failed".into();
+                        b.error = Some(e.to_string());
+                    }
+                }
+            }
+            engine.plan_runs.changed.notify_waiters();
+        });
+        self.plan_run_status(plan, Duration::ZERO).await
+    }
+
+    /// Where a plan run stands; waits up to `wait` for a change of state or of a task.
+    pub async fn plan_run_status(&self, plan: PlanId, wait: Duration) -> Result<PlanRunStatus> {
+        let before = self.plan_report(plan, Duration::ZERO, false).await?;
+        if !wait.is_zero() {
+            let deadline = Instant::now() + wait;
+            let fingerprint = |r: &PlanRunReport| {
+                r.tasks
+                    .iter()
+                    .map(|t| format!("{}{}", t.status, t.attempts))
+                    .collect::<Vec<_>>()
+            };
+            let seen = fingerprint(&before);
+            while Instant::now() < deadline {
+                let changed = self.plan_runs.changed.notified();
+                tokio::select! {
+                    () = changed => break,
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+                if fingerprint(&self.plan_report(plan, Duration::ZERO, false).await?) != seen {
+                    break;
+                }
+            }
+        }
+        let (state, error, elapsed) = match self.plan_runs.map.lock() {
+            Ok(map) => map
+                .get(&plan)
+                .map_or(("idle".into(), None, Duration::ZERO), |b| {
+                    (b.state.clone(), b.error.clone(), b.started.elapsed())
+                }),
+            Err(_) => ("idle".into(), None, Duration::ZERO),
+        };
+        let report = self.plan_report(plan, elapsed, state == "paused").await?;
+        Ok(PlanRunStatus {
+            state,
+            error,
+            report,
+        })
+    }
+
+    /// Pauses, resumes or cancels a plan run.
+    pub async fn control_plan_run(
+        &self,
+        plan: PlanId,
+        action: PlanRunAction,
+    ) -> Result<PlanRunStatus> {
+        match action {
+            PlanRunAction::Resume => return self.start_plan_run(plan).await,
+            PlanRunAction::Pause | PlanRunAction::Cancel => {
+                let stop = {
+                    let mut map = self
+                        .plan_runs
+                        .map
+                        .lock()
+                        .map_err(|_| Error::Internal("plan runs lock poisoned".into()))?;
+                    let entry = map.get_mut(&plan);
+                    if action == PlanRunAction::Pause
+                        && entry.as_ref().is_none_or(|b| b.state != "running")
+                    {
+                        return Err(Error::Invalid(format!(
+                            "plan {plan} is not running in this server: nothing to pause"
+                        )));
+                    }
+                    entry.map(|b| {
+                        b.state = if action == PlanRunAction::Pause {
+                            "paused"
+                        } else {
+                            "cancelled"
+                        }
+                        .into();
+                        b.stop.clone()
+                    })
+                };
+                if let Some(stop) = stop {
+                    stop.cancel();
+                }
+                if action == PlanRunAction::Cancel {
+                    let runs = self.blocking(move |s| s.runs_for_plan(plan)).await?;
+                    for run in runs.into_iter().filter(|r| {
+                        !matches!(r.status, RunStatus::Completed | RunStatus::Cancelled)
+                    }) {
+                        self.control_run(run.id, super::RunAction::Cancel).await?;
+                    }
+                    if let Ok(mut map) = self.plan_runs.map.lock() {
+                        map.entry(plan)
+                            .or_insert_with(|| Background {
+                                stop: CancellationToken::new(),
+                                state: "cancelled".into(),
+                                error: None,
+                                started: Instant::now(),
+                            })
+                            .state = "cancelled".into();
+                    }
+                }
+                self.plan_runs.changed.notify_waiters();
+            }
+        }
+        self.plan_run_status(plan, Duration::ZERO).await
+    }
+}
