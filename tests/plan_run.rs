@@ -718,3 +718,74 @@ fn a_plan_run_is_started_followed_paused_and_resumed_over_mcp() {
     assert!(tool_error_text(&unknown).contains("99"), "{unknown}");
     peer.finish();
 }
+
+#[test]
+fn outside_git_a_big_task_is_split_and_its_parts_run_in_place() {
+    let f = fixture(
+        vec![
+            task("S", &["s/one.txt", "s/two.txt"], &[]),
+            task("T", &["t/**"], &["S"]),
+        ],
+        |_| {
+            vec![
+                (
+                    "S.1",
+                    vec![write("s/one.txt", "one"), Step::text("S.1 done.")],
+                ),
+                (
+                    "S.2",
+                    vec![write("s/two.txt", "two"), Step::text("S.2 done.")],
+                ),
+                ("T", vec![write("t/t.txt", "T"), Step::text("T done.")]),
+            ]
+        },
+        "[delegator]\nmax_files_per_task = 1\n",
+    );
+    // Not a git project: runs work in place, kept apart by their locks.
+    std::fs::remove_dir_all(f.project.root.join(".git")).unwrap();
+    let (out, report) = f.finish(f.start_run());
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(
+        report["version"], 2,
+        "the split is a new plan version: {report:#}"
+    );
+    let keys: Vec<&str> = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["S.1", "S.2", "T"]);
+    assert_eq!(report["completed"], 3);
+    for (file, text) in [("s/one.txt", "one"), ("s/two.txt", "two"), ("t/t.txt", "T")] {
+        assert_eq!(
+            std::fs::read_to_string(f.project.root.join(file)).unwrap(),
+            format!("{text}\n")
+        );
+    }
+    let plan: Value = serde_json::from_slice(
+        &f.cmd(&["plan", "show", &f.plan.to_string(), "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let t = plan["version"]["content"]["phases"][0]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "T")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        t["depends_on"],
+        serde_json::json!(["S.1", "S.2"]),
+        "{plan:#}"
+    );
+    assert!(
+        plan["history"]
+            .to_string()
+            .contains("split S into S.1, S.2 (2 files, more than 1)"),
+        "{plan:#}"
+    );
+}
