@@ -76,6 +76,7 @@ fn ms(d: Duration) -> String {
 fn plan(words: &mut Words, decisions: usize, tasks: usize) -> PlanContent {
     let tasks: Vec<Task> = (0..tasks)
         .map(|i| Task {
+            reads: Vec::new(),
             key: format!("T{i}"),
             title: words.sentence(4),
             description: (0..3)
@@ -100,6 +101,7 @@ fn plan(words: &mut Words, decisions: usize, tasks: usize) -> PlanContent {
         success_criteria: vec![words.sentence(10), words.sentence(10)],
         constraints: vec![words.sentence(8)],
         phases: vec![Phase {
+            overlap: false,
             key: "p1".into(),
             name: "All".into(),
             description: words.sentence(6),

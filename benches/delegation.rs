@@ -64,6 +64,7 @@ fn plan(n: usize, rng: &mut Rng) -> PlanContent {
                 .map(|_| format!("T{}", made + rng.below(i as u64) as usize))
                 .collect::<Vec<_>>();
             tasks.push(Task {
+                reads: Vec::new(),
                 key,
                 title: format!("task {i}"),
                 description: String::new(),
@@ -75,6 +76,7 @@ fn plan(n: usize, rng: &mut Rng) -> PlanContent {
         }
         made += tasks.len();
         phases.push(Phase {
+            overlap: false,
             key: format!("p{p}"),
             name: format!("phase {p}"),
             description: String::new(),

@@ -55,6 +55,7 @@ async fn open_engine(dir: &std::path::Path, script: &str, parallel: u32) -> Orch
 
 async fn approved_plan(engine: &Orchestrator) -> orchestrator::domain::PlanId {
     let task = Task {
+        reads: Vec::new(),
         key: "T1".into(),
         title: "bench".into(),
         description: "bench".into(),
@@ -66,6 +67,7 @@ async fn approved_plan(engine: &Orchestrator) -> orchestrator::domain::PlanId {
     let content = PlanContent {
         goal: "bench".into(),
         phases: vec![Phase {
+            overlap: false,
             key: "p".into(),
             name: "p".into(),
             description: String::new(),

@@ -16,6 +16,7 @@ use support::Project;
 
 fn task(key: &str, title: &str, description: &str, files: &[&str], depends_on: &[&str]) -> Task {
     Task {
+        reads: Vec::new(),
         key: key.into(),
         title: title.into(),
         description: description.into(),
@@ -79,6 +80,7 @@ fn plan() -> PlanContent {
             "no new runtime dependencies without a decision".into(),
         ],
         phases: vec![Phase {
+            overlap: false,
             key: "p1".into(),
             name: "Accounts".into(),
             description: "users and login".into(),

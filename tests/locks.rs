@@ -431,3 +431,88 @@ async fn readers_share_and_a_lapsed_lock_is_taken_over() {
     assert!(tool_error_text(&unknown).contains("999"));
     peer.finish();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_of_a_folder_share_it_and_keep_writers_out() {
+    let project = Project::new();
+    let mut content = support::content_v1();
+    let spec: [(&[&str], &[&str]); 3] = [
+        (&["src/a.rs"], &["docs/**"]),
+        (&["src/b.rs"], &["docs/**"]),
+        (&["docs/x.md"], &[]),
+    ];
+    content.phases[0].tasks = spec
+        .iter()
+        .enumerate()
+        .map(|(i, (files, reads))| {
+            let mut task = support::task(&format!("R{}", i + 1), "work", &[]);
+            task.files = files.iter().map(|s| (*s).to_owned()).collect();
+            task.reads = reads.iter().map(|s| (*s).to_owned()).collect();
+            task
+        })
+        .collect();
+    content.phases[0].overlap = true;
+    let store = project.store();
+    let registered = store.ensure_project(&project.root, "project").unwrap();
+    let plan = store
+        .create_plan(registered.id, None, "Readers", &content, "created")
+        .unwrap();
+    store
+        .set_plan_status(plan.id, PlanStatus::Approved)
+        .unwrap();
+    // Stored and read back with the new fields.
+    let stored = store.plan_version(plan.id, None).unwrap().content;
+    assert_eq!(stored.task("R1").unwrap().reads, ["docs/**"]);
+    assert!(stored.phases[0].overlap);
+    let runs: Vec<RunId> = (1..=3)
+        .map(|i| {
+            store
+                .create_run(&NewRun {
+                    plan_id: plan.id,
+                    task_key: format!("R{i}"),
+                    agent: "claude".into(),
+                })
+                .unwrap()
+                .id
+        })
+        .collect();
+    drop(store);
+    let overrides = Overrides {
+        data_dir: Some(project.data_dir.clone()),
+        tools: None,
+    };
+    let engine = Orchestrator::open(Settings::load(&project.root, &|_| None, &overrides).unwrap())
+        .await
+        .unwrap();
+    let one = engine
+        .lock_run(runs[0])
+        .await
+        .unwrap()
+        .expect("first reader");
+    assert!(
+        one.iter()
+            .any(|l| l.pattern == "docs/**" && l.mode == LockMode::Shared)
+    );
+    assert!(
+        engine.lock_run(runs[1]).await.unwrap().is_ok(),
+        "readers share docs/**"
+    );
+    let blocked = engine
+        .lock_run(runs[2])
+        .await
+        .unwrap()
+        .expect_err("a writer of docs/x.md waits for the readers");
+    assert_eq!(blocked.len(), 2);
+    // The prompt says what to read and leave alone.
+    let context = engine
+        .context_for_task(plan.id, "R1", orchestrator::ContextFor::default())
+        .await
+        .unwrap();
+    assert!(
+        context.prompt.contains(
+            "Files to read but not change (no other task changes them while you work):\n\n- docs/**"
+        ),
+        "{}",
+        context.prompt
+    );
+}

@@ -39,6 +39,7 @@ fn git(root: &Path, args: &[&str]) -> String {
 
 fn task(key: &str, files: &[&str], depends_on: &[&str]) -> Task {
     Task {
+        reads: Vec::new(),
         key: key.into(),
         title: format!("Task {key}"),
         description: format!("Do the work of {key}."),
@@ -123,6 +124,7 @@ fn fixture(
     let content = PlanContent {
         goal: "Build it in parallel".into(),
         phases: vec![Phase {
+            overlap: false,
             key: "p1".into(),
             name: "All".into(),
             description: String::new(),

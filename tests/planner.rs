@@ -99,6 +99,7 @@ fn analysis_finds_languages_tools_ci_and_docs_in_fixture_projects() {
 
 fn task(key: &str, files: &[&str], depends_on: &[&str]) -> Task {
     Task {
+        reads: Vec::new(),
         key: key.into(),
         title: format!("Task {key}"),
         description: "Do it.".into(),
@@ -116,12 +117,14 @@ fn valid() -> PlanContent {
         constraints: vec!["Python".into()],
         phases: vec![
             Phase {
+                overlap: false,
                 key: "p1".into(),
                 name: "One".into(),
                 description: String::new(),
                 tasks: vec![task("T1", &["src/a.py"], &[])],
             },
             Phase {
+                overlap: false,
                 key: "p2".into(),
                 name: "Two".into(),
                 description: String::new(),

@@ -400,6 +400,12 @@ fn render_head(request: &ContextRequest<'_>) -> String {
     if !task.files.is_empty() {
         text.push_str(&format!("\n## Files\n\nThe files this task changes (paths or globs from the project root):\n\n{}", bullets(&task.files)));
     }
+    if !task.reads.is_empty() {
+        text.push_str(&format!(
+            "\nFiles to read but not change (no other task changes them while you work):\n\n{}",
+            bullets(&task.reads)
+        ));
+    }
     if !task.depends_on.is_empty() {
         let names: Vec<String> = task
             .depends_on

@@ -104,14 +104,20 @@ pub fn normalise(root: &Path, pattern: &str) -> Result<String> {
     Ok(joined)
 }
 
-/// The locks a task takes: its files for writing (exclusive), normalised; duplicates removed.
+/// The locks a task takes: the files it writes (exclusive) and those it only reads (shared),
+/// normalised; a file both read and written is locked once, exclusively.
 pub fn task_locks(root: &Path, task: &Task) -> Result<Vec<(String, LockMode)>> {
     let mut out: Vec<(String, LockMode)> = Vec::new();
-    for file in &task.files {
-        let pattern =
-            normalise(root, file).map_err(|e| Error::Invalid(format!("task {}: {e}", task.key)))?;
-        if !out.iter().any(|(p, _)| *p == pattern) {
-            out.push((pattern, LockMode::Exclusive));
+    for (files, mode) in [
+        (&task.files, LockMode::Exclusive),
+        (&task.reads, LockMode::Shared),
+    ] {
+        for file in files {
+            let pattern = normalise(root, file)
+                .map_err(|e| Error::Invalid(format!("task {}: {e}", task.key)))?;
+            if !out.iter().any(|(p, _)| *p == pattern) {
+                out.push((pattern, mode));
+            }
         }
     }
     Ok(out)

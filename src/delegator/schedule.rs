@@ -1,7 +1,7 @@
 //! Which tasks of a plan may start now, and how a task too big for one agent is split.
 //!
-//! A task may start when it has no run yet (or only cancelled ones), every task it depends on has
-//! completed, and every task of the earlier phases has settled — completed, or stopped for a
+//! A task may start when it has no run yet, every task it depends on has completed, and — unless
+//! its phase may overlap — every task of the earlier phases has settled — completed, or stopped for a
 //! person (failed for good, escalated, cancelled) or blocked behind one: a failed or escalated
 //! task holds back its dependants and nothing else. File locks decide the rest.
 
@@ -77,7 +77,8 @@ pub fn ready<'a>(content: &'a PlanContent, states: &BTreeMap<String, TaskState>)
     let mut out = Vec::new();
     let mut earlier_settled = true;
     for phase in &content.phases {
-        if earlier_settled {
+        // A phase marked `overlap` need not wait for the earlier ones (its dependencies still hold).
+        if earlier_settled || phase.overlap {
             for task in &phase.tasks {
                 if states.get(&task.key) == Some(&TaskState::NotStarted)
                     && task
@@ -164,6 +165,7 @@ mod tests {
 
     fn task(key: &str, deps: &[&str], files: &[&str]) -> Task {
         Task {
+            reads: Vec::new(),
             key: key.into(),
             title: key.into(),
             description: String::new(),
@@ -179,6 +181,7 @@ mod tests {
             goal: "g".into(),
             phases: vec![
                 Phase {
+                    overlap: false,
                     key: "p1".into(),
                     name: "one".into(),
                     description: String::new(),
@@ -189,6 +192,7 @@ mod tests {
                     ],
                 },
                 Phase {
+                    overlap: false,
                     key: "p2".into(),
                     name: "two".into(),
                     description: String::new(),
@@ -224,6 +228,13 @@ mod tests {
         assert_eq!(keys(&ready(&plan, &s)), ["D"]);
         latest.insert("D".to_owned(), RunStatus::Completed);
         assert!(finished(&plan, &states(&plan, &latest)));
+        // A phase that may overlap starts with the first.
+        let mut overlapping = super::tests::plan();
+        overlapping.phases[1].overlap = true;
+        assert_eq!(
+            keys(&ready(&overlapping, &states(&overlapping, &HashMap::new()))),
+            ["A", "C", "D"]
+        );
     }
 
     #[test]

@@ -103,6 +103,10 @@ pub struct Phase {
     /// What the phase is for.
     #[serde(default)]
     pub description: String,
+    /// Whether its tasks may start before the earlier phases have settled (their dependencies
+    /// still hold); phases run in order otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overlap: bool,
     /// The phase's tasks, in order.
     #[serde(default)]
     pub tasks: Vec<Task>,
@@ -121,6 +125,9 @@ pub struct Task {
     /// Files the task touches: paths or globs relative to the project root.
     #[serde(default)]
     pub files: Vec<String>,
+    /// Files it only reads and needs unchanged while it works (shared locks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<String>,
     /// Keys of the tasks that must complete first.
     #[serde(default)]
     pub depends_on: Vec<String>,
@@ -432,6 +439,7 @@ mod tests {
 
     fn task(key: &str, description: &str) -> Task {
         Task {
+            reads: Vec::new(),
             key: key.into(),
             title: key.into(),
             description: description.into(),
@@ -446,6 +454,7 @@ mod tests {
         PlanContent {
             goal: "ship".into(),
             phases: vec![Phase {
+                overlap: false,
                 key: "p1".into(),
                 name: "one".into(),
                 description: String::new(),
@@ -508,6 +517,7 @@ mod tests {
         let mut new = content();
         let moved = new.phases[0].tasks.pop().unwrap();
         new.phases.push(Phase {
+            overlap: false,
             key: "p2".into(),
             name: "two".into(),
             description: String::new(),

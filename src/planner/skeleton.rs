@@ -211,7 +211,7 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
 
     let mut foundation_files = code_files.clone();
     foundation_files.push(lay.manifest.into());
-    let foundation = Task {
+    let foundation = Task { reads: Vec::new(),
         key: "T1".into(),
         title: "Lay out the structure the features build on".into(),
         description: format!(
@@ -247,7 +247,7 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
             if let Some(errors) = errors {
                 description.push_str(&format!(" When something goes wrong: {}.", clause(errors)));
             }
-            Task {
+            Task { reads: Vec::new(),
                 key: format!("T{}", i + 2),
                 title: title_of(feature),
                 description,
@@ -273,6 +273,7 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
     );
     acceptance_verification.pop(); // the last criterion is the checks themselves
     let acceptance = Task {
+        reads: Vec::new(),
         key: format!("T{}", feature_tasks.len() + 2),
         title: "Prove the success criteria end to end".into(),
         description: format!(
@@ -355,18 +356,21 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
         constraints,
         phases: vec![
             Phase {
+                overlap: false,
                 key: "foundation".into(),
                 name: "Foundation".into(),
                 description: "The structure every feature builds on.".into(),
                 tasks: vec![foundation],
             },
             Phase {
+                overlap: false,
                 key: "features".into(),
                 name: "Must-have features".into(),
                 description: "One task per must-have feature, each with its tests.".into(),
                 tasks: feature_tasks,
             },
             Phase {
+                overlap: false,
                 key: "acceptance".into(),
                 name: "Acceptance".into(),
                 description: "Proof that the success criteria hold.".into(),

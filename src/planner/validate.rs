@@ -126,6 +126,11 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
                     problem(format!("{at}.files[{f}]"), message, fix);
                 }
             }
+            for (f, file) in task.reads.iter().enumerate() {
+                if let Some((message, fix)) = path_problem(file, root) {
+                    problem(format!("{at}.reads[{f}]"), message, fix);
+                }
+            }
             for (key, error) in crate::policy::rules::problems(&task.rules) {
                 problem(
                     format!("{at}.rules.{key}"),

@@ -22,9 +22,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 ];
 
 /// Delegation: why a lock lease ended (released by a person, lapsed and taken over, the run
-/// ended).
+/// ended); the files a task only reads (shared locks); phases that may overlap the earlier ones.
 const V7_DELEGATION: &str = r#"
 ALTER TABLE lock_leases ADD COLUMN released_reason TEXT;
+ALTER TABLE tasks ADD COLUMN reads TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE phases ADD COLUMN overlap INTEGER NOT NULL DEFAULT 0;
 "#;
 
 /// Semantic search: the embedding of every chunk (unit-length f32, little-endian) and, per

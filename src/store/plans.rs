@@ -89,13 +89,14 @@ fn load_version(tx: &Transaction<'_>, plan: &Plan, version: Option<u32>) -> Resu
 
     let mut tasks_by_phase: BTreeMap<String, Vec<Task>> = BTreeMap::new();
     let mut stmt = tx.prepare(
-        "SELECT phase_key, key, title, description, files, depends_on, verification, rules
+        "SELECT phase_key, key, title, description, files, depends_on, verification, rules, reads
          FROM tasks WHERE plan_id = ?1 AND version = ?2 ORDER BY ordinal",
     )?;
     let rows = stmt.query_map(params![plan.id.0, version], |row| {
         Ok((
             row.get::<_, String>(0)?,
             Task {
+                reads: json_col(row, 8)?,
                 key: row.get(1)?,
                 title: row.get(2)?,
                 description: row.get(3)?,
@@ -112,10 +113,11 @@ fn load_version(tx: &Transaction<'_>, plan: &Plan, version: Option<u32>) -> Resu
     }
 
     let mut stmt =
-        tx.prepare("SELECT key, name, description FROM phases WHERE plan_id = ?1 AND version = ?2 ORDER BY ordinal")?;
+        tx.prepare("SELECT key, name, description, overlap FROM phases WHERE plan_id = ?1 AND version = ?2 ORDER BY ordinal")?;
     let phases = stmt
         .query_map(params![plan.id.0, version], |row| {
             Ok(Phase {
+                overlap: row.get::<_, i64>(3)? != 0,
                 key: row.get(0)?,
                 name: row.get(1)?,
                 description: row.get(2)?,
@@ -193,13 +195,13 @@ fn insert_version(
     let mut task_ordinal = 0u32;
     for (phase_ordinal, phase) in content.phases.iter().enumerate() {
         tx.execute(
-            "INSERT INTO phases (plan_id, version, ordinal, key, name, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![plan_id.0, version, phase_ordinal as u32, phase.key, phase.name, phase.description],
+            "INSERT INTO phases (plan_id, version, ordinal, key, name, description, overlap) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![plan_id.0, version, phase_ordinal as u32, phase.key, phase.name, phase.description, i64::from(phase.overlap)],
         )?;
         for task in &phase.tasks {
             tx.execute(
-                "INSERT INTO tasks (plan_id, version, phase_key, ordinal, key, title, description, files, depends_on, verification, rules)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                "INSERT INTO tasks (plan_id, version, phase_key, ordinal, key, title, description, files, depends_on, verification, rules, reads)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     plan_id.0,
                     version,
@@ -211,7 +213,8 @@ fn insert_version(
                     to_json(&task.files)?,
                     to_json(&task.depends_on)?,
                     to_json(&task.verification)?,
-                    to_json(&task.rules)?
+                    to_json(&task.rules)?,
+                    to_json(&task.reads)?
                 ],
             )?;
             task_ordinal += 1;

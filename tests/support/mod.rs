@@ -82,6 +82,7 @@ impl Project {
 
 pub fn task(key: &str, description: &str, depends_on: &[&str]) -> Task {
     Task {
+        reads: Vec::new(),
         key: key.into(),
         title: format!("Task {key}"),
         description: description.into(),
@@ -98,6 +99,7 @@ pub fn content_v1() -> PlanContent {
         success_criteria: vec!["GET /health answers 200".into()],
         constraints: vec!["no new dependencies".into()],
         phases: vec![Phase {
+            overlap: false,
             key: "p1".into(),
             name: "Build".into(),
             description: "the endpoint".into(),
