@@ -23,11 +23,13 @@
 //!         key: "p1".into(),
 //!         name: "Build".into(),
 //!         description: String::new(),
+//!         overlap: false,
 //!         tasks: vec![Task {
 //!             key: "T1".into(),
 //!             title: "Route".into(),
 //!             description: "Add the route and its handler".into(),
 //!             files: vec!["src/routes/**".into()],
+//!             reads: vec![],
 //!             depends_on: vec![],
 //!             verification: vec!["cargo test health".into()],
 //!             rules: Default::default(),
@@ -67,7 +69,7 @@ pub mod web;
 pub use error::{Error, Result};
 pub use orchestrator::{
     ContextFor, JobStatus, KbIndexing, Orchestrator, PermissionAnswer, PlanEvent, PlanRunReport,
-    RunAction, RunView, StatusReport, TaskOutcome, VerifyJob, VerifyOptions,
+    RunAction, RunView, StatusReport, TaskOutcome, VerificationOutcome, VerifyJob, VerifyOptions,
 };
 
 /// Installs the TLS crypto provider (ring) for the process, once; HTTP clients need it.

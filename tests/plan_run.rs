@@ -474,6 +474,15 @@ fn conflicts_failures_and_overlapping_files_are_handled_while_the_rest_finishes(
         "{report:#}"
     );
     assert_eq!(state("V")["status"], "ESCALATED");
+    assert_eq!(state("V")["verification"]["passed"], false, "{report:#}");
+    assert!(
+        state("V")["verification"]["failed_checks"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("bad"),
+        "{report:#}"
+    );
+    assert_eq!(state("H")["verification"]["passed"], true);
     assert!(
         state("V")["error"].as_str().unwrap().contains("bad"),
         "{report:#}"
@@ -627,6 +636,14 @@ fn a_plan_run_is_started_followed_paused_and_resumed_over_mcp() {
                     ],
                 ),
                 ("P2", vec![write("p2/p2.txt", "P2"), Step::text("P2 done.")]),
+                (
+                    "Q1",
+                    vec![
+                        wait_for_go(m, "never"),
+                        write("q1/q1.txt", "Q1"),
+                        Step::text("Q1 done."),
+                    ],
+                ),
             ]
         },
         "",
@@ -716,6 +733,71 @@ fn a_plan_run_is_started_followed_paused_and_resumed_over_mcp() {
         std::fs::read_to_string(f.project.root.join("p2/p2.txt")).unwrap(),
         "P2\n"
     );
+    // A second plan, cancelled while its task works: nothing is left behind.
+    let store = f.project.store();
+    let project = store.ensure_project(&f.project.root, "project").unwrap();
+    let content = PlanContent {
+        goal: "cancel me".into(),
+        phases: vec![Phase {
+            key: "q".into(),
+            name: "Q".into(),
+            description: String::new(),
+            overlap: false,
+            tasks: vec![task("Q1", &["q1/**"], &[])],
+        }],
+        ..PlanContent::default()
+    };
+    let other = store
+        .create_plan(project.id, None, "Cancelled", &content, "created")
+        .unwrap();
+    store
+        .set_plan_status(other.id, PlanStatus::Approved)
+        .unwrap();
+    drop(store);
+    call(&mut peer, 7, "run_start", json!({"plan_id": other.id.0}));
+    let q1 = |s: &Value| {
+        s["plan_run"]["report"]["tasks"][0]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let start = Instant::now();
+    loop {
+        let status = call(
+            &mut peer,
+            8,
+            "run_status",
+            json!({"plan_id": other.id.0, "wait_seconds": 2}),
+        );
+        if q1(structured(&status)) == "IN_PROGRESS" {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "{status}");
+    }
+    let cancelled = call(
+        &mut peer,
+        9,
+        "run_control",
+        json!({"plan_id": other.id.0, "action": "cancel"}),
+    );
+    assert_eq!(
+        structured(&cancelled)["plan_run"]["state"],
+        "cancelled",
+        "{cancelled}"
+    );
+    assert_eq!(q1(structured(&cancelled)), "CANCELLED");
+    let out = f.cmd(&["locks", "list", "--json"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "[]",
+        "its locks went back"
+    );
+    assert_eq!(
+        git(&f.project.root, &["worktree", "list"]).lines().count(),
+        1,
+        "its worktree is gone"
+    );
+    assert!(!f.project.root.join("q1").exists());
     let unknown = call(&mut peer, 6, "run_start", json!({"plan_id": 99}));
     assert!(tool_error_text(&unknown).contains("99"), "{unknown}");
     peer.finish();

@@ -344,6 +344,12 @@ fn report_text(report: &crate::orchestrator::PlanRunReport) -> String {
             task.input_tokens + task.output_tokens,
             task.title
         ));
+        if let Some(v) = task.verification.as_ref().filter(|v| !v.passed) {
+            text.push_str(&format!(
+                "      verification failed: {}\n",
+                v.failed_checks.join("; ")
+            ));
+        }
         if let Some(error) = &task.error {
             text.push_str(&format!(
                 "      {}\n",

@@ -27,7 +27,9 @@ pub use context::ContextFor;
 pub use delegation::Landing;
 pub use knowledge::KbIndexing;
 pub use permissions::PermissionAnswer;
-pub use plan_run::{PlanEvent, PlanRunAction, PlanRunReport, PlanRunStatus, TaskOutcome};
+pub use plan_run::{
+    PlanEvent, PlanRunAction, PlanRunReport, PlanRunStatus, TaskOutcome, VerificationOutcome,
+};
 pub use runs::{RunAction, RunView};
 pub use verification::{JobStatus, VerifyJob, VerifyOptions};
 

@@ -86,6 +86,17 @@ pub struct TaskOutcome {
     pub elapsed_ms: u64,
     /// Why its latest run failed or was escalated.
     pub error: Option<String>,
+    /// Its latest verification: whether it passed, and the checks that failed.
+    pub verification: Option<VerificationOutcome>,
+}
+
+/// What the latest verification of a task said.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct VerificationOutcome {
+    /// Whether every check passed.
+    pub passed: bool,
+    /// The checks that failed, each with its first finding.
+    pub failed_checks: Vec<String>,
 }
 
 /// The account of a plan run.
@@ -445,6 +456,25 @@ impl Orchestrator {
                     error: latest
                         .and_then(|r| r.last_error.clone())
                         .filter(|_| latest.is_some_and(|r| r.status != RunStatus::Completed)),
+                    verification: match latest {
+                        Some(run) => s
+                            .events(run.id, 0, u32::MAX)?
+                            .into_iter()
+                            .rev()
+                            .find(|e| e.kind == "verification")
+                            .map(|e| VerificationOutcome {
+                                passed: e.payload["passed"] == true,
+                                failed_checks: e.payload["failed_checks"]
+                                    .as_array()
+                                    .map(|a| {
+                                        a.iter()
+                                            .filter_map(|c| c.as_str().map(str::to_owned))
+                                            .collect()
+                                    })
+                                    .unwrap_or_default(),
+                            }),
+                        None => None,
+                    },
                 });
             }
             let count = |status: &str| {
