@@ -57,6 +57,34 @@ enum Command {
         /// Allow --http on an address other hosts can reach. The server has no authentication yet.
         #[arg(long)]
         allow_remote: bool,
+        /// Also serve the web dashboard at this address, e.g. 127.0.0.1:8788 (port 0 picks one;
+        /// the URL is printed on stderr).
+        #[arg(long, value_name = "ADDR")]
+        dashboard: Option<SocketAddr>,
+        /// The dashboard's token (required off loopback; made up and printed when not given).
+        #[arg(
+            long,
+            value_name = "TOKEN",
+            env = "ORCHESTRATOR_DASHBOARD_TOKEN",
+            hide_env_values = true
+        )]
+        dashboard_token: Option<String>,
+    },
+    /// Serve the web dashboard: plans, runs with their live events, the approvals queue, locks,
+    /// knowledge. Loopback by default; any other address needs a token.
+    Dashboard {
+        /// Where to listen (port 0 picks a free port; the URL is printed on stderr).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8788")]
+        addr: SocketAddr,
+        /// The token every request must carry (required off loopback; made up and printed when
+        /// not given).
+        #[arg(
+            long,
+            value_name = "TOKEN",
+            env = "ORCHESTRATOR_DASHBOARD_TOKEN",
+            hide_env_values = true
+        )]
+        token: Option<String>,
     },
     /// Write a commented orchestrator.toml here and print how to register the server in Claude Code.
     Init {
@@ -472,7 +500,10 @@ enum PlanCommand {
 pub fn main() -> ExitCode {
     // clap exits with 2 on a usage error and 0 for --help/--version.
     let cli = Cli::parse();
-    let serving = matches!(cli.command, Command::Serve { .. });
+    let serving = matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Dashboard { .. }
+    );
     init_logging(if serving { "info" } else { "warn" });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -531,14 +562,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
     match cli.command {
         Command::Init { .. } => unreachable!("handled above"),
-        Command::Serve { http: None, .. } => mcp::serve_stdio(orchestrator, profile).await,
+        Command::Dashboard { addr, token } => {
+            let shutdown = CancellationToken::new();
+            tokio::spawn(cancel_on_signal(shutdown.clone()));
+            crate::web::serve_dashboard(
+                orchestrator,
+                crate::web::DashboardOptions { addr, token },
+                shutdown,
+            )
+            .await
+        }
+        Command::Serve {
+            http: None,
+            dashboard,
+            dashboard_token,
+            ..
+        } => {
+            let shutdown = CancellationToken::new();
+            if let Some(addr) = dashboard {
+                spawn_dashboard(&orchestrator, addr, dashboard_token, &shutdown);
+            }
+            let result = mcp::serve_stdio(orchestrator, profile).await;
+            shutdown.cancel();
+            result
+        }
         Command::Serve {
             http: Some(addr),
             allow_remote,
+            dashboard,
+            dashboard_token,
             ..
         } => {
             let shutdown = CancellationToken::new();
             tokio::spawn(cancel_on_signal(shutdown.clone()));
+            if let Some(addr) = dashboard {
+                spawn_dashboard(&orchestrator, addr, dashboard_token, &shutdown);
+            }
             mcp::serve_http(
                 orchestrator,
                 HttpOptions {
@@ -640,6 +699,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Serves the dashboard beside the MCP server, until `stop`.
+fn spawn_dashboard(
+    engine: &Orchestrator,
+    addr: SocketAddr,
+    token: Option<String>,
+    stop: &CancellationToken,
+) {
+    let (engine, stop) = (engine.clone(), stop.clone());
+    tokio::spawn(async move {
+        if let Err(e) =
+            crate::web::serve_dashboard(engine, crate::web::DashboardOptions { addr, token }, stop)
+                .await
+        {
+            eprintln!("error: the dashboard stopped: {e:#}");
+        }
+    });
 }
 
 /// Supervises a run in the foreground with the live display; Ctrl-C stops it cleanly.

@@ -174,4 +174,10 @@ impl Orchestrator {
     pub async fn audit_log(&self, run: Option<RunId>, limit: u32) -> Result<Vec<AuditEntry>> {
         self.blocking(move |s| s.audit_log(run, limit)).await
     }
+
+    /// Resolves when an approval request is answered or queued in this process (answers from
+    /// other processes are seen by polling).
+    pub async fn approvals_changed_notified(&self) {
+        self.approvals_changed.notified().await;
+    }
 }

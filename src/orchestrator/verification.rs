@@ -268,6 +268,13 @@ impl Orchestrator {
         self.blocking(move |s| s.recent_reports(project, limit))
             .await
     }
+
+    /// The verification reports of a run, newest first.
+    pub async fn run_reports(&self, run: crate::domain::RunId) -> Result<Vec<VerificationReport>> {
+        let mut reports = self.blocking(move |s| s.reports_for_run(run)).await?;
+        reports.reverse();
+        Ok(reports)
+    }
 }
 
 /// Changed files as paths relative to the tree; one outside it is an error.

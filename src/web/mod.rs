@@ -1,2 +1,542 @@
-//! The web dashboard (issue: Dashboard). Not built yet: `orchestrator serve` has no `--dashboard`
-//! until it is.
+//! The web dashboard: every plan and run, and the approvals queue, from a browser.
+//!
+//! One axum router: the page (HTML, script and style embedded in the binary; no build step) and a
+//! JSON API under `/api`, with server-sent events for a run's events and for the approvals queue.
+//! The page routes by the URL's fragment (`#/plans/3`), so the back button and reloads work.
+//!
+//! Security: bound to loopback unless told otherwise; any other address needs a token (given at
+//! start, or made up and printed once), kept only as its SHA-256. With a token every API request
+//! must carry it (`Authorization: Bearer …`, or `?token=` for event streams, which browsers
+//! cannot give headers). The `Host` must be this machine's name on loopback (no DNS rebinding),
+//! and a request that changes anything must carry `X-Orchestrator: 1` — which a page of another
+//! site cannot send without a preflight this server never grants — and, when it has an `Origin`,
+//! come from this server's own. Everything shown comes from the store, where secrets were
+//! redacted before they were written.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use crate::Orchestrator;
+use crate::domain::{ApprovalId, ApprovalStatus, PlanId, RunId, RunStatus};
+use crate::policy::HumanAnswer;
+use crate::store::ApprovalFilter;
+
+const INDEX: &str = include_str!("assets/index.html");
+const SCRIPT: &str = include_str!("assets/app.js");
+const STYLE: &str = include_str!("assets/app.css");
+
+/// How to serve the dashboard.
+#[derive(Debug, Clone)]
+pub struct DashboardOptions {
+    /// Address to bind (port 0 picks a free one).
+    pub addr: SocketAddr,
+    /// The token requests must carry; required (made up when not given) off loopback.
+    pub token: Option<String>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    engine: Orchestrator,
+    token_hash: Option<[u8; 32]>,
+    loopback: bool,
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Compares in time independent of where the first difference is.
+fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Binds, prints the dashboard's URL on stderr (with the token, when there is one), and serves
+/// until `shutdown`.
+pub async fn serve_dashboard(
+    engine: Orchestrator,
+    options: DashboardOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let loopback = options.addr.ip().is_loopback();
+    let given = options.token.filter(|t| !t.trim().is_empty());
+    let made_up = (given.is_none() && !loopback).then(|| {
+        format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        )
+    });
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.addr))?;
+    let local = listener.local_addr()?;
+    let state = AppState {
+        engine,
+        token_hash: given.as_deref().or(made_up.as_deref()).map(hash),
+        loopback,
+    };
+    let app = router(state);
+    // The one line scripts and tests wait for. A made-up token is shown once, here; a given one
+    // never (the person knows it).
+    match (&made_up, &given) {
+        (Some(token), _) => eprintln!("orchestrator: dashboard at http://{local}/#token={token}"),
+        (None, Some(_)) => eprintln!(
+            "orchestrator: dashboard at http://{local}/ (open http://{local}/#token=YOUR-TOKEN)"
+        ),
+        (None, None) => eprintln!("orchestrator: dashboard at http://{local}/"),
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    Ok(())
+}
+
+fn router(state: AppState) -> axum::Router {
+    let api = axum::Router::new()
+        .route("/api/overview", get(overview))
+        .route("/api/plans/{id}", get(plan))
+        .route("/api/plans/{id}/diff", get(plan_diff))
+        .route("/api/runs/{id}", get(run))
+        .route("/api/runs/{id}/events", get(run_events))
+        .route("/api/approvals", get(approvals))
+        .route("/api/approvals/stream", get(approvals_stream))
+        .route("/api/approvals/{id}", post(answer))
+        .route("/api/locks", get(locks))
+        .route("/api/knowledge", get(knowledge))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such API endpoint") });
+    axum::Router::new()
+        .route(
+            "/",
+            get(|| async { page(INDEX, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { page(SCRIPT, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/app.css",
+            get(|| async { page(STYLE, "text/css; charset=utf-8") }),
+        )
+        .merge(api)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+fn page(body: &'static str, kind: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+fn engine_error(e: &crate::Error) -> Response {
+    let status = match e {
+        crate::Error::NotFound { .. } => StatusCode::NOT_FOUND,
+        crate::Error::Invalid(_) | crate::Error::IllegalTransition { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, &e.to_string())
+}
+
+/// Host, token and cross-site checks, before any handler.
+async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let name = host.rsplit_once(':').map_or(host.as_str(), |(n, port)| {
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            n
+        } else {
+            host.as_str()
+        }
+    });
+    if state.loopback && !matches!(name, "localhost" | "127.0.0.1" | "[::1]") {
+        return error(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this dashboard answers only to localhost",
+        );
+    }
+    let path = request.uri().path().to_owned();
+    if let Some(expected) = &state.token_hash
+        && path.starts_with("/api/")
+    {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        let query = request.uri().query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("token="))
+                .map(str::to_owned)
+        });
+        let given = bearer.or(query);
+        if !given.is_some_and(|t| same(&hash(&t), expected)) {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "a token is needed: open the address printed when the dashboard started",
+            );
+        }
+    }
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        if headers.get("x-orchestrator").and_then(|h| h.to_str().ok()) != Some("1") {
+            return error(
+                StatusCode::FORBIDDEN,
+                "changes come only from the dashboard's own page (X-Orchestrator header missing)",
+            );
+        }
+        if let Some(origin) = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok())
+            && origin != format!("http://{host}")
+        {
+            return error(
+                StatusCode::FORBIDDEN,
+                "a request from another site is refused",
+            );
+        }
+    }
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:"));
+    response
+}
+
+/// Plans with their progress, and what waits for a person.
+async fn overview(State(state): State<AppState>) -> Response {
+    let engine = &state.engine;
+    let result: crate::Result<Value> = async {
+        let plans = engine.list_plans(false).await?;
+        let mut rows = Vec::new();
+        for plan in plans {
+            let report = engine.plan_report(plan.id, Duration::ZERO, false).await?;
+            let running = report.tasks.iter().filter(|t| matches!(t.status.as_str(), "DELEGATED" | "IN_PROGRESS" | "VERIFYING" | "PENDING")).count();
+            rows.push(json!({"plan": plan, "tasks": report.tasks.len(), "completed": report.completed, "escalated": report.escalated, "blocked": report.blocked, "running": running, "cost_usd": report.cost_usd}));
+        }
+        let waiting = engine.approvals(ApprovalFilter { status: Some(ApprovalStatus::Pending), run_id: None, limit: Some(500) }).await?.len();
+        let active = engine.runs(vec![RunStatus::Delegated, RunStatus::InProgress, RunStatus::Verifying]).await?.len();
+        Ok(json!({"project": engine.project(), "plans": rows, "approvals_waiting": waiting, "runs_active": active}))
+    }
+    .await;
+    result.map_or_else(|e| engine_error(&e), |v| Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+struct VersionQuery {
+    version: Option<u32>,
+}
+
+async fn plan(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<VersionQuery>,
+) -> Response {
+    let engine = &state.engine;
+    let id = PlanId(id);
+    let result: crate::Result<Value> = async {
+        let view = engine.plan(id, q.version).await?;
+        if view.plan.project_id != engine.project().id {
+            return Err(crate::Error::NotFound {
+                what: "plan".into(),
+                id: id.to_string(),
+                hint: String::new(),
+            });
+        }
+        let status = engine.plan_run_status(id, Duration::ZERO).await?;
+        let runs: Vec<_> = engine
+            .runs(Vec::new())
+            .await?
+            .into_iter()
+            .filter(|r| r.plan_id == id)
+            .collect();
+        Ok(json!({"view": view, "run": status, "runs": runs}))
+    }
+    .await;
+    result.map_or_else(|e| engine_error(&e), |v| Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+struct DiffQuery {
+    from: u32,
+    to: u32,
+}
+
+async fn plan_diff(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<DiffQuery>,
+) -> Response {
+    match state.engine.diff_plan(PlanId(id), q.from, q.to).await {
+        Ok(diff) => Json(diff).into_response(),
+        Err(e) => engine_error(&e),
+    }
+}
+
+async fn run(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+    let engine = &state.engine;
+    let result: crate::Result<Value> = async {
+        let view = engine.run_view(RunId(id)).await?;
+        let reports = engine.run_reports(RunId(id)).await?;
+        Ok(json!({"view": view, "reports": reports}))
+    }
+    .await;
+    result.map_or_else(|e| engine_error(&e), |v| Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+struct AfterQuery {
+    #[serde(default)]
+    after: u64,
+}
+
+/// A run's events as they are logged: those after `after` at once, then each new one; an
+/// `end` event once the run has ended and nothing is left.
+async fn run_events(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<AfterQuery>,
+) -> Response {
+    let engine = state.engine.clone();
+    let id = RunId(id);
+    if let Err(e) = engine.run_view(id).await {
+        return engine_error(&e);
+    }
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(64);
+    tokio::spawn(async move {
+        let mut after = q.after;
+        loop {
+            let events = match engine.run_events(id, after, 200).await {
+                Ok(events) => events,
+                Err(_) => return,
+            };
+            for event in &events {
+                after = event.seq;
+                let data = serde_json::to_string(event).unwrap_or_default();
+                if sender
+                    .send(Ok(Event::default()
+                        .event("run_event")
+                        .id(event.seq.to_string())
+                        .data(data)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            if events.len() == 200 {
+                continue;
+            }
+            match engine.watch_run(id, after, Duration::from_secs(15)).await {
+                Ok(view)
+                    if matches!(view.run.status, RunStatus::Completed | RunStatus::Cancelled)
+                        && view.recent_events.last().is_none_or(|e| e.seq <= after) =>
+                {
+                    let _ = sender
+                        .send(Ok(Event::default()
+                            .event("end")
+                            .data(view.run.status.to_string())))
+                        .await;
+                    return;
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            }
+            if sender.is_closed() {
+                return;
+            }
+        }
+    });
+    Sse::new(Events(receiver))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// A channel's receiving end as a stream of server-sent events.
+struct Events(tokio::sync::mpsc::Receiver<Result<Event, Infallible>>);
+
+impl futures_core::Stream for Events {
+    type Item = Result<Event, Infallible>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+#[derive(Deserialize)]
+struct ApprovalsQuery {
+    #[serde(default)]
+    all: bool,
+}
+
+async fn approvals(State(state): State<AppState>, Query(q): Query<ApprovalsQuery>) -> Response {
+    let filter = ApprovalFilter {
+        status: (!q.all).then_some(ApprovalStatus::Pending),
+        run_id: None,
+        limit: Some(200),
+    };
+    match state.engine.approvals(filter).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => engine_error(&e),
+    }
+}
+
+/// The waiting requests, sent again whenever they change (answers from anywhere, new requests).
+async fn approvals_stream(State(state): State<AppState>) -> Response {
+    let engine = state.engine.clone();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(8);
+    tokio::spawn(async move {
+        let mut last = String::new();
+        loop {
+            let filter = ApprovalFilter {
+                status: Some(ApprovalStatus::Pending),
+                run_id: None,
+                limit: Some(200),
+            };
+            let Ok(list) = engine.approvals(filter).await else {
+                return;
+            };
+            let data = serde_json::to_string(&list).unwrap_or_default();
+            if data != last {
+                if sender
+                    .send(Ok(Event::default().event("approvals").data(data.clone())))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                last = data;
+            }
+            tokio::select! {
+                () = engine.approvals_changed_notified() => {}
+                () = tokio::time::sleep(Duration::from_millis(700)) => {}
+                () = sender.closed() => return,
+            }
+        }
+    });
+    Sse::new(Events(receiver))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnswerBody {
+    /// `approve`, `approve_always` or `deny`.
+    decision: String,
+    reason: Option<String>,
+    by: Option<String>,
+}
+
+async fn answer(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body: AnswerBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "the body must be {{\"decision\": \"approve\"|\"approve_always\"|\"deny\", \"reason\": \"…\"}}: {e}"
+                ),
+            );
+        }
+    };
+    let answer = match body.decision.as_str() {
+        "approve" => HumanAnswer::Approve,
+        "approve_always" => HumanAnswer::ApproveAlways,
+        "deny" => HumanAnswer::Deny,
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("unknown decision `{other}`: approve, approve_always or deny"),
+            );
+        }
+    };
+    let reason = body.reason.filter(|r| !r.trim().is_empty());
+    if answer == HumanAnswer::Deny && reason.is_none() {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "say why it is denied: the agent reads the reason",
+        );
+    }
+    let by = body
+        .by
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| "dashboard".into());
+    match state
+        .engine
+        .answer_approval(ApprovalId(id), answer, &by, reason.as_deref())
+        .await
+    {
+        Ok(request) => Json(request).into_response(),
+        Err(e) => engine_error(&e),
+    }
+}
+
+async fn locks(State(state): State<AppState>) -> Response {
+    match state.engine.locks(false, 500).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => engine_error(&e),
+    }
+}
+
+async fn knowledge(State(state): State<AppState>) -> Response {
+    let engine = &state.engine;
+    match engine.kb_sources().await {
+        Ok(sources) => {
+            let skills = engine.skills();
+            let brief: Vec<Value> = skills
+                .skills
+                .iter()
+                .map(|s| json!({"name": s.name, "description": s.description, "origin": s.origin}))
+                .collect();
+            Json(json!({"sources": sources, "skills": brief, "problems": skills.problems}))
+                .into_response()
+        }
+        Err(e) => engine_error(&e),
+    }
+}
+
+/// The engine's web side, for tests and library users: the router over an engine, on loopback
+/// rules, with an optional token.
+pub fn app(engine: Orchestrator, token: Option<&str>) -> axum::Router {
+    router(AppState {
+        engine,
+        token_hash: token.map(hash),
+        loopback: true,
+    })
+}

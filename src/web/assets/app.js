@@ -1,0 +1,341 @@
+// The orchestrator dashboard: plain JavaScript, routed by the URL's fragment so that the back
+// button and reloads work. Everything is built with DOM nodes (never innerHTML), so text from
+// the store cannot become markup.
+'use strict';
+
+const TOKEN_KEY = 'orchestrator-token';
+(function takeToken() {
+  const m = location.hash.match(/^#token=([^&]+)/);
+  if (m) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+    history.replaceState(null, '', '#/');
+  }
+})();
+const token = () => sessionStorage.getItem(TOKEN_KEY);
+
+async function api(path, options = {}) {
+  const headers = { Accept: 'application/json' };
+  if (token()) headers.Authorization = 'Bearer ' + token();
+  if (options.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['X-Orchestrator'] = '1';
+  }
+  const response = await fetch(path, { method: options.body !== undefined ? 'POST' : 'GET', headers, body: options.body !== undefined ? JSON.stringify(options.body) : undefined });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  return data;
+}
+
+let streams = [];
+function stream(path, handlers) {
+  const url = token() ? path + (path.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token()) : path;
+  const source = new EventSource(url);
+  for (const [name, fn] of Object.entries(handlers)) source.addEventListener(name, (e) => fn(e));
+  streams.push(source);
+  return source;
+}
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const badge = (status) => h('span', { class: 'badge status-' + status, 'data-status': status }, status);
+const time = (t) => (t ? new Date(t).toLocaleString() : '');
+const money = (x) => '$' + (x || 0).toFixed(4);
+function progress(done, total) {
+  const bar = h('span');
+  bar.style.width = (total ? Math.round((100 * done) / total) : 0) + '%';
+  return h('div', { class: 'progress', title: done + ' of ' + total }, bar);
+}
+function table(headers, rows) {
+  return h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, headers.map((x) => h('th', typeof x === 'string' ? {} : x[1], typeof x === 'string' ? x : x[0])))), h('tbody', {}, rows)));
+}
+
+// ---- pages ----
+
+async function overview(main) {
+  const data = await api('/api/overview');
+  main.replaceChildren(
+    h('h1', {}, 'Plans of ', data.project.name),
+    h('p', { class: 'muted' }, data.project.root),
+    h('div', { class: 'card' }, h('a', { href: '#/approvals' }, data.approvals_waiting + ' approval(s) waiting'), ' · ', data.runs_active + ' run(s) active'),
+    data.plans.length === 0
+      ? h('p', { class: 'muted' }, 'No plans yet: plan a goal with `orchestrator plan new` or through Claude Code.')
+      : table(['Plan', 'Status', 'Progress', ['Running', { class: 'optional' }], ['Escalated', { class: 'optional' }], ['Cost', { class: 'optional' }]],
+          data.plans.map((p) => h('tr', { 'data-plan': p.plan.id },
+            h('td', {}, h('a', { href: '#/plans/' + p.plan.id }, '#' + p.plan.id + ' ' + p.plan.title), h('div', { class: 'muted' }, 'version ' + p.plan.current_version)),
+            h('td', {}, badge(p.plan.status)),
+            h('td', {}, progress(p.completed, p.tasks), h('span', { class: 'muted' }, p.completed + '/' + p.tasks)),
+            h('td', { class: 'optional' }, p.running),
+            h('td', { class: 'optional' }, p.escalated),
+            h('td', { class: 'optional' }, money(p.cost_usd))))),
+  );
+}
+
+function graph(content, statuses) {
+  const tasks = content.phases.flatMap((p) => p.tasks);
+  const depth = {};
+  const depthOf = (t, seen = new Set()) => {
+    if (depth[t.key] !== undefined) return depth[t.key];
+    if (seen.has(t.key)) return 0;
+    seen.add(t.key);
+    const deps = t.depends_on.map((d) => tasks.find((x) => x.key === d)).filter(Boolean);
+    depth[t.key] = deps.length ? 1 + Math.max(...deps.map((d) => depthOf(d, seen))) : 0;
+    return depth[t.key];
+  };
+  tasks.forEach((t) => depthOf(t));
+  const columns = {};
+  const at = {};
+  for (const t of tasks) {
+    const c = depth[t.key];
+    columns[c] = (columns[c] || 0) + 1;
+    at[t.key] = { x: 10 + c * 150, y: 10 + (columns[c] - 1) * 46 };
+  }
+  const width = 10 + (Math.max(0, ...Object.keys(columns).map(Number)) + 1) * 150;
+  const height = 10 + Math.max(1, ...Object.values(columns)) * 46;
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('width', width);
+  svg.setAttribute('height', height);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', 'task dependencies');
+  const el = (tag, attrs, text) => {
+    const e = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text) e.textContent = text;
+    svg.append(e);
+    return e;
+  };
+  for (const t of tasks) for (const d of t.depends_on) if (at[d]) el('line', { x1: at[d].x + 120, y1: at[d].y + 17, x2: at[t.key].x, y2: at[t.key].y + 17 });
+  for (const t of tasks) {
+    const status = statuses[t.key] || 'NOT_STARTED';
+    el('rect', { x: at[t.key].x, y: at[t.key].y, width: 120, height: 34, class: 'node-' + status });
+    el('text', { x: at[t.key].x + 8, y: at[t.key].y + 21 }, t.key + ' · ' + status.toLowerCase().replace('_', ' '));
+  }
+  return h('div', { class: 'graph' }, svg);
+}
+
+async function plan(main, id, version) {
+  const data = await api('/api/plans/' + id + (version ? '?version=' + version : ''));
+  const view = data.view;
+  const content = view.version.content;
+  const report = data.run.report;
+  const statuses = Object.fromEntries(report.tasks.map((t) => [t.task, t.status]));
+  const latestRun = {};
+  for (const r of data.runs) latestRun[r.task_key] = r.id;
+  const outcome = Object.fromEntries(report.tasks.map((t) => [t.task, t]));
+  main.replaceChildren(
+    h('h1', {}, '#' + view.plan.id + ' ' + view.plan.title, ' ', badge(view.plan.status)),
+    h('p', {}, content.goal),
+    h('div', { class: 'card' },
+      h('strong', {}, 'Plan run: ' + data.run.state), ' · ', report.completed + ' of ' + report.tasks.length + ' completed, ' + report.escalated + ' escalated, ' + report.blocked + ' blocked · ' + money(report.cost_usd),
+      progress(report.completed, report.tasks.length)),
+    content.success_criteria.length ? [h('h2', {}, 'Success criteria'), h('ul', {}, content.success_criteria.map((c) => h('li', {}, c)))] : null,
+    content.constraints.length ? [h('h2', {}, 'Constraints'), h('ul', {}, content.constraints.map((c) => h('li', {}, c)))] : null,
+    h('h2', {}, 'Dependencies'),
+    graph(content, statuses),
+    content.phases.map((phase) => [
+      h('h2', {}, 'Phase ' + phase.key + ': ' + phase.name),
+      table(['Task', 'Status', ['Files', { class: 'optional' }], 'Run', ['Attempts', { class: 'optional' }]],
+        phase.tasks.map((t) => h('tr', { 'data-task': t.key },
+          h('td', {}, h('strong', {}, t.key), ' ', t.title, t.depends_on.length ? h('div', { class: 'muted' }, 'after ' + t.depends_on.join(', ')) : null),
+          h('td', {}, badge(statuses[t.key] || 'NOT_STARTED')),
+          h('td', { class: 'optional' }, h('code', {}, t.files.join(', '))),
+          h('td', {}, latestRun[t.key] ? h('a', { href: '#/runs/' + latestRun[t.key] }, 'run ' + latestRun[t.key]) : '–'),
+          h('td', { class: 'optional' }, outcome[t.key] ? outcome[t.key].attempts : 0)))),
+    ]),
+    h('h2', {}, 'Decisions'),
+    content.decisions.length
+      ? content.decisions.map((d) => h('div', { class: 'card' }, h('strong', {}, d.key + ': ' + d.what), h('div', {}, 'Why: ' + d.why),
+          d.rejected_alternatives.map((r) => h('div', { class: 'muted' }, 'Not chosen: ' + r.option + ' — ' + r.reason))))
+      : h('p', { class: 'muted' }, 'None recorded.'),
+    h('h2', {}, 'Versions'),
+    h('ul', {}, view.history.map((v) => h('li', {},
+      h('a', { href: '#/plans/' + id + '/v/' + v.version }, 'version ' + v.version), ' — ' + (v.note || '') + ' ', h('span', { class: 'muted' }, time(v.created_at)),
+      v.version > 1 ? [' · ', h('a', { href: '#/plans/' + id + '/diff/' + (v.version - 1) + '/' + v.version }, 'what changed')] : null))),
+  );
+}
+
+async function diff(main, id, from, to) {
+  const d = await api('/api/plans/' + id + '/diff?from=' + from + '&to=' + to);
+  main.replaceChildren(h('h1', {}, 'Plan #' + id + ': version ' + from + ' → ' + to), h('p', {}, h('a', { href: '#/plans/' + id }, '← the plan')), h('pre', {}, JSON.stringify(d, null, 2)));
+}
+
+function describe(e) {
+  const p = e.payload || {};
+  switch (e.kind) {
+    case 'tool_use': return p.name + ' ' + ((p.input && (p.input.command || p.input.file_path || p.input.url)) || '');
+    case 'assistant_text': return '“' + (p.text || '') + '”';
+    case 'permission_answer': return (p.allowed ? 'allowed' : 'denied') + ' by ' + p.decided_by + (p.message ? ': ' + p.message : '');
+    case 'approval_waiting': return 'waiting for a person: request #' + p.approval_id + ' (' + p.reason + ')';
+    case 'status': return (p.from ? p.from + ' → ' : '') + p.to + (p.error ? ': ' + p.error : '');
+    case 'verification': return p.passed ? 'verification passed' : 'verification failed: ' + (p.failed_checks || []).join('; ');
+    case 'result': return 'agent finished (' + p.subtype + ') ' + money(p.cost_usd);
+    case 'merged': return 'merged into ' + p.branch + ' at ' + String(p.commit).slice(0, 10);
+    case 'merge_conflict': return 'conflict in ' + (p.files || []).join(', ');
+    case 'context': return 'context: ' + p.estimated_tokens + ' of ' + p.budget + ' tokens';
+    case 'tool_result': return String(p.content || '').slice(0, 200);
+    default: return JSON.stringify(p).slice(0, 200);
+  }
+}
+
+async function run(main, id) {
+  const data = await api('/api/runs/' + id);
+  const r = data.view.run;
+  const list = h('ul', { class: 'events', id: 'events' });
+  const head = h('div', { class: 'card' },
+    h('div', {}, 'Task ', h('strong', {}, r.task_key), ' of ', h('a', { href: '#/plans/' + r.plan_id }, 'plan #' + r.plan_id), ' · attempt ' + r.attempt + ' · ' + r.agent),
+    r.worktree ? h('div', { class: 'muted' }, 'worktree ' + r.worktree) : null,
+    r.last_error ? h('div', { class: 'error' }, r.last_error) : null,
+    data.view.waiting_approvals ? h('div', {}, h('a', { href: '#/approvals' }, data.view.waiting_approvals + ' approval(s) waiting')) : null);
+  const status = h('span', { id: 'run-status' }, badge(r.status));
+  main.replaceChildren(
+    h('h1', {}, 'Run ' + r.id + ' ', status),
+    head,
+    h('h2', {}, 'Events (live)'),
+    list,
+    h('h2', {}, 'Verification'),
+    data.reports.length ? data.reports.map(report) : h('p', { class: 'muted' }, 'Not verified yet.'),
+  );
+  stream('/api/runs/' + id + '/events', {
+    run_event: (e) => {
+      const ev = JSON.parse(e.data);
+      if (ev.kind === 'status' && ev.payload.to) status.replaceChildren(badge(ev.payload.to));
+      list.append(h('li', { class: ev.kind === 'approval_waiting' ? 'waiting' : '', 'data-kind': ev.kind },
+        h('span', { class: 'muted' }, ev.seq), h('span', { class: 'muted at' }, new Date(ev.at).toLocaleTimeString()),
+        h('span', {}, h('span', { class: 'kind' }, ev.kind), ' ', describe(ev))));
+      list.scrollTop = list.scrollHeight;
+    },
+    end: (e) => { status.replaceChildren(badge(e.data)); },
+  });
+}
+
+function report(rep) {
+  return h('div', { class: 'card' },
+    h('div', {}, h('strong', {}, rep.passed ? '✓ passed' : '✗ failed'), ' ', h('span', { class: 'muted' }, time(rep.created_at) + (rep.commit ? ' · ' + rep.commit.slice(0, 10) : ''))),
+    rep.checks.map((c) => {
+      const byFile = {};
+      for (const f of c.findings) (byFile[f.file || '(no file)'] = byFile[f.file || '(no file)'] || []).push(f);
+      return h('div', {}, (c.passed ? '✓ ' : '✗ ') + c.name, c.error ? h('span', { class: 'error' }, ' — ' + c.error) : null,
+        Object.entries(byFile).map(([file, fs]) => h('div', { class: 'findings' }, h('code', {}, file),
+          h('ul', {}, fs.map((f) => h('li', {}, (f.line ? 'line ' + f.line + ': ' : '') + (f.rule ? '[' + f.rule + '] ' : '') + f.message))))));
+    }));
+}
+
+function approvalCard(a, answered) {
+  const reason = h('input', { type: 'text', placeholder: 'reason (required to deny)', 'aria-label': 'reason' });
+  const message = h('span', { class: 'error' });
+  const decide = async (decision) => {
+    try {
+      await api('/api/approvals/' + a.id, { body: { decision, reason: reason.value || null } });
+    } catch (err) {
+      message.textContent = err.message;
+    }
+  };
+  return h('div', { class: 'card approval', 'data-approval': a.id },
+    h('div', {}, h('strong', {}, '#' + a.id + ' ' + a.tool_name), ' ', badge(a.status), ' · task ', a.task_key, ' · ', h('a', { href: '#/runs/' + a.run_id }, 'run ' + a.run_id)),
+    h('div', {}, a.reason),
+    h('pre', {}, JSON.stringify(a.input, null, 2)),
+    answered
+      ? h('div', { class: 'muted' }, (a.decided_by ? 'by ' + a.decided_by : '') + (a.decision_reason ? ': ' + a.decision_reason : ''))
+      : h('div', { class: 'actions' },
+          h('button', { class: 'primary', onclick: () => decide('approve') }, 'Approve'),
+          h('button', { onclick: () => decide('approve_always') }, 'Always for this run'),
+          reason,
+          h('button', { class: 'danger', onclick: () => { if (!reason.value.trim()) { message.textContent = 'Say why: the agent reads it.'; reason.focus(); return; } decide('deny'); } }, 'Deny'),
+          message,
+          h('span', { class: 'muted' }, 'expires ' + time(a.expires_at))));
+}
+
+async function approvals(main) {
+  const waiting = h('div', { id: 'waiting' }, h('p', { class: 'muted' }, 'Nothing waits for you.'));
+  const answered = h('div', { id: 'answered' });
+  main.replaceChildren(h('h1', {}, 'Approvals'), h('p', { class: 'muted' }, 'Tool calls the permission policy put before a person. The agent waits for your answer.'), waiting,
+    h('h2', {}, 'Answered'), answered);
+  stream('/api/approvals/stream', {
+    approvals: (e) => {
+      const list = JSON.parse(e.data);
+      waiting.replaceChildren(...(list.length ? list.map((a) => approvalCard(a, false)) : [h('p', { class: 'muted' }, 'Nothing waits for you.')]));
+      api('/api/approvals?all=true').then((all) => answered.replaceChildren(...all.filter((a) => a.status !== 'PENDING').slice(0, 20).map((a) => approvalCard(a, true)))).catch(() => {});
+    },
+  });
+}
+
+async function locks(main) {
+  const list = await api('/api/locks');
+  main.replaceChildren(h('h1', {}, 'Locks in force'),
+    list.length ? table(['Pattern', 'Mode', 'Run', ['Holder', { class: 'optional' }], 'Until'],
+      list.map((l) => h('tr', {}, h('td', {}, h('code', {}, l.pattern)), h('td', {}, l.mode), h('td', {}, l.run_id ? h('a', { href: '#/runs/' + l.run_id }, 'run ' + l.run_id) : '–'),
+        h('td', { class: 'optional' }, l.owner), h('td', {}, time(l.expires_at)))))
+      : h('p', { class: 'muted' }, 'No file is locked.'));
+}
+
+async function knowledge(main) {
+  const k = await api('/api/knowledge');
+  main.replaceChildren(h('h1', {}, 'Knowledge'),
+    h('h2', {}, 'Documentation sources'),
+    k.sources.length ? table(['Source', 'Kind', 'Documents', 'Chunks', ['Indexed', { class: 'optional' }]],
+      k.sources.map((s) => h('tr', {}, h('td', {}, s.location), h('td', {}, s.kind), h('td', {}, s.documents), h('td', {}, s.chunks), h('td', { class: 'optional' }, time(s.indexed_at) || 'never'))))
+      : h('p', { class: 'muted' }, 'None: add one with `orchestrator kb add PATH|URL`.'),
+    h('h2', {}, 'Skills'),
+    k.skills.length ? h('ul', {}, k.skills.map((s) => h('li', {}, h('strong', {}, s.name), ' (' + s.origin + ') — ' + s.description))) : h('p', { class: 'muted' }, 'No skills found.'),
+    k.problems.length ? [h('h2', {}, 'Skipped skill files'), h('ul', {}, k.problems.map((p) => h('li', {}, h('code', {}, p.path), ': ' + p.problem)))] : null);
+}
+
+// ---- routing ----
+
+const routes = [
+  [/^#?\/?$/, (m, main) => overview(main)],
+  [/^#\/plans\/(\d+)$/, (m, main) => plan(main, m[1])],
+  [/^#\/plans\/(\d+)\/v\/(\d+)$/, (m, main) => plan(main, m[1], m[2])],
+  [/^#\/plans\/(\d+)\/diff\/(\d+)\/(\d+)$/, (m, main) => diff(main, m[1], m[2], m[3])],
+  [/^#\/runs\/(\d+)$/, (m, main) => run(main, m[1])],
+  [/^#\/approvals$/, (m, main) => approvals(main)],
+  [/^#\/locks$/, (m, main) => locks(main)],
+  [/^#\/knowledge$/, (m, main) => knowledge(main)],
+];
+
+async function render() {
+  for (const s of streams) s.close();
+  streams = [];
+  const main = document.getElementById('main');
+  const hash = location.hash || '#/';
+  for (const [pattern, page] of routes) {
+    const m = hash.match(pattern);
+    if (m) {
+      try {
+        await page(m, main);
+      } catch (err) {
+        main.replaceChildren(h('h1', {}, 'Cannot show this'), h('p', { class: 'error' }, err.message), h('p', {}, h('a', { href: '#/' }, 'Back to the plans')));
+      }
+      return;
+    }
+  }
+  main.replaceChildren(h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '#/' }, 'Back to the plans')));
+}
+
+// The approvals count in the header stays live on every page.
+function watchWaiting() {
+  const url = '/api/approvals/stream' + (token() ? '?token=' + encodeURIComponent(token()) : '');
+  const source = new EventSource(url);
+  source.addEventListener('approvals', (e) => {
+    const n = JSON.parse(e.data).length;
+    const el = document.getElementById('waiting-count');
+    el.textContent = n;
+    el.hidden = n === 0;
+  });
+}
+
+window.addEventListener('hashchange', render);
+window.addEventListener('DOMContentLoaded', () => { render(); watchWaiting(); });

@@ -1,0 +1,533 @@
+//! The web dashboard over real HTTP: the built binary's `dashboard` command, every endpoint, the
+//! live event streams, and what is refused (a foreign Host, a request without the page's header or
+//! from another origin, a missing or wrong token).
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use orchestrator::domain::{LockMode, PlanStatus, RunStatus, Timestamp};
+use orchestrator::store::{NewApproval, NewLease, NewRun};
+use serde_json::{Value, json};
+use support::Project;
+
+struct Dashboard {
+    child: Child,
+    url: String,
+    token: Option<String>,
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(project: &Project, args: &[&str]) -> Dashboard {
+    let mut child = project
+        .command()
+        .arg("dashboard")
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = loop {
+        let line = lines
+            .next()
+            .expect("the dashboard printed its address")
+            .unwrap();
+        if let Some(at) = line.find("dashboard at ") {
+            break line[at + "dashboard at ".len()..].to_owned();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let line = line.split(" (open").next().unwrap_or_default().to_owned();
+    let (url, token) = match line.split_once("#token=") {
+        Some((url, token)) => (url.to_owned(), Some(token.to_owned())),
+        None => (line, None),
+    };
+    Dashboard { child, url, token }
+}
+
+fn client() -> reqwest::Client {
+    orchestrator::install_tls_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A project with an approved plan of two versions, a run with events, a waiting approval, a
+/// lock, a knowledge source and a skill.
+fn seeded() -> Project {
+    let project = Project::new();
+    support::write_files(
+        &project.root,
+        &[(
+            ".claude/skills/review/SKILL.md",
+            "---\nname: review\ndescription: Review a change\n---\nbody\n",
+        )],
+    );
+    let plan = project.seed_plan();
+    let store = project.store();
+    store.set_plan_status(plan, PlanStatus::Approved).unwrap();
+    let run = store
+        .create_run(&NewRun {
+            plan_id: plan,
+            task_key: "T1".into(),
+            agent: "claude".into(),
+        })
+        .unwrap();
+    for status in [RunStatus::Delegated, RunStatus::InProgress] {
+        store.set_run_status(run.id, status, None).unwrap();
+    }
+    store
+        .append_event(
+            run.id,
+            "tool_use",
+            &json!({"name": "Bash", "input": {"command": "cargo test"}}),
+        )
+        .unwrap();
+    store
+        .create_approval(&NewApproval {
+            run_id: run.id,
+            tool_name: "Bash".into(),
+            input: json!({"command": "make deploy"}),
+            reason: "`make deploy` runs a build target the policy does not know".into(),
+            grants: vec!["Bash(make deploy)".into()],
+            expires_at: Timestamp::now().plus(Duration::from_secs(3600)),
+        })
+        .unwrap();
+    store
+        .create_approval(&NewApproval {
+            run_id: run.id,
+            tool_name: "Bash".into(),
+            input: json!({"command": "curl https://example.org"}),
+            reason: "curl reaches the network".into(),
+            grants: vec![],
+            expires_at: Timestamp::now().plus(Duration::from_secs(3600)),
+        })
+        .unwrap();
+    let project_id = store.ensure_project(&project.root, "project").unwrap().id;
+    store
+        .acquire_leases(
+            &[NewLease {
+                project_id,
+                pattern: "src/**".into(),
+                mode: LockMode::Exclusive,
+                owner: "engine-a".into(),
+                run_id: Some(run.id),
+                expires_at: Timestamp::now().plus(Duration::from_secs(3600)),
+            }],
+            orchestrator::delegator::locks::lease_conflicts,
+        )
+        .unwrap()
+        .unwrap();
+    store
+        .add_kb_source(project_id, "/docs/somewhere", "folder")
+        .unwrap();
+    project
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {
+    let response = client.get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Reads server-sent events until `enough` says stop; returns (event name, data) pairs.
+async fn read_events(
+    response: reqwest::Response,
+    enough: impl Fn(&[(String, String)]) -> bool,
+) -> Vec<(String, String)> {
+    let mut response = response;
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !enough(&events) {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .expect("events in time")
+            .unwrap()
+            .expect("the stream stays open");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut name = "message".to_owned();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_owned();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            if !data.is_empty() {
+                events.push((name, data));
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_answers_and_changes_need_the_pages_own_request() {
+    let project = seeded();
+    let dash = start(&project, &["--addr", "127.0.0.1:0"]);
+    assert!(dash.token.is_none(), "no token on loopback unless asked");
+    let c = client();
+    let u = |p: &str| format!("{}{}", dash.url.trim_end_matches('/'), p);
+
+    // The page and its assets, embedded in the binary.
+    let page = c.get(u("/")).send().await.unwrap();
+    assert_eq!(
+        page.headers()["content-security-policy"],
+        "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:"
+    );
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<script src=\"/app.js\"")
+    );
+    assert!(
+        c.get(u("/app.js"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("function render()")
+    );
+    assert!(
+        c.get(u("/app.css"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains(".events")
+    );
+
+    let (status, overview) = get(&c, &u("/api/overview")).await;
+    assert_eq!(status, 200);
+    assert_eq!(overview["approvals_waiting"], 2);
+    assert_eq!(overview["runs_active"], 1);
+    assert_eq!(overview["plans"][0]["plan"]["title"], "Health endpoint");
+    assert_eq!(
+        (
+            overview["plans"][0]["tasks"].as_u64(),
+            overview["plans"][0]["running"].as_u64()
+        ),
+        (Some(3), Some(1))
+    );
+
+    let (status, plan) = get(&c, &u("/api/plans/1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(plan["view"]["version"]["version"], 2);
+    assert_eq!(plan["run"]["report"]["tasks"][0]["status"], "IN_PROGRESS");
+    assert_eq!(plan["runs"][0]["id"], 1);
+    let (_, v1) = get(&c, &u("/api/plans/1?version=1")).await;
+    assert_eq!(
+        v1["view"]["version"]["content"]["goal"],
+        "Add a health endpoint"
+    );
+    let (status, diff) = get(&c, &u("/api/plans/1/diff?from=1&to=2")).await;
+    assert_eq!(status, 200);
+    assert!(diff.to_string().contains("readiness"), "{diff}");
+    assert_eq!(get(&c, &u("/api/plans/99")).await.0, 404);
+    assert_eq!(
+        get(&c, &u("/api/plans/1/diff?from=1")).await.0,
+        400,
+        "a missing parameter"
+    );
+
+    let (status, run) = get(&c, &u("/api/runs/1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            run["view"]["run"]["status"].as_str(),
+            run["view"]["waiting_approvals"].as_u64()
+        ),
+        (Some("IN_PROGRESS"), Some(2))
+    );
+    assert_eq!(run["reports"], json!([]));
+    assert_eq!(get(&c, &u("/api/runs/99")).await.0, 404);
+    assert_eq!(get(&c, &u("/api/runs/99/events")).await.0, 404);
+
+    let (_, waiting) = get(&c, &u("/api/approvals")).await;
+    assert_eq!(waiting.as_array().unwrap().len(), 2);
+    let (_, locks) = get(&c, &u("/api/locks")).await;
+    assert_eq!(locks[0]["pattern"], "src/**");
+    let (_, knowledge) = get(&c, &u("/api/knowledge")).await;
+    assert_eq!(knowledge["sources"][0]["location"], "/docs/somewhere");
+    assert_eq!(knowledge["skills"][0]["name"], "review");
+    assert_eq!(get(&c, &u("/api/nothing")).await.0, 404);
+
+    // Answering: only from the page itself.
+    let post = |path: &str, body: Value| c.post(u(path)).json(&body);
+    let bare = post("/api/approvals/1", json!({"decision": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bare.status().as_u16(),
+        403,
+        "no X-Orchestrator header: another site's form"
+    );
+    let foreign = post("/api/approvals/1", json!({"decision": "approve"}))
+        .header("X-Orchestrator", "1")
+        .header("Origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status().as_u16(), 403, "another origin");
+    let spoofed = c
+        .get(u("/api/overview"))
+        .header("Host", "evil.example:80")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        spoofed.status().as_u16(),
+        421,
+        "DNS rebinding: a foreign Host"
+    );
+    let nonsense = post("/api/approvals/1", json!({"decision": "maybe"}))
+        .header("X-Orchestrator", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nonsense.status().as_u16(), 400);
+    let unexplained = post("/api/approvals/2", json!({"decision": "deny"}))
+        .header("X-Orchestrator", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unexplained.status().as_u16(),
+        422,
+        "a denial needs a reason"
+    );
+
+    // The approvals stream shows the queue, then every change, whoever answers.
+    let stream = c.get(u("/api/approvals/stream")).send().await.unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let origin = dash.url.trim_end_matches('/').to_owned();
+    let answered = post("/api/approvals/1", json!({"decision": "approve_always"}))
+        .header("X-Orchestrator", "1")
+        .header("Origin", origin.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status().as_u16(), 200);
+    let answered: Value = answered.json().await.unwrap();
+    assert_eq!(
+        (answered["status"].as_str(), answered["decided_by"].as_str()),
+        (Some("APPROVED"), Some("dashboard"))
+    );
+    // Another process (the CLI) denies the second: the stream hears it too.
+    let out = project
+        .command()
+        .args(["deny", "2", "--reason", "no network here"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = read_events(stream, |e| e.last().is_some_and(|(_, d)| d == "[]")).await;
+    assert!(events.iter().all(|(name, _)| name == "approvals"));
+    assert!(events.len() >= 2, "{events:?}");
+    let (_, all) = get(&c, &u("/api/approvals?all=true")).await;
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["status"] == "DENIED" && a["decision_reason"] == "no network here")
+    );
+    assert_eq!(
+        get(&c, &u("/api/approvals/1")).await.0,
+        405,
+        "answers are POSTed"
+    );
+    let again = post(
+        "/api/approvals/1",
+        json!({"decision": "deny", "reason": "late"}),
+    )
+    .header("X-Orchestrator", "1")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(
+        again.status().as_u16(),
+        422,
+        "an answered request cannot be answered again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_events_arrive_live() {
+    let project = seeded();
+    let dash = start(&project, &["--addr", "127.0.0.1:0"]);
+    let c = client();
+    let stream = c
+        .get(format!("{}api/runs/1/events", dash.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    // The backlog first; then an event logged by another process arrives on the open stream,
+    // and the end of the run closes it.
+    let store = project.store();
+    let writer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        store
+            .append_event(
+                orchestrator::domain::RunId(1),
+                "assistant_text",
+                &json!({"text": "All tests pass."}),
+            )
+            .unwrap();
+        for status in [RunStatus::Verifying, RunStatus::Completed] {
+            store
+                .set_run_status(orchestrator::domain::RunId(1), status, None)
+                .unwrap();
+        }
+    });
+    let events = read_events(stream, |e| e.iter().any(|(name, _)| name == "end")).await;
+    writer.await.unwrap();
+    let kinds: Vec<String> = events
+        .iter()
+        .filter(|(n, _)| n == "run_event")
+        .map(|(_, d)| {
+            serde_json::from_str::<Value>(d).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds.first().map(String::as_str), Some("status"));
+    assert!(
+        kinds.contains(&"tool_use".to_owned()) && kinds.contains(&"assistant_text".to_owned()),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        events.last().unwrap(),
+        &("end".to_owned(), "COMPLETED".to_owned())
+    );
+    // Resuming after a sequence number sends only what came later.
+    let later = c
+        .get(format!("{}api/runs/1/events?after=5", dash.url))
+        .send()
+        .await
+        .unwrap();
+    let rest = read_events(later, |e| e.iter().any(|(n, _)| n == "end")).await;
+    assert!(rest.iter().filter(|(n, _)| n == "run_event").all(|(_, d)| {
+        serde_json::from_str::<Value>(d).unwrap()["seq"]
+            .as_u64()
+            .unwrap()
+            > 5
+    }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_loopback_or_with_a_token_every_api_request_needs_it() {
+    let project = seeded();
+    let c = client();
+    // Another address: a token is made up and printed once; nothing answers without it.
+    let open = start(&project, &["--addr", "0.0.0.0:0"]);
+    let token = open.token.clone().expect("a token is printed");
+    assert!(token.len() >= 32);
+    let port = open
+        .url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(get(&c, &format!("{base}/api/overview")).await.0, 401);
+    let wrong = c
+        .get(format!("{base}/api/overview"))
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let right = c
+        .get(format!("{base}/api/overview"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status().as_u16(), 200);
+    assert_eq!(
+        c.get(format!("{base}/"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200,
+        "the page itself holds nothing"
+    );
+    let stream = c
+        .get(format!("{base}/api/approvals/stream?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.status().as_u16(),
+        200,
+        "event streams take the token in the query"
+    );
+    drop(stream);
+    let post = c
+        .post(format!("{base}/api/approvals/1"))
+        .header("X-Orchestrator", "1")
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status().as_u16(), 401, "changes need the token too");
+    let post = c
+        .post(format!("{base}/api/approvals/1"))
+        .bearer_auth(&token)
+        .header("X-Orchestrator", "1")
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status().as_u16(), 200);
+    drop(open);
+
+    // On loopback with a token given: the same rules, and the token is never printed.
+    let guarded = start(
+        &project,
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--token",
+            "correct horse battery staple",
+        ],
+    );
+    assert_eq!(guarded.token, None);
+    assert_eq!(get(&c, &format!("{}api/locks", guarded.url)).await.0, 401);
+    let ok = c
+        .get(format!("{}api/locks", guarded.url))
+        .bearer_auth("correct horse battery staple")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+}
