@@ -146,34 +146,53 @@ async fn read_events(
     response: reqwest::Response,
     enough: impl Fn(&[(String, String)]) -> bool,
 ) -> Vec<(String, String)> {
-    let mut response = response;
-    let mut buffer = String::new();
-    let mut events = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !enough(&events) {
-        let chunk = tokio::time::timeout_at(deadline, response.chunk())
-            .await
-            .expect("events in time")
-            .unwrap()
-            .expect("the stream stays open");
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let mut name = "message".to_owned();
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(n) = line.strip_prefix("event:") {
-                    name = n.trim().to_owned();
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.trim_start());
-                }
-            }
-            if !data.is_empty() {
-                events.push((name, data));
-            }
+    EventReader::new(response).until(enough).await.to_vec()
+}
+
+/// An open event stream, read as far as needed, then further.
+struct EventReader {
+    response: reqwest::Response,
+    buffer: String,
+    events: Vec<(String, String)>,
+}
+
+impl EventReader {
+    fn new(response: reqwest::Response) -> Self {
+        Self {
+            response,
+            buffer: String::new(),
+            events: Vec::new(),
         }
     }
-    events
+
+    /// Every (event name, data) pair read so far, once `enough` says so.
+    async fn until(&mut self, enough: impl Fn(&[(String, String)]) -> bool) -> &[(String, String)] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !enough(&self.events) {
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .expect("events in time")
+                .unwrap()
+                .expect("the stream stays open");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = "message".to_owned();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(n) = line.strip_prefix("event:") {
+                        name = n.trim().to_owned();
+                    } else if let Some(d) = line.strip_prefix("data:") {
+                        data.push_str(d.trim_start());
+                    }
+                }
+                if !data.is_empty() {
+                    self.events.push((name, data));
+                }
+            }
+        }
+        &self.events
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -386,26 +405,77 @@ async fn a_runs_events_arrive_live() {
         .await
         .unwrap();
     assert_eq!(stream.status().as_u16(), 200);
-    // The backlog first; then an event logged by another process arrives on the open stream,
-    // and the end of the run closes it.
+    let plan = c
+        .get(format!("{}api/plans/1/stream", dash.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plan.headers()["content-type"], "text/event-stream");
+    let overview = c
+        .get(format!("{}api/overview/stream", dash.url))
+        .send()
+        .await
+        .unwrap();
+    let mut run_events = EventReader::new(stream);
+    let mut plan_events = EventReader::new(plan);
+    let mut overview_events = EventReader::new(overview);
+    let active = |data: &str| serde_json::from_str::<Value>(data).unwrap()["runs_active"].as_u64();
+    assert_eq!(
+        active(&overview_events.until(|e| !e.is_empty()).await[0].1),
+        Some(1)
+    );
+    // The backlog first, and the plan as it stands.
+    run_events.until(|e| !e.is_empty()).await;
+    let first: Value =
+        serde_json::from_str(&plan_events.until(|e| !e.is_empty()).await[0].1).unwrap();
+    assert_eq!(first["run"]["report"]["tasks"][0]["status"], "IN_PROGRESS");
+    // Then an event logged by another process arrives on the open stream, and the end of the
+    // run closes it; the plan's stream sends the task's new state.
     let store = project.store();
-    let writer = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    store
+        .append_event(
+            orchestrator::domain::RunId(1),
+            "assistant_text",
+            &json!({"text": "All tests pass."}),
+        )
+        .unwrap();
+    for status in [RunStatus::Verifying, RunStatus::Completed] {
         store
-            .append_event(
-                orchestrator::domain::RunId(1),
-                "assistant_text",
-                &json!({"text": "All tests pass."}),
-            )
+            .set_run_status(orchestrator::domain::RunId(1), status, None)
             .unwrap();
-        for status in [RunStatus::Verifying, RunStatus::Completed] {
-            store
-                .set_run_status(orchestrator::domain::RunId(1), status, None)
-                .unwrap();
-        }
-    });
-    let events = read_events(stream, |e| e.iter().any(|(name, _)| name == "end")).await;
-    writer.await.unwrap();
+    }
+    let events = run_events
+        .until(|e| e.iter().any(|(name, _)| name == "end"))
+        .await
+        .to_vec();
+    let task_state = |data: &str| {
+        serde_json::from_str::<Value>(data).unwrap()["run"]["report"]["tasks"][0]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let states: Vec<String> = plan_events
+        .until(|e| e.iter().any(|(_, d)| task_state(d) != "IN_PROGRESS"))
+        .await
+        .iter()
+        .map(|(name, d)| {
+            assert_eq!(name, "plan");
+            task_state(d)
+        })
+        .collect();
+    assert_eq!(
+        states.last().map(String::as_str),
+        Some("COMPLETED"),
+        "{states:?}"
+    );
+    let overviews = overview_events
+        .until(|e| e.iter().any(|(_, d)| active(d) == Some(0)))
+        .await;
+    assert!(overviews.iter().all(|(name, _)| name == "overview"));
+    assert_eq!(
+        get(&c, &format!("{}api/plans/99/stream", dash.url)).await.0,
+        404
+    );
     let kinds: Vec<String> = events
         .iter()
         .filter(|(n, _)| n == "run_event")
@@ -456,21 +526,52 @@ async fn off_loopback_or_with_a_token_every_api_request_needs_it() {
         .unwrap()
         .to_owned();
     let base = format!("http://127.0.0.1:{port}");
-    assert_eq!(get(&c, &format!("{base}/api/overview")).await.0, 401);
-    let wrong = c
+    // Every endpoint refuses a request without the token, or with a wrong one, and answers
+    // with it.
+    for path in [
+        "/api/overview",
+        "/api/overview/stream",
+        "/api/plans/1",
+        "/api/plans/1/stream",
+        "/api/plans/1/diff?from=1&to=2",
+        "/api/runs/1",
+        "/api/runs/1/events",
+        "/api/approvals",
+        "/api/approvals?all=true",
+        "/api/approvals/stream",
+        "/api/locks",
+        "/api/knowledge",
+    ] {
+        let url = format!("{base}{path}");
+        let status = |r: reqwest::Response| r.status().as_u16();
+        assert_eq!(
+            status(c.get(&url).send().await.unwrap()),
+            401,
+            "{path} without the token"
+        );
+        assert_eq!(
+            status(c.get(&url).bearer_auth("nope").send().await.unwrap()),
+            401,
+            "{path} with a wrong token"
+        );
+        assert_eq!(
+            status(c.get(&url).bearer_auth(&token).send().await.unwrap()),
+            200,
+            "{path} with the token"
+        );
+    }
+    let refused: Value = c
         .get(format!("{base}/api/overview"))
-        .bearer_auth("nope")
         .send()
         .await
-        .unwrap();
-    assert_eq!(wrong.status().as_u16(), 401);
-    let right = c
-        .get(format!("{base}/api/overview"))
-        .bearer_auth(&token)
-        .send()
+        .unwrap()
+        .json()
         .await
         .unwrap();
-    assert_eq!(right.status().as_u16(), 200);
+    assert!(
+        refused["error"].as_str().unwrap().contains("token"),
+        "the refusal says what is missing: {refused}"
+    );
     assert_eq!(
         c.get(format!("{base}/"))
             .send()

@@ -107,8 +107,10 @@ pub async fn serve_dashboard(
 fn router(state: AppState) -> axum::Router {
     let api = axum::Router::new()
         .route("/api/overview", get(overview))
+        .route("/api/overview/stream", get(overview_stream))
         .route("/api/plans/{id}", get(plan))
         .route("/api/plans/{id}/diff", get(plan_diff))
+        .route("/api/plans/{id}/stream", get(plan_stream))
         .route("/api/runs/{id}", get(run))
         .route("/api/runs/{id}/events", get(run_events))
         .route("/api/approvals", get(approvals))
@@ -233,22 +235,55 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
 }
 
 /// Plans with their progress, and what waits for a person.
-async fn overview(State(state): State<AppState>) -> Response {
-    let engine = &state.engine;
-    let result: crate::Result<Value> = async {
-        let plans = engine.list_plans(false).await?;
-        let mut rows = Vec::new();
-        for plan in plans {
-            let report = engine.plan_report(plan.id, Duration::ZERO, false).await?;
-            let running = report.tasks.iter().filter(|t| matches!(t.status.as_str(), "DELEGATED" | "IN_PROGRESS" | "VERIFYING" | "PENDING")).count();
-            rows.push(json!({"plan": plan, "tasks": report.tasks.len(), "completed": report.completed, "escalated": report.escalated, "blocked": report.blocked, "running": running, "cost_usd": report.cost_usd}));
-        }
-        let waiting = engine.approvals(ApprovalFilter { status: Some(ApprovalStatus::Pending), run_id: None, limit: Some(500) }).await?.len();
-        let active = engine.runs(vec![RunStatus::Delegated, RunStatus::InProgress, RunStatus::Verifying]).await?.len();
-        Ok(json!({"project": engine.project(), "plans": rows, "approvals_waiting": waiting, "runs_active": active}))
+async fn overview_json(engine: &Orchestrator) -> crate::Result<Value> {
+    let plans = engine.list_plans(false).await?;
+    let mut rows = Vec::new();
+    for plan in plans {
+        let report = engine.plan_report(plan.id, Duration::ZERO, false).await?;
+        let running = report
+            .tasks
+            .iter()
+            .filter(|t| {
+                matches!(
+                    t.status.as_str(),
+                    "DELEGATED" | "IN_PROGRESS" | "VERIFYING" | "PENDING"
+                )
+            })
+            .count();
+        rows.push(json!({"plan": plan, "tasks": report.tasks.len(), "completed": report.completed, "escalated": report.escalated, "blocked": report.blocked, "running": running, "cost_usd": report.cost_usd}));
     }
-    .await;
-    result.map_or_else(|e| engine_error(&e), |v| Json(v).into_response())
+    let waiting = engine
+        .approvals(ApprovalFilter {
+            status: Some(ApprovalStatus::Pending),
+            run_id: None,
+            limit: Some(500),
+        })
+        .await?
+        .len();
+    let active = engine
+        .runs(vec![
+            RunStatus::Delegated,
+            RunStatus::InProgress,
+            RunStatus::Verifying,
+        ])
+        .await?
+        .len();
+    Ok(
+        json!({"project": engine.project(), "plans": rows, "approvals_waiting": waiting, "runs_active": active}),
+    )
+}
+
+async fn overview(State(state): State<AppState>) -> Response {
+    overview_json(&state.engine)
+        .await
+        .map_or_else(|e| engine_error(&e), |v| Json(v).into_response())
+}
+
+/// The overview again whenever it changes.
+async fn overview_stream(State(state): State<AppState>) -> Response {
+    snapshots(state.engine, "overview", |engine| async move {
+        overview_json(&engine).await
+    })
 }
 
 #[derive(Deserialize)]
@@ -256,33 +291,54 @@ struct VersionQuery {
     version: Option<u32>,
 }
 
+/// A plan as the page shows it: the version asked for (else the current one), its plan run's
+/// state and report, and every run of its tasks.
+async fn plan_json(
+    engine: &Orchestrator,
+    id: PlanId,
+    version: Option<u32>,
+) -> crate::Result<Value> {
+    let view = engine.plan(id, version).await?;
+    if view.plan.project_id != engine.project().id {
+        return Err(crate::Error::NotFound {
+            what: "plan".into(),
+            id: id.to_string(),
+            hint: String::new(),
+        });
+    }
+    let status = engine.plan_run_status(id, Duration::ZERO).await?;
+    let runs: Vec<_> = engine
+        .runs(Vec::new())
+        .await?
+        .into_iter()
+        .filter(|r| r.plan_id == id)
+        .collect();
+    Ok(json!({"view": view, "run": status, "runs": runs}))
+}
+
 async fn plan(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(q): Query<VersionQuery>,
 ) -> Response {
-    let engine = &state.engine;
+    plan_json(&state.engine, PlanId(id), q.version)
+        .await
+        .map_or_else(|e| engine_error(&e), |v| Json(v).into_response())
+}
+
+/// The plan again whenever it changes (task states, runs, a new version).
+async fn plan_stream(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<VersionQuery>,
+) -> Response {
     let id = PlanId(id);
-    let result: crate::Result<Value> = async {
-        let view = engine.plan(id, q.version).await?;
-        if view.plan.project_id != engine.project().id {
-            return Err(crate::Error::NotFound {
-                what: "plan".into(),
-                id: id.to_string(),
-                hint: String::new(),
-            });
-        }
-        let status = engine.plan_run_status(id, Duration::ZERO).await?;
-        let runs: Vec<_> = engine
-            .runs(Vec::new())
-            .await?
-            .into_iter()
-            .filter(|r| r.plan_id == id)
-            .collect();
-        Ok(json!({"view": view, "run": status, "runs": runs}))
+    if let Err(e) = plan_json(&state.engine, id, q.version).await {
+        return engine_error(&e);
     }
-    .await;
-    result.map_or_else(|e| engine_error(&e), |v| Json(v).into_response())
+    snapshots(state.engine, "plan", move |engine| async move {
+        plan_json(&engine, id, q.version).await
+    })
 }
 
 #[derive(Deserialize)]
@@ -414,23 +470,35 @@ async fn approvals(State(state): State<AppState>, Query(q): Query<ApprovalsQuery
 
 /// The waiting requests, sent again whenever they change (answers from anywhere, new requests).
 async fn approvals_stream(State(state): State<AppState>) -> Response {
-    let engine = state.engine.clone();
+    snapshots(state.engine, "approvals", |engine| async move {
+        let filter = ApprovalFilter {
+            status: Some(ApprovalStatus::Pending),
+            run_id: None,
+            limit: Some(200),
+        };
+        Ok(json!(engine.approvals(filter).await?))
+    })
+}
+
+/// An event stream of `name` events, each a fresh `produce` whenever it differs from the last
+/// sent: looked at when this process changes the approvals queue, and every 700 ms for what
+/// other processes change. Ends when the client goes or `produce` fails.
+fn snapshots<F, Fut>(engine: Orchestrator, name: &'static str, produce: F) -> Response
+where
+    F: Fn(Orchestrator) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = crate::Result<Value>> + Send,
+{
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(8);
     tokio::spawn(async move {
         let mut last = String::new();
         loop {
-            let filter = ApprovalFilter {
-                status: Some(ApprovalStatus::Pending),
-                run_id: None,
-                limit: Some(200),
-            };
-            let Ok(list) = engine.approvals(filter).await else {
+            let Ok(value) = produce(engine.clone()).await else {
                 return;
             };
-            let data = serde_json::to_string(&list).unwrap_or_default();
+            let data = value.to_string();
             if data != last {
                 if sender
-                    .send(Ok(Event::default().event("approvals").data(data.clone())))
+                    .send(Ok(Event::default().event(name).data(data.clone())))
                     .await
                     .is_err()
                 {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_api;
+pub mod plans;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -35,6 +35,23 @@ function stream(path, handlers) {
   return source;
 }
 
+// Redraws with each `name` event of the stream at `path` that differs from the last.
+function live(path, name, draw) {
+  let last = null;
+  stream(path, {
+    [name]: (e) => {
+      if (e.data !== last) draw(JSON.parse(e.data));
+      last = e.data;
+    },
+  });
+}
+
+// Children as DOM nodes: nested lists flattened, null/undefined/false left out, the rest text.
+function nodes(children) {
+  return children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false)
+    .map((c) => (c instanceof Node ? c : document.createTextNode(String(c))));
+}
+
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -43,12 +60,12 @@ function h(tag, attrs, ...children) {
     else if (k === 'class') el.className = v;
     else el.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
+  el.append(...nodes(children));
   return el;
 }
+
+// Replaces what `el` shows.
+const fill = (el, ...children) => el.replaceChildren(...nodes(children));
 
 const badge = (status) => h('span', { class: 'badge status-' + status, 'data-status': status }, status);
 const time = (t) => (t ? new Date(t).toLocaleString() : '');
@@ -64,9 +81,14 @@ function table(headers, rows) {
 
 // ---- pages ----
 
+// The plans, drawn again whenever they change.
 async function overview(main) {
-  const data = await api('/api/overview');
-  main.replaceChildren(
+  drawOverview(main, await api('/api/overview'));
+  live('/api/overview/stream', 'overview', (data) => drawOverview(main, data));
+}
+
+function drawOverview(main, data) {
+  fill(main,
     h('h1', {}, 'Plans of ', data.project.name),
     h('p', { class: 'muted' }, data.project.root),
     h('div', { class: 'card' }, h('a', { href: '#/approvals' }, data.approvals_waiting + ' approval(s) waiting'), ' · ', data.runs_active + ' run(s) active'),
@@ -126,8 +148,24 @@ function graph(content, statuses) {
   return h('div', { class: 'graph' }, svg);
 }
 
+// A plan, drawn again whenever it changes (task states, runs, a new version).
 async function plan(main, id, version) {
-  const data = await api('/api/plans/' + id + (version ? '?version=' + version : ''));
+  const query = version ? '?version=' + version : '';
+  drawPlan(main, id, await api('/api/plans/' + id + query));
+  live('/api/plans/' + id + '/stream' + query, 'plan', (data) => drawPlan(main, id, data));
+}
+
+// The plan run's state: this server's own, or what the runs say when another process (an
+// `orchestrator run` in a terminal) runs the plan.
+function runState(data) {
+  if (data.run.state !== 'idle') return data.run.state;
+  const report = data.run.report;
+  if (data.runs.some((r) => ['DELEGATED', 'IN_PROGRESS', 'VERIFYING'].includes(r.status))) return 'running (started elsewhere)';
+  if (report.tasks.length && report.completed === report.tasks.length) return 'finished';
+  return 'not running';
+}
+
+function drawPlan(main, id, data) {
   const view = data.view;
   const content = view.version.content;
   const report = data.run.report;
@@ -135,11 +173,11 @@ async function plan(main, id, version) {
   const latestRun = {};
   for (const r of data.runs) latestRun[r.task_key] = r.id;
   const outcome = Object.fromEntries(report.tasks.map((t) => [t.task, t]));
-  main.replaceChildren(
+  fill(main,
     h('h1', {}, '#' + view.plan.id + ' ' + view.plan.title, ' ', badge(view.plan.status)),
     h('p', {}, content.goal),
     h('div', { class: 'card' },
-      h('strong', {}, 'Plan run: ' + data.run.state), ' · ', report.completed + ' of ' + report.tasks.length + ' completed, ' + report.escalated + ' escalated, ' + report.blocked + ' blocked · ' + money(report.cost_usd),
+      h('strong', {}, 'Plan run: ' + runState(data)), ' · ', report.completed + ' of ' + report.tasks.length + ' completed, ' + report.escalated + ' escalated, ' + report.blocked + ' blocked · ' + money(report.cost_usd),
       progress(report.completed, report.tasks.length)),
     content.success_criteria.length ? [h('h2', {}, 'Success criteria'), h('ul', {}, content.success_criteria.map((c) => h('li', {}, c)))] : null,
     content.constraints.length ? [h('h2', {}, 'Constraints'), h('ul', {}, content.constraints.map((c) => h('li', {}, c)))] : null,
@@ -169,55 +207,105 @@ async function plan(main, id, version) {
 
 async function diff(main, id, from, to) {
   const d = await api('/api/plans/' + id + '/diff?from=' + from + '&to=' + to);
-  main.replaceChildren(h('h1', {}, 'Plan #' + id + ': version ' + from + ' → ' + to), h('p', {}, h('a', { href: '#/plans/' + id }, '← the plan')), h('pre', {}, JSON.stringify(d, null, 2)));
+  fill(main, h('h1', {}, 'Plan #' + id + ': version ' + from + ' → ' + to), h('p', {}, h('a', { href: '#/plans/' + id }, '← the plan')), h('pre', {}, JSON.stringify(d, null, 2)));
 }
 
+// An event as a line for a person (the same words as the CLI's `run` board).
 function describe(e) {
   const p = e.payload || {};
+  const first = (text) => String(text || '').split('\n')[0];
   switch (e.kind) {
-    case 'tool_use': return p.name + ' ' + ((p.input && (p.input.command || p.input.file_path || p.input.url)) || '');
+    case 'attempt_started': return 'attempt ' + p.attempt + ' (' + p.agent + (p.resumed ? ', resuming its session' : '') + ')';
+    case 'agent_started': return 'agent process ' + p.pid + ' started';
+    case 'init': return 'session ' + p.session_id + ' with ' + p.model;
+    case 'tool_use': return p.name + ' ' + first((p.input && (p.input.command || p.input.file_path || p.input.url || p.input.pattern)) || '');
+    case 'tool_result': return first(p.content).slice(0, 200) || '(no output)';
     case 'assistant_text': return '“' + (p.text || '') + '”';
-    case 'permission_answer': return (p.allowed ? 'allowed' : 'denied') + ' by ' + p.decided_by + (p.message ? ': ' + p.message : '');
+    case 'permission_request': return 'asks to use ' + p.tool_name;
+    case 'permission_cancelled': return 'withdrew a permission request';
+    case 'permission_answer': {
+      const head = (p.allowed ? 'allowed' : 'denied') + ' by ' + p.decided_by;
+      const why = String(p.message || '').replace(/^(allowed|denied)( by [\w-]+)?: /, '');
+      return head + (why ? ': ' + why : '');
+    }
     case 'approval_waiting': return 'waiting for a person: request #' + p.approval_id + ' (' + p.reason + ')';
+    case 'api_retry': return 'API error ' + (p.status || '') + ', the agent retries';
+    case 'output': return '| ' + p.text;
+    case 'result': return 'agent finished (' + p.subtype + '), ' + money(p.cost_usd) + ', ' + (p.input_tokens || 0) + ' tokens in, ' + (p.output_tokens || 0) + ' out';
+    case 'exited': return 'agent exited' + (p.code !== null && p.code !== undefined ? ' with code ' + p.code : '') + (p.signal ? ' by signal ' + p.signal : '');
     case 'status': return (p.from ? p.from + ' → ' : '') + p.to + (p.error ? ': ' + p.error : '');
-    case 'verification': return p.passed ? 'verification passed' : 'verification failed: ' + (p.failed_checks || []).join('; ');
-    case 'result': return 'agent finished (' + p.subtype + ') ' + money(p.cost_usd);
+    case 'context': return p.estimated_tokens + ' of ' + p.budget + ' tokens of context';
+    case 'verification': return p.passed ? '✓ passed' : '✗ failed: ' + (p.failed_checks || []).join('; ');
     case 'merged': return 'merged into ' + p.branch + ' at ' + String(p.commit).slice(0, 10);
+    case 'rebased': return 'rebased onto the newer ' + (p.branch || 'branch') + '; verifying again';
     case 'merge_conflict': return 'conflict in ' + (p.files || []).join(', ');
-    case 'context': return 'context: ' + p.estimated_tokens + ' of ' + p.budget + ' tokens';
-    case 'tool_result': return String(p.content || '').slice(0, 200);
+    case 'stalled': return 'no event for ' + p.silent_secs + ' s; stopping the agent';
+    case 'stopping': return p.why;
+    case 'attempt_failed': return 'attempt ' + p.attempt + ' failed: ' + p.error;
+    case 'retry_scheduled': return 'retrying in ' + Math.round(p.in_secs || 0) + ' s';
+    case 'escalated': return 'escalated to a person after ' + p.attempts + ' attempts: ' + p.last_error;
+    case 'unknown': return '(' + ((p.raw && p.raw.type) || 'unrecognised') + ' message)';
     default: return JSON.stringify(p).slice(0, 200);
   }
 }
 
+// A run: its events live, what of it waits for a person (answerable here), its checkpoints and
+// verification, redrawn as events arrive.
 async function run(main, id) {
-  const data = await api('/api/runs/' + id);
-  const r = data.view.run;
+  const first = await api('/api/runs/' + id);
+  const r = first.view.run;
   const list = h('ul', { class: 'events', id: 'events' });
-  const head = h('div', { class: 'card' },
-    h('div', {}, 'Task ', h('strong', {}, r.task_key), ' of ', h('a', { href: '#/plans/' + r.plan_id }, 'plan #' + r.plan_id), ' · attempt ' + r.attempt + ' · ' + r.agent),
-    r.worktree ? h('div', { class: 'muted' }, 'worktree ' + r.worktree) : null,
-    r.last_error ? h('div', { class: 'error' }, r.last_error) : null,
-    data.view.waiting_approvals ? h('div', {}, h('a', { href: '#/approvals' }, data.view.waiting_approvals + ' approval(s) waiting')) : null);
   const status = h('span', { id: 'run-status' }, badge(r.status));
-  main.replaceChildren(
-    h('h1', {}, 'Run ' + r.id + ' ', status),
-    head,
-    h('h2', {}, 'Events (live)'),
-    list,
-    h('h2', {}, 'Verification'),
-    data.reports.length ? data.reports.map(report) : h('p', { class: 'muted' }, 'Not verified yet.'),
-  );
+  const head = h('div', { class: 'card' });
+  const waiting = h('div', { id: 'run-waiting' });
+  const details = h('div', { id: 'run-details' });
+  let cost = 0;
+  const draw = (data) => {
+    const run = data.view.run;
+    fill(head,
+      h('div', {}, 'Task ', h('strong', {}, run.task_key), ' of ', h('a', { href: '#/plans/' + run.plan_id }, 'plan #' + run.plan_id), ' · attempt ' + run.attempt + ' · ' + run.agent + ' · ', h('span', { id: 'run-cost' }, money(cost))),
+      run.worktree ? h('div', { class: 'muted' }, 'worktree ' + run.worktree) : null,
+      run.last_error ? h('div', { class: 'error' }, run.last_error) : null);
+    fill(details,
+      h('h2', {}, 'Checkpoints'),
+      data.view.checkpoints.length
+        ? table(['When', 'Why', ['Commit', { class: 'optional' }], 'Files changed', 'Cost'],
+            data.view.checkpoints.map((c) => h('tr', {}, h('td', {}, time(c.at)), h('td', {}, c.reason), h('td', { class: 'optional' }, h('code', {}, (c.commit || '').slice(0, 10))),
+              h('td', {}, h('code', {}, c.files_changed.join(', '))), h('td', {}, money(c.cost_usd)))))
+        : h('p', { class: 'muted' }, 'None yet.'),
+      h('h2', {}, 'Verification'),
+      data.reports.length ? data.reports.map(report) : h('p', { class: 'muted' }, 'Not verified yet.'));
+  };
+  draw(first);
+  let pending = null;
+  const refresh = () => {
+    if (pending) return;
+    pending = setTimeout(() => { pending = null; api('/api/runs/' + id).then(draw).catch(() => {}); }, 400);
+  };
+  fill(main, h('h1', {}, 'Run ' + r.id + ' ', status), head, waiting, h('h2', {}, 'Events (live)'), list, details);
   stream('/api/runs/' + id + '/events', {
     run_event: (e) => {
       const ev = JSON.parse(e.data);
-      if (ev.kind === 'status' && ev.payload.to) status.replaceChildren(badge(ev.payload.to));
+      if (ev.kind === 'status' && ev.payload.to) fill(status, badge(ev.payload.to));
+      if (ev.kind === 'result') {
+        cost += ev.payload.cost_usd || 0;
+        const shown = document.getElementById('run-cost');
+        if (shown) shown.textContent = money(cost);
+      }
       list.append(h('li', { class: ev.kind === 'approval_waiting' ? 'waiting' : '', 'data-kind': ev.kind },
         h('span', { class: 'muted' }, ev.seq), h('span', { class: 'muted at' }, new Date(ev.at).toLocaleTimeString()),
-        h('span', {}, h('span', { class: 'kind' }, ev.kind), ' ', describe(ev))));
+        h('span', {}, h('span', { class: 'kind' }, ev.kind.replace(/_/g, ' ')), ' ', describe(ev))));
       list.scrollTop = list.scrollHeight;
+      refresh();
     },
-    end: (e) => { status.replaceChildren(badge(e.data)); },
+    end: (e) => { fill(status, badge(e.data)); refresh(); },
+  });
+  // What this run waits for, answerable in place.
+  stream('/api/approvals/stream', {
+    approvals: (e) => {
+      const mine = JSON.parse(e.data).filter((a) => String(a.run_id) === String(id));
+      fill(waiting, mine.length ? [h('h2', {}, 'Waiting for you'), mine.map((a) => approvalCard(a, false))] : null);
+    },
   });
 }
 
@@ -261,20 +349,20 @@ function approvalCard(a, answered) {
 async function approvals(main) {
   const waiting = h('div', { id: 'waiting' }, h('p', { class: 'muted' }, 'Nothing waits for you.'));
   const answered = h('div', { id: 'answered' });
-  main.replaceChildren(h('h1', {}, 'Approvals'), h('p', { class: 'muted' }, 'Tool calls the permission policy put before a person. The agent waits for your answer.'), waiting,
+  fill(main, h('h1', {}, 'Approvals'), h('p', { class: 'muted' }, 'Tool calls the permission policy put before a person. The agent waits for your answer.'), waiting,
     h('h2', {}, 'Answered'), answered);
   stream('/api/approvals/stream', {
     approvals: (e) => {
       const list = JSON.parse(e.data);
-      waiting.replaceChildren(...(list.length ? list.map((a) => approvalCard(a, false)) : [h('p', { class: 'muted' }, 'Nothing waits for you.')]));
-      api('/api/approvals?all=true').then((all) => answered.replaceChildren(...all.filter((a) => a.status !== 'PENDING').slice(0, 20).map((a) => approvalCard(a, true)))).catch(() => {});
+      fill(waiting, ...(list.length ? list.map((a) => approvalCard(a, false)) : [h('p', { class: 'muted' }, 'Nothing waits for you.')]));
+      api('/api/approvals?all=true').then((all) => fill(answered, ...all.filter((a) => a.status !== 'PENDING').slice(0, 20).map((a) => approvalCard(a, true)))).catch(() => {});
     },
   });
 }
 
 async function locks(main) {
   const list = await api('/api/locks');
-  main.replaceChildren(h('h1', {}, 'Locks in force'),
+  fill(main, h('h1', {}, 'Locks in force'),
     list.length ? table(['Pattern', 'Mode', 'Run', ['Holder', { class: 'optional' }], 'Until'],
       list.map((l) => h('tr', {}, h('td', {}, h('code', {}, l.pattern)), h('td', {}, l.mode), h('td', {}, l.run_id ? h('a', { href: '#/runs/' + l.run_id }, 'run ' + l.run_id) : '–'),
         h('td', { class: 'optional' }, l.owner), h('td', {}, time(l.expires_at)))))
@@ -283,7 +371,7 @@ async function locks(main) {
 
 async function knowledge(main) {
   const k = await api('/api/knowledge');
-  main.replaceChildren(h('h1', {}, 'Knowledge'),
+  fill(main, h('h1', {}, 'Knowledge'),
     h('h2', {}, 'Documentation sources'),
     k.sources.length ? table(['Source', 'Kind', 'Documents', 'Chunks', ['Indexed', { class: 'optional' }]],
       k.sources.map((s) => h('tr', {}, h('td', {}, s.location), h('td', {}, s.kind), h('td', {}, s.documents), h('td', {}, s.chunks), h('td', { class: 'optional' }, time(s.indexed_at) || 'never'))))
@@ -317,12 +405,12 @@ async function render() {
       try {
         await page(m, main);
       } catch (err) {
-        main.replaceChildren(h('h1', {}, 'Cannot show this'), h('p', { class: 'error' }, err.message), h('p', {}, h('a', { href: '#/' }, 'Back to the plans')));
+        fill(main, h('h1', {}, 'Cannot show this'), h('p', { class: 'error' }, err.message), h('p', {}, h('a', { href: '#/' }, 'Back to the plans')));
       }
       return;
     }
   }
-  main.replaceChildren(h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '#/' }, 'Back to the plans')));
+  fill(main, h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '#/' }, 'Back to the plans')));
 }
 
 // The approvals count in the header stays live on every page.
