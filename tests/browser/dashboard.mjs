@@ -1,6 +1,7 @@
 // Drives the dashboard in Debian's headless Chromium with playwright-core: a running plan, its
 // run's events arriving live, one request approved on the run's page and one denied on the
 // approvals page, a phone-sized screen, the back button and a reload. Screenshots go to $SCREENSHOTS. Prints one JSON line on success.
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
 // ES modules ignore NODE_PATH: playwright-core is found in the folder the test names.
@@ -106,6 +107,20 @@ try {
   const pages = text + (await page.locator('body').innerText()) + seen.first;
   seen.secret_shown = (answers + pages).includes(process.env.SECRET);
   seen.redacted_shown = pages.includes('[redacted:ANTHROPIC_API_KEY]');
+  // A decision recorded meanwhile (a new version): the plan's page shows it without a reload,
+  // with what changed, and the old version on its own.
+  await page.goto(`${url}#/plans/${plan}`);
+  await waitFor('h2:has-text("Versions")');
+  const decide = JSON.parse(process.env.DECIDE);
+  execFileSync(decide.program, decide.args, { stdio: 'ignore' });
+  await page.click('a:has-text("what changed")');
+  await waitFor('li[data-change]');
+  seen.diff = await page.locator('li[data-change]').evaluateAll((items) => items.map((li) => li.dataset.change));
+  await page.screenshot({ path: `${shots}/diff.png`, fullPage: true });
+  seen.diff_text = await page.locator('li[data-change]').innerText();
+  await page.click('a:has-text("version 1")');
+  await waitFor('.notice');
+  seen.old_version_notice = (await page.locator('.notice').innerText()).includes('the plan is at version 2');
   seen.errors = errors;
   console.log(JSON.stringify({ ok: true, ...seen }));
 } catch (err) {

@@ -153,11 +153,28 @@ pub struct StdioPeer {
 }
 
 impl StdioPeer {
-    pub fn spawn(mut cmd: Command) -> Self {
+    pub fn spawn(cmd: Command) -> Self {
+        Self::spawn_with(cmd, Stdio::null())
+    }
+
+    /// Like `spawn`, with the server's stderr lines read as they come.
+    pub fn spawn_with_stderr(cmd: Command) -> (Self, Receiver<String>) {
+        let mut peer = Self::spawn_with(cmd, Stdio::piped());
+        let stderr = peer.child.stderr.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        (peer, lines)
+    }
+
+    fn spawn_with(mut cmd: Command, stderr: Stdio) -> Self {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn orchestrator");
         let stdin = child.stdin.take().unwrap();

@@ -175,6 +175,9 @@ function drawPlan(main, id, data) {
   const outcome = Object.fromEntries(report.tasks.map((t) => [t.task, t]));
   fill(main,
     h('h1', {}, '#' + view.plan.id + ' ' + view.plan.title, ' ', badge(view.plan.status)),
+    view.version.version !== view.plan.current_version
+      ? h('p', { class: 'card notice' }, 'This is version ' + view.version.version + '; the plan is at version ' + view.plan.current_version + '. ', h('a', { href: '#/plans/' + id }, 'See the current one'))
+      : null,
     h('p', {}, content.goal),
     h('div', { class: 'card' },
       h('strong', {}, 'Plan run: ' + runState(data)), ' · ', report.completed + ' of ' + report.tasks.length + ' completed, ' + report.escalated + ' escalated, ' + report.blocked + ' blocked · ' + money(report.cost_usd),
@@ -205,9 +208,37 @@ function drawPlan(main, id, data) {
   );
 }
 
+// What changed between two versions of a plan: fields, then phases, tasks and decisions.
 async function diff(main, id, from, to) {
-  const d = await api('/api/plans/' + id + '/diff?from=' + from + '&to=' + to);
-  fill(main, h('h1', {}, 'Plan #' + id + ': version ' + from + ' → ' + to), h('p', {}, h('a', { href: '#/plans/' + id }, '← the plan')), h('pre', {}, JSON.stringify(d, null, 2)));
+  const [d, older, newer] = await Promise.all([
+    api('/api/plans/' + id + '/diff?from=' + from + '&to=' + to),
+    api('/api/plans/' + id + '?version=' + from),
+    api('/api/plans/' + id + '?version=' + to),
+  ]);
+  // An added or removed item's words, from the version that has it.
+  const words = (title, item) => {
+    const content = (item.kind === 'removed' ? older : newer).view.version.content;
+    const tasks = content.phases.flatMap((p) => p.tasks);
+    const found = title === 'Phases' ? content.phases.find((p) => p.key === item.key)
+      : title === 'Tasks' ? tasks.find((t) => t.key === item.key)
+      : content.decisions.find((x) => x.key === item.key);
+    if (!found) return null;
+    return ': ' + (found.what || found.title || found.name || '') + (found.why ? ' — ' + found.why : '');
+  };
+  const value = (v) => (typeof v === 'string' ? v : JSON.stringify(v));
+  const change = (f) => h('li', { class: 'change' }, h('strong', {}, f.field), ': ', h('del', {}, value(f.before)), ' → ', h('ins', {}, value(f.after)));
+  const items = (title, list) => list.length
+    ? [h('h2', {}, title), h('ul', {}, list.map((item) => h('li', { 'data-change': item.kind },
+        badge(item.kind.toUpperCase()), ' ', h('strong', {}, item.key), item.kind === 'changed' ? null : words(title, item),
+        item.fields.length ? h('ul', {}, item.fields.map(change)) : null)))]
+    : null;
+  const empty = !d.fields.length && !d.phases.length && !d.tasks.length && !d.decisions.length;
+  fill(main,
+    h('h1', {}, 'Plan #' + id + ': version ' + from + ' → ' + to),
+    h('p', {}, h('a', { href: '#/plans/' + id }, '← the plan'), ' · ', h('a', { href: '#/plans/' + id + '/v/' + from }, 'version ' + from), ' · ', h('a', { href: '#/plans/' + id + '/v/' + to }, 'version ' + to)),
+    empty ? h('p', { class: 'muted' }, 'The two versions are the same.') : null,
+    d.fields.length ? [h('h2', {}, 'Plan'), h('ul', {}, d.fields.map(change))] : null,
+    items('Phases', d.phases), items('Tasks', d.tasks), items('Decisions', d.decisions));
 }
 
 // An event as a line for a person (the same words as the CLI's `run` board).
