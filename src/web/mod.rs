@@ -1,7 +1,8 @@
 //! The web dashboard: every plan and run, and the approvals queue, from a browser.
 //!
 //! One axum router: the page (HTML, script and style embedded in the binary; no build step) and a
-//! JSON API under `/api`, with server-sent events for a run's events and for the approvals queue.
+//! JSON API under `/api`, with server-sent events for a run's events, and for the overview, a plan
+//! and the approvals queue (each sent again whenever it changes).
 //! The page routes by the URL's fragment (`#/plans/3`), so the back button and reloads work.
 //!
 //! Security: bound to loopback unless told otherwise; any other address needs a token (given at
