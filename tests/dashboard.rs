@@ -8,8 +8,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use orchestrator::domain::{LockMode, PlanStatus, RunStatus, Timestamp};
-use orchestrator::store::{NewApproval, NewLease, NewRun};
+use orchestrator::domain::{
+    CheckResult, Finding, LockMode, PlanStatus, RunStatus, Severity, Timestamp,
+};
+use orchestrator::store::{NewApproval, NewLease, NewReport, NewRun};
 use serde_json::{Value, json};
 use support::Project;
 
@@ -131,6 +133,34 @@ fn seeded() -> Project {
         .unwrap();
     store
         .add_kb_source(project_id, "/docs/somewhere", "folder")
+        .unwrap();
+    store
+        .save_report(&NewReport {
+            project_id,
+            run_id: Some(run.id),
+            commit: Some("abc123".into()),
+            dirty: false,
+            base_commit: None,
+            started_at: Timestamp::now(),
+            finished_at: Timestamp::now(),
+            checks: vec![CheckResult {
+                name: "ruff".into(),
+                passed: false,
+                exit_code: Some(1),
+                duration_ms: 120,
+                error: None,
+                findings: vec![Finding {
+                    file: Some("app.py".into()),
+                    line: Some(3),
+                    column: Some(1),
+                    rule: Some("F401".into()),
+                    severity: Severity::Error,
+                    message: "`os` imported but unused".into(),
+                }],
+                tests: None,
+                output_tail: "Found 1 error.".into(),
+            }],
+        })
         .unwrap();
     project
 }
@@ -278,7 +308,17 @@ async fn every_endpoint_answers_and_changes_need_the_pages_own_request() {
         ),
         (Some("IN_PROGRESS"), Some(2))
     );
-    assert_eq!(run["reports"], json!([]));
+    // Its verification, with findings by file and line.
+    let finding = &run["reports"][0]["checks"][0]["findings"][0];
+    assert_eq!(
+        (
+            finding["file"].as_str(),
+            finding["line"].as_u64(),
+            finding["rule"].as_str()
+        ),
+        (Some("app.py"), Some(3), Some("F401"))
+    );
+    assert_eq!(run["reports"][0]["passed"], false);
     assert_eq!(get(&c, &u("/api/runs/99")).await.0, 404);
     assert_eq!(get(&c, &u("/api/runs/99/events")).await.0, 404);
 

@@ -342,7 +342,7 @@ async function run(main, id) {
 
 function report(rep) {
   return h('div', { class: 'card' },
-    h('div', {}, h('strong', {}, rep.passed ? '✓ passed' : '✗ failed'), ' ', h('span', { class: 'muted' }, time(rep.created_at) + (rep.commit ? ' · ' + rep.commit.slice(0, 10) : ''))),
+    h('div', {}, h('strong', {}, rep.passed ? '✓ passed' : '✗ failed'), ' ', h('span', { class: 'muted' }, time(rep.finished_at) + (rep.commit ? ' · ' + rep.commit.slice(0, 10) : ''))),
     rep.checks.map((c) => {
       const byFile = {};
       for (const f of c.findings) (byFile[f.file || '(no file)'] = byFile[f.file || '(no file)'] || []).push(f);
@@ -367,10 +367,10 @@ function approvalCard(a, answered) {
     h('div', {}, a.reason),
     h('pre', {}, JSON.stringify(a.input, null, 2)),
     answered
-      ? h('div', { class: 'muted' }, (a.decided_by ? 'by ' + a.decided_by : '') + (a.decision_reason ? ': ' + a.decision_reason : ''))
+      ? h('div', { class: 'muted' }, (a.decided_by ? 'by ' + a.decided_by : '') + (a.applies_to_run ? ', always for this run' : '') + (a.decision_reason ? ': ' + a.decision_reason : '') + (a.decided_at ? ' · ' + time(a.decided_at) : ''))
       : h('div', { class: 'actions' },
           h('button', { class: 'primary', onclick: () => decide('approve') }, 'Approve'),
-          h('button', { onclick: () => decide('approve_always') }, 'Always for this run'),
+          h('button', { onclick: () => decide('approve_always'), title: a.grants.length ? 'Also allows, for the rest of this run: ' + a.grants.join(', ') : null }, 'Always for this run'),
           reason,
           h('button', { class: 'danger', onclick: () => { if (!reason.value.trim()) { message.textContent = 'Say why: the agent reads it.'; reason.focus(); return; } decide('deny'); } }, 'Deny'),
           message,
