@@ -600,6 +600,24 @@ async fn off_loopback_or_with_a_token_every_api_request_needs_it() {
             "{path} with the token"
         );
     }
+    for path in [
+        "/api/approvals/1",
+        "/api/runs/1/control",
+        "/api/plans/1/control",
+    ] {
+        let refused = c
+            .post(format!("{base}{path}"))
+            .header("X-Orchestrator", "1")
+            .json(&json!({"action": "cancel", "decision": "approve"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            refused.status().as_u16(),
+            401,
+            "POST {path} without the token"
+        );
+    }
     let refused: Value = c
         .get(format!("{base}/api/overview"))
         .send()
@@ -709,4 +727,167 @@ async fn serve_runs_the_dashboard_beside_the_mcp_server() {
     let requests = support::structured(&listed)["requests"].clone();
     assert_eq!(requests.as_array().map(Vec::len), Some(1), "{listed}");
     assert_eq!(requests[0]["id"], 2);
+}
+
+/// A person's decisions from the dashboard: cancel a run (its locks released, what it waited for
+/// withdrawn), retry an escalated one (supervised by the dashboard's process), and what is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_and_plan_runs_are_controlled_from_the_dashboard() {
+    let project = seeded();
+    // The retried run's agent: a script that finishes at once.
+    std::fs::write(
+        project.root.join("orchestrator.toml"),
+        "[agent]\ncommand = \"sh\"\nkind = \"command\"\nargs = [\"-c\", \"exit 0\"]\n",
+    )
+    .unwrap();
+    let store = project.store();
+    let escalated = store
+        .create_run(&NewRun {
+            plan_id: orchestrator::domain::PlanId(1),
+            task_key: "T2".into(),
+            agent: "command".into(),
+        })
+        .unwrap();
+    for status in [
+        RunStatus::Delegated,
+        RunStatus::InProgress,
+        RunStatus::Escalated,
+    ] {
+        store.set_run_status(escalated.id, status, None).unwrap();
+    }
+    let dash = start(&project, &["--addr", "127.0.0.1:0"]);
+    let c = client();
+    let control = |path: String, body: Value| {
+        c.post(format!("{}{path}", dash.url))
+            .header("X-Orchestrator", "1")
+            .json(&body)
+            .send()
+    };
+    let answer = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap_or(Value::Null))
+    };
+
+    let (status, refused) = answer(
+        control("api/runs/1/control".into(), json!({"action": "retry"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("works on an escalated run"),
+        "{refused}"
+    );
+    assert_eq!(
+        answer(
+            control("api/runs/1/control".into(), json!({"action": "explode"}))
+                .await
+                .unwrap()
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        answer(
+            control("api/runs/99/control".into(), json!({"action": "cancel"}))
+                .await
+                .unwrap()
+        )
+        .await
+        .0,
+        404
+    );
+    let bare = c
+        .post(format!("{}api/runs/1/control", dash.url))
+        .json(&json!({"action": "cancel"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status().as_u16(), 403, "not from the dashboard's page");
+    let (status, refused) = answer(
+        control("api/plans/1/control".into(), json!({"action": "pause"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422, "nothing runs the plan here: {refused}");
+    assert_eq!(
+        answer(
+            control("api/plans/1/control".into(), json!({"action": "explode"}))
+                .await
+                .unwrap()
+        )
+        .await
+        .0,
+        400
+    );
+
+    // Cancel run 1: it ends, its lock goes back, its two waiting requests are withdrawn.
+    let (status, run) = answer(
+        control("api/runs/1/control".into(), json!({"action": "cancel"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, run["status"].as_str()), (200, Some("CANCELLED")));
+    assert_eq!(
+        get(&c, &format!("{}api/locks", dash.url)).await.1,
+        json!([])
+    );
+    assert_eq!(
+        get(&c, &format!("{}api/approvals", dash.url)).await.1,
+        json!([])
+    );
+    let (_, all) = get(&c, &format!("{}api/approvals?all=true", dash.url)).await;
+    for request in all.as_array().unwrap() {
+        assert_eq!(
+            (
+                request["status"].as_str(),
+                request["decided_by"].as_str(),
+                request["decision_reason"].as_str()
+            ),
+            (
+                Some("EXPIRED"),
+                Some("orchestrator"),
+                Some("the run was cancelled")
+            )
+        );
+    }
+
+    // Retry the escalated run: a fresh count of attempts, supervised by the dashboard's process.
+    let (status, run) = answer(
+        control(
+            format!("api/runs/{}/control", escalated.id),
+            json!({"action": "retry"}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, run["status"].as_str()),
+        (200, Some("PENDING")),
+        "{run}"
+    );
+    let events = c
+        .get(format!("{}api/runs/{}/events", dash.url, escalated.id))
+        .send()
+        .await
+        .unwrap();
+    let events = read_events(events, |e| {
+        e.iter()
+            .any(|(_, d)| d.contains("\"kind\":\"attempt_started\""))
+    })
+    .await;
+    assert!(
+        events
+            .iter()
+            .any(|(_, d)| d.contains("\"kind\":\"attempt_started\"")),
+        "the dashboard's process supervises it: {events:?}"
+    );
 }

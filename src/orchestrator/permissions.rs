@@ -170,6 +170,19 @@ impl Orchestrator {
         Ok(request)
     }
 
+    /// Withdraws a run's requests still waiting for a person, because nothing will act on the
+    /// answer any more (`reason` says why; the person sees it).
+    pub async fn withdraw_approvals(&self, run: RunId, reason: &str) -> Result<usize> {
+        let reason = reason.to_owned();
+        let withdrawn = self
+            .blocking(move |s| s.withdraw_run_approvals(run, &reason))
+            .await?;
+        if !withdrawn.is_empty() {
+            self.approvals_changed.notify_waiters();
+        }
+        Ok(withdrawn.len())
+    }
+
     /// The audit log of permission decisions, newest first.
     pub async fn audit_log(&self, run: Option<RunId>, limit: u32) -> Result<Vec<AuditEntry>> {
         self.blocking(move |s| s.audit_log(run, limit)).await

@@ -207,6 +207,7 @@ impl Orchestrator {
         if run.status == RunStatus::Cancelled {
             // Nothing is left behind: the locks go back, the worktree and its branch go away.
             self.unlock_run(id, "the run was cancelled").await?;
+            self.withdraw_approvals(id, "the run was cancelled").await?;
             self.remove_worktree(id).await;
         }
         Ok(run)

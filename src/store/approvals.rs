@@ -148,15 +148,31 @@ fn expire_overdue(tx: &Transaction<'_>, now: Timestamp) -> Result<Vec<ApprovalRe
         stmt.query_map([now.as_millis()], |row| row.get(0))?
             .collect::<rusqlite::Result<_>>()?
     };
+    expire(
+        tx,
+        &ids,
+        now,
+        "timeout",
+        "nobody answered before the timeout, so the call is denied",
+    )
+}
+
+/// Marks pending requests `EXPIRED` (a denial nobody gave), audited with who and why.
+fn expire(
+    tx: &Transaction<'_>,
+    ids: &[i64],
+    now: Timestamp,
+    by: &str,
+    reason: &str,
+) -> Result<Vec<ApprovalRequest>> {
     let mut expired = Vec::new();
     for id in ids {
         tx.execute(
-            "UPDATE approval_requests SET status = 'EXPIRED', decided_by = 'timeout',
-             decision_reason = 'nobody answered before the timeout, so the call is denied', decided_at = ?2
-             WHERE id = ?1",
-            params![id, now.as_millis()],
+            "UPDATE approval_requests SET status = 'EXPIRED', decided_by = ?3, decision_reason = ?4, decided_at = ?2
+             WHERE id = ?1 AND status = 'PENDING'",
+            params![id, now.as_millis(), by, reason],
         )?;
-        let request = load_approval(tx, ApprovalId(id))?;
+        let request = load_approval(tx, ApprovalId(*id))?;
         audit_answer(tx, &request)?;
         expired.push(request);
     }
@@ -230,6 +246,25 @@ impl Store {
     /// and audits each; returns them.
     pub fn expire_approvals(&self, now: Timestamp) -> Result<Vec<ApprovalRequest>> {
         self.write(|tx| expire_overdue(tx, now))
+    }
+
+    /// Withdraws a run's pending requests (its agent is gone, or the run was cancelled): they end
+    /// `EXPIRED`, decided by `orchestrator`, with `reason`. Returns them.
+    pub fn withdraw_run_approvals(
+        &self,
+        run_id: RunId,
+        reason: &str,
+    ) -> Result<Vec<ApprovalRequest>> {
+        self.write(|tx| {
+            let ids: Vec<i64> = {
+                let mut stmt = tx.prepare(
+                    "SELECT id FROM approval_requests WHERE status = 'PENDING' AND run_id = ?1 ORDER BY id",
+                )?;
+                stmt.query_map([run_id.0], |row| row.get(0))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            expire(tx, &ids, Timestamp::now(), "orchestrator", reason)
+        })
     }
 
     /// Answers a pending request. Answering twice is an illegal transition, so two people cannot

@@ -550,7 +550,12 @@ async fn attempt(
             }
             () = stop.cancelled(), if !stopped => {
                 stopped = true;
-                log(engine, run_id, "stopping", &json!({"why": "the orchestrator is shutting down"}), on_event).await;
+                let why = if engine.stop_token().is_cancelled() {
+                    "the orchestrator is shutting down"
+                } else {
+                    "a person paused or cancelled the run or its plan run"
+                };
+                log(engine, run_id, "stopping", &json!({"why": why}), on_event).await;
                 handle.send(Control::Interrupt).await;
                 // Give the agent a moment to stop on its own, then end it.
                 let pid = handle.pid();
@@ -562,6 +567,10 @@ async fn attempt(
         }
     }
     handle.kill();
+    // What this agent asked and nobody answered is moot: its process is gone.
+    let _ = engine
+        .withdraw_approvals(run_id, "the agent stopped before anyone answered")
+        .await;
     if stopped {
         save_checkpoint(engine, run_id, &dir, "stopped", usage, &last_output).await;
         return Ok(Ending::Stopped);

@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Orchestrator;
 use crate::domain::{ApprovalId, ApprovalStatus, PlanId, RunId, RunStatus};
+use crate::orchestrator::{PlanRunAction, RunAction};
 use crate::policy::HumanAnswer;
 use crate::store::ApprovalFilter;
 
@@ -112,8 +113,10 @@ fn router(state: AppState) -> axum::Router {
         .route("/api/plans/{id}", get(plan))
         .route("/api/plans/{id}/diff", get(plan_diff))
         .route("/api/plans/{id}/stream", get(plan_stream))
+        .route("/api/plans/{id}/control", post(plan_control))
         .route("/api/runs/{id}", get(run))
         .route("/api/runs/{id}/events", get(run_events))
+        .route("/api/runs/{id}/control", post(run_control))
         .route("/api/approvals", get(approvals))
         .route("/api/approvals/stream", get(approvals_stream))
         .route("/api/approvals/{id}", post(answer))
@@ -292,6 +295,28 @@ struct VersionQuery {
     version: Option<u32>,
 }
 
+/// Refuses a plan of another project (the store may hold several) as if it did not exist.
+async fn own_plan(engine: &Orchestrator, id: PlanId) -> crate::Result<()> {
+    let store = engine.store().clone();
+    let plan = tokio::task::spawn_blocking(move || store.plan(id))
+        .await
+        .map_err(|e| crate::Error::Internal(format!("reading plan {id}: {e}")))??;
+    if plan.project_id == engine.project().id {
+        Ok(())
+    } else {
+        Err(crate::Error::not_found("plan", id))
+    }
+}
+
+/// A run of this project's plans, else not found.
+async fn own_run(engine: &Orchestrator, id: RunId) -> crate::Result<crate::orchestrator::RunView> {
+    let view = engine.run_view(id).await?;
+    own_plan(engine, view.run.plan_id)
+        .await
+        .map_err(|_| crate::Error::not_found("run", id))?;
+    Ok(view)
+}
+
 /// A plan as the page shows it: the version asked for (else the current one), its plan run's
 /// state and report, and every run of its tasks.
 async fn plan_json(
@@ -299,14 +324,8 @@ async fn plan_json(
     id: PlanId,
     version: Option<u32>,
 ) -> crate::Result<Value> {
+    own_plan(engine, id).await?;
     let view = engine.plan(id, version).await?;
-    if view.plan.project_id != engine.project().id {
-        return Err(crate::Error::NotFound {
-            what: "plan".into(),
-            id: id.to_string(),
-            hint: String::new(),
-        });
-    }
     let status = engine.plan_run_status(id, Duration::ZERO).await?;
     let runs: Vec<_> = engine
         .runs(Vec::new())
@@ -353,6 +372,9 @@ async fn plan_diff(
     Path(id): Path<i64>,
     Query(q): Query<DiffQuery>,
 ) -> Response {
+    if let Err(e) = own_plan(&state.engine, PlanId(id)).await {
+        return engine_error(&e);
+    }
     match state.engine.diff_plan(PlanId(id), q.from, q.to).await {
         Ok(diff) => Json(diff).into_response(),
         Err(e) => engine_error(&e),
@@ -362,7 +384,7 @@ async fn plan_diff(
 async fn run(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
     let engine = &state.engine;
     let result: crate::Result<Value> = async {
-        let view = engine.run_view(RunId(id)).await?;
+        let view = own_run(engine, RunId(id)).await?;
         let reports = engine.run_reports(RunId(id)).await?;
         Ok(json!({"view": view, "reports": reports}))
     }
@@ -385,7 +407,7 @@ async fn run_events(
 ) -> Response {
     let engine = state.engine.clone();
     let id = RunId(id);
-    if let Err(e) = engine.run_view(id).await {
+    if let Err(e) = own_run(&engine, id).await {
         return engine_error(&e);
     }
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(64);
@@ -574,6 +596,72 @@ async fn answer(
         Ok(request) => Json(request).into_response(),
         Err(e) => engine_error(&e),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControlBody {
+    action: String,
+}
+
+/// Reads a `{"action": …}` body, the action one of `allowed`.
+fn control_action(body: &[u8], allowed: &[&'static str]) -> Result<&'static str, String> {
+    let shape = || format!("the body must be {{\"action\": {}}}", allowed.join("|"));
+    let body: ControlBody =
+        serde_json::from_slice(body).map_err(|e| format!("{}: {e}", shape()))?;
+    allowed
+        .iter()
+        .find(|a| **a == body.action)
+        .copied()
+        .ok_or_else(|| format!("unknown action `{}`: {}", body.action, shape()))
+}
+
+/// A person's decision about one run: retry or resume an escalated run (supervised by this
+/// process from then on), or cancel a run.
+async fn run_control(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Response {
+    let action = match control_action(&body, &["retry", "resume", "cancel"]) {
+        Ok("retry") => RunAction::Retry,
+        Ok("resume") => RunAction::Resume,
+        Ok(_) => RunAction::Cancel,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
+    let engine = &state.engine;
+    if let Err(e) = own_run(engine, RunId(id)).await {
+        return engine_error(&e);
+    }
+    match engine.control_run(RunId(id), action).await {
+        Ok(run) => {
+            if action != RunAction::Cancel {
+                engine.spawn_run(run.id, engine.stop_token());
+            }
+            Json(run).into_response()
+        }
+        Err(e) => engine_error(&e),
+    }
+}
+
+/// Starts, pauses, resumes or cancels a plan run in this process.
+async fn plan_control(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Response {
+    let engine = &state.engine;
+    let id = PlanId(id);
+    if let Err(e) = own_plan(engine, id).await {
+        return engine_error(&e);
+    }
+    let result = match control_action(&body, &["start", "pause", "resume", "cancel"]) {
+        Ok("start" | "resume") => engine.start_plan_run(id).await,
+        Ok("pause") => engine.control_plan_run(id, PlanRunAction::Pause).await,
+        Ok(_) => engine.control_plan_run(id, PlanRunAction::Cancel).await,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
+    result.map_or_else(|e| engine_error(&e), |v| Json(v).into_response())
 }
 
 async fn locks(State(state): State<AppState>) -> Response {

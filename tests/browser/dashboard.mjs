@@ -1,32 +1,11 @@
-// Drives the dashboard in Debian's headless Chromium with playwright-core: a running plan, its
-// run's events arriving live, one request approved on the run's page and one denied on the
-// approvals page, a phone-sized screen, the back button and a reload. Screenshots go to $SCREENSHOTS. Prints one JSON line on success.
+// The dashboard with a plan run by `orchestrator run` in another process: its run's events
+// arriving live, one request approved on the run's page and one denied on the approvals page, the
+// locks and knowledge pages, a phone-sized screen, the back button and a reload, a new version and
+// its diff. Screenshots go to $SCREENSHOTS.
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { plan, scenario, shots, url } from './harness.mjs';
 
-// ES modules ignore NODE_PATH: playwright-core is found in the folder the test names.
-const require = createRequire(`${process.env.NODE_MODULES}/`);
-const { chromium } = require('playwright-core');
-
-const url = process.env.DASHBOARD_URL;
-const plan = process.env.PLAN_ID;
-const shots = process.env.SCREENSHOTS;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-});
-const seen = {};
-const step = (what) => console.error(`browser: ${what}`);
-try {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  page.setDefaultTimeout(60000);
-  const waitFor = (selector, options) => {
-    step(`waiting for ${selector}`);
-    return page.waitForSelector(selector, options);
-  };
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-
+await scenario(async ({ page, waitFor, seen }) => {
   // The plans, then the running plan with its graph.
   await page.goto(url + '#/');
   await waitFor(`tr[data-plan="${plan}"]`);
@@ -121,16 +100,4 @@ try {
   await page.click('a:has-text("version 1")');
   await waitFor('.notice');
   seen.old_version_notice = (await page.locator('.notice').innerText()).includes('the plan is at version 2');
-  seen.errors = errors;
-  console.log(JSON.stringify({ ok: true, ...seen }));
-} catch (err) {
-  // What the page showed when it went wrong, for whoever reads the failure.
-  for (const page of browser.contexts().flatMap((c) => c.pages())) {
-    await page.screenshot({ path: `${shots}/failure.png`, fullPage: true }).catch(() => {});
-    step(`page ${page.url()} showed:\n${await page.locator('body').innerText().catch(() => '?')}`);
-  }
-  console.log(JSON.stringify({ ok: false, error: String(err), ...seen }));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

@@ -155,6 +155,64 @@ async function plan(main, id, version) {
   live('/api/plans/' + id + '/stream' + query, 'plan', (data) => drawPlan(main, id, data));
 }
 
+// Buttons that POST an action; a `confirm` one asks for a second click first. Errors show beside
+// them; what changed shows through the page's live stream.
+function controls(path, buttons) {
+  const message = h('span', { class: 'error' });
+  const send = async (action) => {
+    try {
+      message.textContent = '';
+      await api(path, { body: { action } });
+    } catch (err) {
+      message.textContent = err.message;
+    }
+  };
+  return h('div', { class: 'actions controls' }, buttons.map((b) => {
+    const button = h('button', { class: b.danger ? 'danger' : b.primary ? 'primary' : null, 'data-action': b.action, title: b.title || null }, b.label);
+    let armed = false;
+    button.addEventListener('click', () => {
+      if (b.confirm && !armed) {
+        armed = true;
+        button.textContent = b.confirm;
+        return;
+      }
+      button.disabled = true;
+      send(b.action).finally(() => { button.disabled = false; });
+    });
+    return button;
+  }), message);
+}
+
+// What a person can do with a plan's run from here.
+function planControls(id, data) {
+  const state = runState(data);
+  const path = '/api/plans/' + id + '/control';
+  if (state === 'running') {
+    return controls(path, [
+      { label: 'Pause', action: 'pause', title: 'No new task starts; running agents stop and resume later' },
+      { label: 'Cancel the plan run', action: 'cancel', danger: true, confirm: 'Click again: every unfinished run is cancelled' },
+    ]);
+  }
+  if (state.startsWith('running')) return h('div', { class: 'muted' }, 'Run by another process (`orchestrator run`): pause or stop it there.');
+  if (state === 'finished' || !['APPROVED', 'ACTIVE'].includes(data.view.plan.status)) return null;
+  return controls(path, [{ label: data.runs.length ? 'Resume the plan run' : 'Start the plan run', action: 'start', primary: true, title: 'Run it in this dashboard\'s process' }]);
+}
+
+// What a person can do with one run: an escalated one is theirs to decide.
+function runControls(run) {
+  const path = '/api/runs/' + run.id + '/control';
+  const cancel = { label: 'Cancel the run', action: 'cancel', danger: true, confirm: 'Click again to cancel it' };
+  switch (run.status) {
+    case 'ESCALATED': return controls(path, [
+      { label: 'Retry', action: 'retry', primary: true, title: 'A fresh count of attempts, from a fresh session' },
+      { label: 'Resume its session', action: 'resume', title: 'The agent continues where it stopped' },
+      cancel]);
+    case 'FAILED': return controls(path, [{ label: 'Retry', action: 'retry', primary: true }, cancel]);
+    case 'COMPLETED': case 'CANCELLED': return null;
+    default: return controls(path, [cancel]);
+  }
+}
+
 // The plan run's state: this server's own, or what the runs say when another process (an
 // `orchestrator run` in a terminal) runs the plan.
 function runState(data) {
@@ -181,7 +239,8 @@ function drawPlan(main, id, data) {
     h('p', {}, content.goal),
     h('div', { class: 'card' },
       h('strong', {}, 'Plan run: ' + runState(data)), ' · ', report.completed + ' of ' + report.tasks.length + ' completed, ' + report.escalated + ' escalated, ' + report.blocked + ' blocked · ' + money(report.cost_usd),
-      progress(report.completed, report.tasks.length)),
+      progress(report.completed, report.tasks.length),
+      planControls(id, data)),
     content.success_criteria.length ? [h('h2', {}, 'Success criteria'), h('ul', {}, content.success_criteria.map((c) => h('li', {}, c)))] : null,
     content.constraints.length ? [h('h2', {}, 'Constraints'), h('ul', {}, content.constraints.map((c) => h('li', {}, c)))] : null,
     h('h2', {}, 'Dependencies'),
@@ -296,7 +355,8 @@ async function run(main, id) {
     fill(head,
       h('div', {}, 'Task ', h('strong', {}, run.task_key), ' of ', h('a', { href: '#/plans/' + run.plan_id }, 'plan #' + run.plan_id), ' · attempt ' + run.attempt + ' · ' + run.agent + ' · ', h('span', { id: 'run-cost' }, money(cost))),
       run.worktree ? h('div', { class: 'muted' }, 'worktree ' + run.worktree) : null,
-      run.last_error ? h('div', { class: 'error' }, run.last_error) : null);
+      run.last_error ? h('div', { class: 'error' }, run.last_error) : null,
+      runControls(run));
     fill(details,
       h('h2', {}, 'Checkpoints'),
       data.view.checkpoints.length

@@ -1,0 +1,30 @@
+// The dashboard in charge: a plan started from its page (run by the dashboard's own process), its
+// run waiting for a person, and the person cancelling that run instead (two clicks), then the
+// plan's page showing the task cancelled. Screenshots go to $SCREENSHOTS.
+import { plan, scenario, shots, url } from './harness.mjs';
+
+await scenario(async ({ page, waitFor, seen }) => {
+  await page.goto(`${url}#/plans/${plan}`);
+  await page.click('button[data-action="start"]');
+  await waitFor('tr[data-task="C1"] [data-status="IN_PROGRESS"]');
+  await waitFor('button[data-action="pause"]');
+  seen.state = await page.locator('#main .card strong').first().innerText();
+  await page.screenshot({ path: `${shots}/plan-running.png`, fullPage: true });
+
+  // The run waits for a person, who cancels it: the first click only asks again.
+  await page.click('tr[data-task="C1"] a');
+  await waitFor('#events li[data-kind="approval_waiting"]');
+  const cancel = page.locator('#main .controls button[data-action="cancel"]');
+  await cancel.click();
+  seen.confirm = await cancel.innerText();
+  seen.status_after_one_click = await page.locator('#run-status .badge').innerText();
+  await cancel.click();
+  await waitFor('#run-status [data-status="CANCELLED"]');
+  await waitFor('#main .controls', { state: 'detached' });
+  await page.screenshot({ path: `${shots}/run-cancelled.png`, fullPage: true });
+
+  // Back on the plan: the task is cancelled and nothing runs.
+  await page.goBack();
+  await waitFor('tr[data-task="C1"] [data-status="CANCELLED"]');
+  await waitFor('#main .card strong:has-text("Plan run: finished")');
+});
