@@ -757,23 +757,23 @@ async fn runs_and_plan_runs_are_controlled_from_the_dashboard() {
     }
     let dash = start(&project, &["--addr", "127.0.0.1:0"]);
     let c = client();
-    let control = |path: String, body: Value| {
-        c.post(format!("{}{path}", dash.url))
+    // POSTs `{"action": …}` from the dashboard's page; the answer's status and body.
+    let control = |path: String, action: &str| {
+        let request = c
+            .post(format!("{}{path}", dash.url))
             .header("X-Orchestrator", "1")
-            .json(&body)
-            .send()
-    };
-    let answer = |r: reqwest::Response| async move {
-        let status = r.status().as_u16();
-        (status, r.json::<Value>().await.unwrap_or(Value::Null))
+            .json(&json!({ "action": action }));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
     };
 
-    let (status, refused) = answer(
-        control("api/runs/1/control".into(), json!({"action": "retry"}))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, refused) = control("api/runs/1/control".into(), "retry").await;
     assert_eq!(status, 422, "{refused}");
     assert!(
         refused["error"]
@@ -782,26 +782,8 @@ async fn runs_and_plan_runs_are_controlled_from_the_dashboard() {
             .contains("works on an escalated run"),
         "{refused}"
     );
-    assert_eq!(
-        answer(
-            control("api/runs/1/control".into(), json!({"action": "explode"}))
-                .await
-                .unwrap()
-        )
-        .await
-        .0,
-        400
-    );
-    assert_eq!(
-        answer(
-            control("api/runs/99/control".into(), json!({"action": "cancel"}))
-                .await
-                .unwrap()
-        )
-        .await
-        .0,
-        404
-    );
+    assert_eq!(control("api/runs/1/control".into(), "explode").await.0, 400);
+    assert_eq!(control("api/runs/99/control".into(), "cancel").await.0, 404);
     let bare = c
         .post(format!("{}api/runs/1/control", dash.url))
         .json(&json!({"action": "cancel"}))
@@ -809,31 +791,15 @@ async fn runs_and_plan_runs_are_controlled_from_the_dashboard() {
         .await
         .unwrap();
     assert_eq!(bare.status().as_u16(), 403, "not from the dashboard's page");
-    let (status, refused) = answer(
-        control("api/plans/1/control".into(), json!({"action": "pause"}))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, refused) = control("api/plans/1/control".into(), "pause").await;
     assert_eq!(status, 422, "nothing runs the plan here: {refused}");
     assert_eq!(
-        answer(
-            control("api/plans/1/control".into(), json!({"action": "explode"}))
-                .await
-                .unwrap()
-        )
-        .await
-        .0,
+        control("api/plans/1/control".into(), "explode").await.0,
         400
     );
 
     // Cancel run 1: it ends, its lock goes back, its two waiting requests are withdrawn.
-    let (status, run) = answer(
-        control("api/runs/1/control".into(), json!({"action": "cancel"}))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, run) = control("api/runs/1/control".into(), "cancel").await;
     assert_eq!((status, run["status"].as_str()), (200, Some("CANCELLED")));
     assert_eq!(
         get(&c, &format!("{}api/locks", dash.url)).await.1,
@@ -844,6 +810,7 @@ async fn runs_and_plan_runs_are_controlled_from_the_dashboard() {
         json!([])
     );
     let (_, all) = get(&c, &format!("{}api/approvals?all=true", dash.url)).await;
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
     for request in all.as_array().unwrap() {
         assert_eq!(
             (
@@ -860,15 +827,7 @@ async fn runs_and_plan_runs_are_controlled_from_the_dashboard() {
     }
 
     // Retry the escalated run: a fresh count of attempts, supervised by the dashboard's process.
-    let (status, run) = answer(
-        control(
-            format!("api/runs/{}/control", escalated.id),
-            json!({"action": "retry"}),
-        )
-        .await
-        .unwrap(),
-    )
-    .await;
+    let (status, run) = control(format!("api/runs/{}/control", escalated.id), "retry").await;
     assert_eq!(
         (status, run["status"].as_str()),
         (200, Some("PENDING")),

@@ -304,11 +304,16 @@ fn a_person_starts_a_plan_from_the_browser_and_cancels_its_run() {
         seen["status_after_one_click"], "IN_PROGRESS",
         "one click cancels nothing"
     );
+    assert_eq!(
+        seen["sent"],
+        serde_json::json!(["/api/plans/1/control", "/api/runs/1/control"]),
+        "the start, then one cancel for two clicks"
+    );
     assert_eq!(seen["errors"], serde_json::json!([]), "no script errors");
     // The store agrees: the run was the dashboard's, and it is cancelled with nothing left behind.
     assert_eq!(runs.len(), 1, "{runs:#?}");
     assert_eq!(runs[0]["status"], "CANCELLED");
-    let branches = support::plans::git(&f.project.root, &["branch", "--list", "orchestrator/*"]);
+    let branches = support::git(&f.project.root, &["branch", "--list", "orchestrator/*"]);
     assert_eq!(branches.trim(), "", "the run's branch is gone");
     let locks: Value =
         serde_json::from_slice(&f.cmd(&["locks", "list", "--json"]).output().unwrap().stdout)

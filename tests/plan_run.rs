@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use orchestrator::domain::{Phase, PlanContent, PlanStatus};
 use serde_json::Value;
 use support::fake_api::Step;
-use support::plans::{explain, fixture, git, span, status_of, task, wait_for_go, wait_runs, write};
+use support::git;
+use support::plans::{explain, fixture, span, status_of, task, wait_for_go, wait_runs, write};
 
 #[test]
 fn a_plan_runs_in_parallel_where_it_can_in_order_where_it_must_and_lands_every_task() {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use orchestrator::domain::{PlanId, PlanStatus, RunId};
 use serde_json::Value;
 use support::fake_api::{FakeApi, Step};
-use support::{Project, content_v1};
+use support::{Project, content_v1, git};
 
 const SECRET: &str = "sk-fake-test-key-7f3a";
 
@@ -19,28 +19,6 @@ struct Setup {
     project: Project,
     api: FakeApi,
     plan: PlanId,
-}
-
-fn git(root: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A git project whose plan's task T1 may write `files`, an agent pointed at the fake API, and a

@@ -13,7 +13,7 @@ use orchestrator::config::{CheckConfig, VerifierConfig};
 use orchestrator::domain::{CheckResult, Severity, TestCounts};
 use orchestrator::verifier::{VerifyRequest, checks, verify};
 use serde_json::{Value, json};
-use support::{Project, StdioPeer, call, structured};
+use support::{Project, StdioPeer, call, git, structured};
 
 fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -76,28 +76,6 @@ fn located(check: &CheckResult) -> Vec<Place<'_>> {
         .iter()
         .map(|f| (f.file.as_deref(), f.line, f.column, f.rule.as_deref()))
         .collect()
-}
-
-fn git(root: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::config::Settings;
 use crate::domain::{
     DraftSource, Plan, PlanContent, PlanDiff, PlanId, PlanStatus, PlanVersion, PlanView,
-    PlanningSession, Project, QuestionId, SessionId, diff_content,
+    PlanningSession, Project, QuestionId, Run, SessionId, diff_content,
 };
 use crate::error::{Error, Result};
 use crate::planner::{self, AnswerReport, NewDecision, Planner, SessionView, SubmitReport};
@@ -246,6 +246,25 @@ impl Orchestrator {
     pub async fn list_plans(&self, all_projects: bool) -> Result<Vec<Plan>> {
         let project = (!all_projects).then_some(self.project.id);
         self.blocking(move |s| s.list_plans(project)).await
+    }
+
+    /// A plan of this project; another project's (one store may hold several) is not found.
+    pub async fn project_plan(&self, id: PlanId) -> Result<Plan> {
+        let plan = self.blocking(move |s| s.plan(id)).await?;
+        if plan.project_id == self.project.id {
+            Ok(plan)
+        } else {
+            Err(Error::NotFound {
+                what: "plan".into(),
+                id: id.to_string(),
+                hint: " in this project".into(),
+            })
+        }
+    }
+
+    /// Every run of a plan's tasks, oldest first.
+    pub async fn plan_runs(&self, id: PlanId) -> Result<Vec<Run>> {
+        self.blocking(move |s| s.runs_for_plan(id)).await
     }
 
     /// A plan with one version (the current one when `version` is `None`), its task statuses and

@@ -110,6 +110,9 @@ pub struct PlanRunReport {
     pub tasks: Vec<TaskOutcome>,
     /// Tasks completed.
     pub completed: u32,
+    /// Tasks whose latest run is under way (pending its locks, delegated, in progress or
+    /// verifying).
+    pub running: u32,
     /// Tasks escalated to a person.
     pub escalated: u32,
     /// Tasks that needed more than one attempt.
@@ -356,7 +359,7 @@ impl Orchestrator {
     }
 
     async fn latest_statuses(&self, plan: PlanId) -> Result<HashMap<String, RunStatus>> {
-        let runs = self.blocking(move |s| s.runs_for_plan(plan)).await?;
+        let runs = self.plan_runs(plan).await?;
         Ok(runs.into_iter().map(|r| (r.task_key, r.status)).collect())
     }
 
@@ -482,10 +485,15 @@ impl Orchestrator {
                     .unwrap_or(u32::MAX)
             };
             let completed = count("COMPLETED");
+            let running = ["PENDING", "DELEGATED", "IN_PROGRESS", "VERIFYING"]
+                .iter()
+                .map(|status| count(status))
+                .sum();
             Ok(PlanRunReport {
                 plan_id: plan,
                 version: version.version,
                 completed,
+                running,
                 escalated: count("ESCALATED"),
                 retried: u32::try_from(tasks.iter().filter(|t| t.attempts > 1).count())
                     .unwrap_or(u32::MAX),
@@ -544,14 +552,7 @@ pub(super) struct PlanRuns {
 impl Orchestrator {
     /// Starts a plan run in the background (or finds the one running); returns at once.
     pub async fn start_plan_run(&self, plan: PlanId) -> Result<PlanRunStatus> {
-        let row = self.blocking(move |s| s.plan(plan)).await?;
-        if row.project_id != self.project.id {
-            return Err(Error::NotFound {
-                what: "plan".into(),
-                id: plan.to_string(),
-                hint: " in this project".into(),
-            });
-        }
+        let row = self.project_plan(plan).await?;
         if !matches!(
             row.status,
             PlanStatus::Approved | PlanStatus::Active | PlanStatus::Completed
@@ -686,7 +687,7 @@ impl Orchestrator {
                     stop.cancel();
                 }
                 if action == PlanRunAction::Cancel {
-                    let runs = self.blocking(move |s| s.runs_for_plan(plan)).await?;
+                    let runs = self.plan_runs(plan).await?;
                     for run in runs.into_iter().filter(|r| {
                         !matches!(r.status, RunStatus::Completed | RunStatus::Cancelled)
                     }) {

@@ -138,6 +138,15 @@ impl Orchestrator {
         self.blocking(move |s| s.runs_in(project, &states)).await
     }
 
+    /// A run of this project's plans, as `run_view` shows it; another project's is not found.
+    pub async fn project_run(&self, id: RunId) -> Result<RunView> {
+        let view = self.run_view(id).await?;
+        self.project_plan(view.run.plan_id)
+            .await
+            .map_err(|_| Error::not_found("run", id))?;
+        Ok(view)
+    }
+
     /// A run's events after `after`, at most `limit`.
     pub async fn run_events(&self, id: RunId, after: u64, limit: u32) -> Result<Vec<RunEvent>> {
         self.blocking(move |s| s.events(id, after, limit)).await

@@ -143,36 +143,41 @@ fn audit_answer(tx: &Transaction<'_>, request: &ApprovalRequest) -> Result<()> {
 }
 
 fn expire_overdue(tx: &Transaction<'_>, now: Timestamp) -> Result<Vec<ApprovalRequest>> {
-    let ids: Vec<i64> = {
-        let mut stmt = tx.prepare("SELECT id FROM approval_requests WHERE status = 'PENDING' AND expires_at <= ?1 ORDER BY id")?;
-        stmt.query_map([now.as_millis()], |row| row.get(0))?
-            .collect::<rusqlite::Result<_>>()?
-    };
-    expire(
+    expire_pending(
         tx,
-        &ids,
+        "expires_at <= ?1",
+        now.as_millis(),
         now,
         "timeout",
         "nobody answered before the timeout, so the call is denied",
     )
 }
 
-/// Marks pending requests `EXPIRED` (a denial nobody gave), audited with who and why.
-fn expire(
+/// Marks the pending requests matching `condition` (on `?1` = `value`) `EXPIRED` — a denial
+/// nobody gave — audited with who and why. Returns them.
+fn expire_pending(
     tx: &Transaction<'_>,
-    ids: &[i64],
+    condition: &'static str,
+    value: i64,
     now: Timestamp,
     by: &str,
     reason: &str,
 ) -> Result<Vec<ApprovalRequest>> {
+    let ids: Vec<i64> = {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT id FROM approval_requests WHERE status = 'PENDING' AND {condition} ORDER BY id"
+        ))?;
+        stmt.query_map([value], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
     let mut expired = Vec::new();
     for id in ids {
         tx.execute(
             "UPDATE approval_requests SET status = 'EXPIRED', decided_by = ?3, decision_reason = ?4, decided_at = ?2
-             WHERE id = ?1 AND status = 'PENDING'",
+             WHERE id = ?1",
             params![id, now.as_millis(), by, reason],
         )?;
-        let request = load_approval(tx, ApprovalId(*id))?;
+        let request = load_approval(tx, ApprovalId(id))?;
         audit_answer(tx, &request)?;
         expired.push(request);
     }
@@ -256,14 +261,14 @@ impl Store {
         reason: &str,
     ) -> Result<Vec<ApprovalRequest>> {
         self.write(|tx| {
-            let ids: Vec<i64> = {
-                let mut stmt = tx.prepare(
-                    "SELECT id FROM approval_requests WHERE status = 'PENDING' AND run_id = ?1 ORDER BY id",
-                )?;
-                stmt.query_map([run_id.0], |row| row.get(0))?
-                    .collect::<rusqlite::Result<_>>()?
-            };
-            expire(tx, &ids, Timestamp::now(), "orchestrator", reason)
+            expire_pending(
+                tx,
+                "run_id = ?1",
+                run_id.0,
+                Timestamp::now(),
+                "orchestrator",
+                reason,
+            )
         })
     }
 

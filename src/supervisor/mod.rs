@@ -568,9 +568,12 @@ async fn attempt(
     }
     handle.kill();
     // What this agent asked and nobody answered is moot: its process is gone.
-    let _ = engine
+    if let Err(e) = engine
         .withdraw_approvals(run_id, "the agent stopped before anyone answered")
-        .await;
+        .await
+    {
+        tracing::warn!(run = %run_id, error = %e, "its waiting requests could not be withdrawn");
+    }
     if stopped {
         save_checkpoint(engine, run_id, &dir, "stopped", usage, &last_output).await;
         return Ok(Ending::Stopped);

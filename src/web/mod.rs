@@ -244,17 +244,7 @@ async fn overview_json(engine: &Orchestrator) -> crate::Result<Value> {
     let mut rows = Vec::new();
     for plan in plans {
         let report = engine.plan_report(plan.id, Duration::ZERO, false).await?;
-        let running = report
-            .tasks
-            .iter()
-            .filter(|t| {
-                matches!(
-                    t.status.as_str(),
-                    "DELEGATED" | "IN_PROGRESS" | "VERIFYING" | "PENDING"
-                )
-            })
-            .count();
-        rows.push(json!({"plan": plan, "tasks": report.tasks.len(), "completed": report.completed, "escalated": report.escalated, "blocked": report.blocked, "running": running, "cost_usd": report.cost_usd}));
+        rows.push(json!({"plan": plan, "tasks": report.tasks.len(), "completed": report.completed, "escalated": report.escalated, "blocked": report.blocked, "running": report.running, "cost_usd": report.cost_usd}));
     }
     let waiting = engine
         .approvals(ApprovalFilter {
@@ -295,28 +285,6 @@ struct VersionQuery {
     version: Option<u32>,
 }
 
-/// Refuses a plan of another project (the store may hold several) as if it did not exist.
-async fn own_plan(engine: &Orchestrator, id: PlanId) -> crate::Result<()> {
-    let store = engine.store().clone();
-    let plan = tokio::task::spawn_blocking(move || store.plan(id))
-        .await
-        .map_err(|e| crate::Error::Internal(format!("reading plan {id}: {e}")))??;
-    if plan.project_id == engine.project().id {
-        Ok(())
-    } else {
-        Err(crate::Error::not_found("plan", id))
-    }
-}
-
-/// A run of this project's plans, else not found.
-async fn own_run(engine: &Orchestrator, id: RunId) -> crate::Result<crate::orchestrator::RunView> {
-    let view = engine.run_view(id).await?;
-    own_plan(engine, view.run.plan_id)
-        .await
-        .map_err(|_| crate::Error::not_found("run", id))?;
-    Ok(view)
-}
-
 /// A plan as the page shows it: the version asked for (else the current one), its plan run's
 /// state and report, and every run of its tasks.
 async fn plan_json(
@@ -324,15 +292,10 @@ async fn plan_json(
     id: PlanId,
     version: Option<u32>,
 ) -> crate::Result<Value> {
-    own_plan(engine, id).await?;
+    engine.project_plan(id).await?;
     let view = engine.plan(id, version).await?;
     let status = engine.plan_run_status(id, Duration::ZERO).await?;
-    let runs: Vec<_> = engine
-        .runs(Vec::new())
-        .await?
-        .into_iter()
-        .filter(|r| r.plan_id == id)
-        .collect();
+    let runs = engine.plan_runs(id).await?;
     Ok(json!({"view": view, "run": status, "runs": runs}))
 }
 
@@ -372,7 +335,7 @@ async fn plan_diff(
     Path(id): Path<i64>,
     Query(q): Query<DiffQuery>,
 ) -> Response {
-    if let Err(e) = own_plan(&state.engine, PlanId(id)).await {
+    if let Err(e) = state.engine.project_plan(PlanId(id)).await {
         return engine_error(&e);
     }
     match state.engine.diff_plan(PlanId(id), q.from, q.to).await {
@@ -384,7 +347,7 @@ async fn plan_diff(
 async fn run(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
     let engine = &state.engine;
     let result: crate::Result<Value> = async {
-        let view = own_run(engine, RunId(id)).await?;
+        let view = engine.project_run(RunId(id)).await?;
         let reports = engine.run_reports(RunId(id)).await?;
         Ok(json!({"view": view, "reports": reports}))
     }
@@ -407,7 +370,7 @@ async fn run_events(
 ) -> Response {
     let engine = state.engine.clone();
     let id = RunId(id);
-    if let Err(e) = own_run(&engine, id).await {
+    if let Err(e) = engine.project_run(id).await {
         return engine_error(&e);
     }
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(64);
@@ -630,7 +593,7 @@ async fn run_control(
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
     let engine = &state.engine;
-    if let Err(e) = own_run(engine, RunId(id)).await {
+    if let Err(e) = engine.project_run(RunId(id)).await {
         return engine_error(&e);
     }
     match engine.control_run(RunId(id), action).await {
@@ -652,7 +615,7 @@ async fn plan_control(
 ) -> Response {
     let engine = &state.engine;
     let id = PlanId(id);
-    if let Err(e) = own_plan(engine, id).await {
+    if let Err(e) = engine.project_plan(id).await {
         return engine_error(&e);
     }
     let result = match control_action(&body, &["start", "pause", "resume", "cancel"]) {

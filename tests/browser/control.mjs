@@ -4,6 +4,9 @@
 import { plan, scenario, shots, url } from './harness.mjs';
 
 await scenario(async ({ page, waitFor, seen }) => {
+  // Every decision the page sends, in the order sent.
+  const sent = [];
+  page.on('request', (r) => { if (r.method() === 'POST') sent.push(new URL(r.url()).pathname); });
   await page.goto(`${url}#/plans/${plan}`);
   await page.click('button[data-action="start"]');
   await waitFor('tr[data-task="C1"] [data-status="IN_PROGRESS"]');
@@ -20,6 +23,8 @@ await scenario(async ({ page, waitFor, seen }) => {
   seen.status_after_one_click = await page.locator('#run-status .badge').innerText();
   await cancel.click();
   await waitFor('#run-status [data-status="CANCELLED"]');
+  // Two clicks, one request: the first only asked again.
+  seen.sent = sent;
   await waitFor('#main .controls', { state: 'detached' });
   await page.screenshot({ path: `${shots}/run-cancelled.png`, fullPage: true });
 

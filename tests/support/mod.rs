@@ -364,3 +364,27 @@ pub fn call(peer: &mut StdioPeer, id: u64, tool: &str, arguments: Value) -> Valu
         json!({"name": tool, "arguments": arguments}),
     )
 }
+
+/// Runs git in `root` with a throwaway identity; fails the test if git does. Returns stdout, trimmed.
+pub fn git(root: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

@@ -8,31 +8,8 @@ use std::time::{Duration, Instant};
 use orchestrator::domain::{Phase, PlanContent, PlanId, PlanStatus, Task};
 use serde_json::Value;
 
-use super::Project;
 use super::fake_api::{FakeApi, Step};
-
-pub fn git(root: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+use super::{Project, git};
 
 pub fn task(key: &str, files: &[&str], depends_on: &[&str]) -> Task {
     Task {

@@ -218,7 +218,7 @@ function runControls(run) {
 function runState(data) {
   if (data.run.state !== 'idle') return data.run.state;
   const report = data.run.report;
-  if (data.runs.some((r) => ['DELEGATED', 'IN_PROGRESS', 'VERIFYING'].includes(r.status))) return 'running (started elsewhere)';
+  if (report.running) return 'running (started elsewhere)';
   if (report.tasks.length && report.completed === report.tasks.length) return 'finished';
   return 'not running';
 }
