@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use orchestrator::domain::{
@@ -13,48 +11,12 @@ use orchestrator::domain::{
 };
 use orchestrator::store::{NewApproval, NewLease, NewReport, NewRun};
 use serde_json::{Value, json};
-use support::Project;
-
-struct Dashboard {
-    child: Child,
-    url: String,
-    token: Option<String>,
-}
-
-impl Drop for Dashboard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{Dashboard, Project};
 
 fn start(project: &Project, args: &[&str]) -> Dashboard {
-    let mut child = project
-        .command()
-        .arg("dashboard")
-        .args(args)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = loop {
-        let line = lines
-            .next()
-            .expect("the dashboard printed its address")
-            .unwrap();
-        if let Some(at) = line.find("dashboard at ") {
-            break line[at + "dashboard at ".len()..].to_owned();
-        }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    let line = line.split(" (open").next().unwrap_or_default().to_owned();
-    let (url, token) = match line.split_once("#token=") {
-        Some((url, token)) => (url.to_owned(), Some(token.to_owned())),
-        None => (line, None),
-    };
-    Dashboard { child, url, token }
+    let mut cmd = project.command();
+    cmd.arg("dashboard").args(args);
+    Dashboard::start(cmd)
 }
 
 fn client() -> reqwest::Client {
@@ -698,12 +660,12 @@ async fn serve_runs_the_dashboard_beside_the_mcp_server() {
     let mut cmd = project.command();
     cmd.args(["serve", "--dashboard", "127.0.0.1:0"]);
     let (mut peer, stderr) = support::StdioPeer::spawn_with_stderr(cmd);
-    let url = loop {
+    let (url, _) = loop {
         let line = stderr
             .recv_timeout(Duration::from_secs(30))
             .expect("the dashboard's address on stderr");
-        if let Some(at) = line.find("dashboard at ") {
-            break line[at + "dashboard at ".len()..].trim().to_owned();
+        if let Some(found) = support::dashboard_address(&line) {
+            break found;
         }
     };
     let c = client();

@@ -6,45 +6,17 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
+use support::Dashboard;
 use support::fake_api::Step;
 use support::plans::{Fixture, explain, fixture, task, write};
 
-/// `orchestrator dashboard` on a free loopback port, killed on drop.
-struct Dashboard {
-    child: Child,
-    url: String,
-}
-
-impl Dashboard {
-    fn start(f: &Fixture) -> Self {
-        let mut child = f
-            .cmd(&["dashboard", "--addr", "127.0.0.1:0"])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let url = loop {
-            let line = lines.next().expect("the dashboard's address").unwrap();
-            if let Some(at) = line.find("dashboard at ") {
-                break line[at + "dashboard at ".len()..].trim().to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, url }
-    }
-}
-
-impl Drop for Dashboard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `orchestrator dashboard` on a free loopback port.
+fn dashboard(f: &Fixture) -> Dashboard {
+    Dashboard::start(f.cmd(&["dashboard", "--addr", "127.0.0.1:0"]))
 }
 
 /// An emptied folder for a scenario's screenshots.
@@ -131,7 +103,7 @@ fn a_person_follows_a_running_plan_and_answers_its_agent_from_the_browser() {
     let added = f.cmd(&["kb", "add", "notes", "--index"]).output().unwrap();
     assert!(added.status.success(), "{}", explain(&added));
     let mut run = f.start_run();
-    let dashboard = Dashboard::start(&f);
+    let dashboard = dashboard(&f);
     let shots = screenshots("supervise");
     // The command the browser's script runs to record a decision (a new version of the plan).
     let decide = f.cmd(&[
@@ -288,7 +260,7 @@ fn a_person_starts_a_plan_from_the_browser_and_cancels_its_run() {
         },
         "",
     );
-    let dashboard = Dashboard::start(&f);
+    let dashboard = dashboard(&f);
     let shots = screenshots("control");
     let (out, seen) = browse("control.mjs", &dashboard, &f, &shots, &[]);
     let runs = f.runs();

@@ -31,11 +31,7 @@ fn setup(script: impl FnOnce(&Path) -> Vec<Step>, files: &[&str], extra: &str) -
     std::fs::create_dir_all(&home).unwrap();
     let root = &project.root;
     let claude = support::tool("npm/node_modules/.bin/claude");
-    let env: String = api
-        .env(&home)
-        .iter()
-        .map(|(k, v)| format!("{k} = {v:?}\n"))
-        .collect();
+    let env = api.toml_env(&home);
     let defaults = |name: &str, lines: &[&str]| -> String {
         let mine = section(extra, name);
         let mut out: Vec<String> = lines

@@ -209,6 +209,14 @@ impl FakeApi {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
     }
+
+    /// `env` as the lines of an `[agent.env]` table in orchestrator.toml.
+    pub fn toml_env(&self, home: &std::path::Path) -> String {
+        self.env(home)
+            .iter()
+            .map(|(k, v)| format!("{k} = {v:?}\n"))
+            .collect()
+    }
 }
 
 impl Drop for FakeApi {

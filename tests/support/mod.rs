@@ -388,3 +388,57 @@ pub fn git(root: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
+
+/// A running `orchestrator dashboard` (or `serve --dashboard`), killed on drop.
+pub struct Dashboard {
+    pub child: Child,
+    /// `http://ADDR/`.
+    pub url: String,
+    /// The token printed with the address, when one was made up.
+    pub token: Option<String>,
+}
+
+impl Dashboard {
+    /// Starts `cmd` and waits for the address it prints on stderr; stderr keeps being drained.
+    pub fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let (url, token) = loop {
+            let line = lines
+                .next()
+                .expect("the dashboard printed its address")
+                .unwrap();
+            if let Some(found) = dashboard_address(&line) {
+                break found;
+            }
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, url, token }
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The URL and made-up token in the dashboard's `… dashboard at http://ADDR/[#token=T]` line.
+pub fn dashboard_address(line: &str) -> Option<(String, Option<String>)> {
+    let at = line.find("dashboard at ")?;
+    let address = line[at + "dashboard at ".len()..]
+        .split(" (open")
+        .next()
+        .unwrap_or_default()
+        .trim();
+    Some(match address.split_once("#token=") {
+        Some((url, token)) => (url.to_owned(), Some(token.to_owned())),
+        None => (address.to_owned(), None),
+    })
+}

@@ -67,11 +67,7 @@ pub fn fixture(
     std::fs::create_dir_all(&home).unwrap();
     let root = &project.root;
     let claude = super::tool("npm/node_modules/.bin/claude");
-    let env: String = api
-        .env(&home)
-        .iter()
-        .map(|(k, v)| format!("{k} = {v:?}\n"))
-        .collect();
+    let env = api.toml_env(&home);
     let config = format!(
         "[agent]\ncommand = {claude:?}\nmax_turns = 20\n[agent.env]\n{env}\n[supervisor]\nmonitor_interval_secs = 1\nstall_timeout_secs = 120\nretry_backoff_secs = 0\nmax_retries = 1\n[verifier]\nchecks = [\"bad\"]\n[verifier.check.bad]\ncommand = [\"sh\", \"-c\", \"! grep -rqs bad v\"]\n{extra}"
     );
