@@ -9,7 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::Dashboard;
 use support::fake_api::Step;
 use support::plans::{Fixture, explain, fixture, task, write};
@@ -193,27 +193,8 @@ fn a_person_follows_a_running_plan_and_answers_its_agent_from_the_browser() {
     // The answers are what the person clicked, and the agent finished.
     assert!(run_out.status.success(), "{}", explain(&run_out));
     assert_eq!(report["done"], true);
-    let approvals: Value = serde_json::from_slice(
-        &f.cmd(&["approvals", "--all", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let by_tool = |word: &str| {
-        approvals
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| {
-                a["input"]["command"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .starts_with(word)
-            })
-            .unwrap()
-            .clone()
-    };
+    let approvals = all_approvals(&f);
+    let by_tool = |word: &str| requested(&approvals, word);
     assert_eq!(
         (
             by_tool("curl")["status"].as_str(),
@@ -253,6 +234,7 @@ fn a_person_starts_a_plan_from_the_browser_and_cancels_its_run() {
                 "C1",
                 vec![
                     Step::bash("curl -s https://example.invalid/never"),
+                    Step::bash("wget -q https://example.invalid/never"),
                     write("c1/c1.txt", "C1"),
                     Step::text("C1 done."),
                 ],
@@ -277,9 +259,17 @@ fn a_person_starts_a_plan_from_the_browser_and_cancels_its_run() {
         "one click cancels nothing"
     );
     assert_eq!(
+        seen["still_armed"], "Click again to cancel it",
+        "a redraw between the clicks keeps the first: {seen}"
+    );
+    assert_eq!(
         seen["sent"],
-        serde_json::json!(["/api/plans/1/control", "/api/runs/1/control"]),
-        "the start, then one cancel for two clicks"
+        serde_json::json!([
+            "/api/plans/1/control",
+            "/api/approvals/1",
+            "/api/runs/1/control"
+        ]),
+        "the start, the approval, then one cancel for two clicks"
     );
     assert_eq!(seen["errors"], serde_json::json!([]), "no script errors");
     // The store agrees: the run was the dashboard's, and it is cancelled with nothing left behind.
@@ -298,17 +288,40 @@ fn a_person_starts_a_plan_from_the_browser_and_cancels_its_run() {
         serde_json::json!([]),
         "nothing waits for a cancelled run"
     );
-    let all: Value = serde_json::from_slice(
-        &f.cmd(&["approvals", "--all", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let all = all_approvals(&f);
+    let answer = |word: &str| {
+        let a = requested(&all, word);
+        (a["status"].clone(), a["decided_by"].clone())
+    };
     assert_eq!(
-        (all[0]["status"].as_str(), all[0]["decided_by"].as_str()),
-        (Some("EXPIRED"), Some("orchestrator")),
-        "the request was withdrawn: {all}"
+        (answer("curl"), answer("wget")),
+        (
+            (json!("APPROVED"), json!("dashboard")),
+            (json!("EXPIRED"), json!("orchestrator"))
+        ),
+        "the first request was answered, the second withdrawn: {all}"
     );
     assert_saved(&shots, &["plan-running", "run-cancelled"]);
+}
+
+/// Every approval request in the fixture's store, answered or not.
+fn all_approvals(f: &Fixture) -> Value {
+    let out = f.cmd(&["approvals", "--all", "--json"]).output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The request for the command that starts with `word`.
+fn requested(approvals: &Value, word: &str) -> Value {
+    approvals
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["input"]["command"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with(word)
+        })
+        .unwrap_or_else(|| panic!("no request for {word}: {approvals}"))
+        .clone()
 }

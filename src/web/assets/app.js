@@ -64,8 +64,31 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
-// Replaces what `el` shows.
-const fill = (el, ...children) => el.replaceChildren(...nodes(children));
+// Replaces what `el` shows. A node it already shows stays where it is rather than being taken
+// out and put back, so that one kept by `keeping` keeps its focus and a click in progress.
+function fill(el, ...children) {
+  const want = nodes(children);
+  const wanted = new Set(want);
+  for (const child of [...el.childNodes]) if (!wanted.has(child)) child.remove();
+  want.forEach((node, i) => { if (el.childNodes[i] !== node) el.insertBefore(node, el.childNodes[i] || null); });
+}
+
+// A drawing function that keeps the elements it made from one drawing to the next while their
+// key stays the same, so that a live redraw does not throw away what a person is in the middle
+// of: a button armed for a second click, a reason being typed. `draw(data, keep)` calls
+// `keep(key, make)` for such an element; one that a drawing no longer asks for is let go.
+function keeping(draw) {
+  let kept = new Map();
+  return (data) => {
+    const used = new Map();
+    draw(data, (key, make) => {
+      const el = kept.get(key) || make();
+      used.set(key, el);
+      return el;
+    });
+    kept = used;
+  };
+}
 
 const badge = (status) => h('span', { class: 'badge status-' + status, 'data-status': status }, status);
 const time = (t) => (t ? new Date(t).toLocaleString() : '');
@@ -151,8 +174,9 @@ function graph(content, statuses) {
 // A plan, drawn again whenever it changes (task states, runs, a new version).
 async function plan(main, id, version) {
   const query = version ? '?version=' + version : '';
-  drawPlan(main, id, await api('/api/plans/' + id + query));
-  live('/api/plans/' + id + '/stream' + query, 'plan', (data) => drawPlan(main, id, data));
+  const draw = keeping((data, keep) => drawPlan(main, id, data, keep));
+  draw(await api('/api/plans/' + id + query));
+  live('/api/plans/' + id + '/stream' + query, 'plan', draw);
 }
 
 // Buttons that POST an action; a `confirm` one asks for a second click first. Errors show beside
@@ -223,7 +247,7 @@ function runState(data) {
   return 'not running';
 }
 
-function drawPlan(main, id, data) {
+function drawPlan(main, id, data, keep) {
   const view = data.view;
   const content = view.version.content;
   const report = data.run.report;
@@ -240,7 +264,7 @@ function drawPlan(main, id, data) {
     h('div', { class: 'card' },
       h('strong', {}, 'Plan run: ' + runState(data)), ' · ', report.completed + ' of ' + report.tasks.length + ' completed, ' + report.escalated + ' escalated, ' + report.blocked + ' blocked · ' + money(report.cost_usd),
       progress(report.completed, report.tasks.length),
-      planControls(id, data)),
+      keep([runState(data), view.plan.status, data.runs.length > 0].join(), () => planControls(id, data))),
     content.success_criteria.length ? [h('h2', {}, 'Success criteria'), h('ul', {}, content.success_criteria.map((c) => h('li', {}, c)))] : null,
     content.constraints.length ? [h('h2', {}, 'Constraints'), h('ul', {}, content.constraints.map((c) => h('li', {}, c)))] : null,
     h('h2', {}, 'Dependencies'),
@@ -350,13 +374,13 @@ async function run(main, id) {
   const waiting = h('div', { id: 'run-waiting' });
   const details = h('div', { id: 'run-details' });
   let cost = 0;
-  const draw = (data) => {
+  const draw = keeping((data, keep) => {
     const run = data.view.run;
     fill(head,
       h('div', {}, 'Task ', h('strong', {}, run.task_key), ' of ', h('a', { href: '#/plans/' + run.plan_id }, 'plan #' + run.plan_id), ' · attempt ' + run.attempt + ' · ' + run.agent + ' · ', h('span', { id: 'run-cost' }, money(cost))),
       run.worktree ? h('div', { class: 'muted' }, 'worktree ' + run.worktree) : null,
       run.last_error ? h('div', { class: 'error' }, run.last_error) : null,
-      runControls(run));
+      keep(run.status, () => runControls(run)));
     fill(details,
       h('h2', {}, 'Checkpoints'),
       data.view.checkpoints.length
@@ -366,7 +390,7 @@ async function run(main, id) {
         : h('p', { class: 'muted' }, 'None yet.'),
       h('h2', {}, 'Verification'),
       data.reports.length ? data.reports.map(report) : h('p', { class: 'muted' }, 'Not verified yet.'));
-  };
+  });
   draw(first);
   let pending = null;
   const refresh = () => {
@@ -392,12 +416,11 @@ async function run(main, id) {
     end: (e) => { fill(status, badge(e.data)); refresh(); },
   });
   // What this run waits for, answerable in place.
-  stream('/api/approvals/stream', {
-    approvals: (e) => {
-      const mine = JSON.parse(e.data).filter((a) => String(a.run_id) === String(id));
-      fill(waiting, mine.length ? [h('h2', {}, 'Waiting for you'), mine.map((a) => approvalCard(a, false))] : null);
-    },
+  const drawWaiting = keeping((list, keep) => {
+    const mine = list.filter((a) => String(a.run_id) === String(id));
+    fill(waiting, mine.length ? [h('h2', {}, 'Waiting for you'), mine.map((a) => waitingCard(a, keep))] : null);
   });
+  stream('/api/approvals/stream', { approvals: (e) => drawWaiting(JSON.parse(e.data)) });
 }
 
 function report(rep) {
@@ -411,6 +434,10 @@ function report(rep) {
           h('ul', {}, fs.map((f) => h('li', {}, (f.line ? 'line ' + f.line + ': ' : '') + (f.rule ? '[' + f.rule + '] ' : '') + f.message))))));
     }));
 }
+
+// A request waiting for an answer, kept while it waits so that a reason being typed survives
+// the queue changing around it.
+const waitingCard = (a, keep) => keep(a.id + ' ' + a.status, () => approvalCard(a, false));
 
 function approvalCard(a, answered) {
   const reason = h('input', { type: 'text', placeholder: 'reason (required to deny)', 'aria-label': 'reason' });
@@ -442,10 +469,12 @@ async function approvals(main) {
   const answered = h('div', { id: 'answered' });
   fill(main, h('h1', {}, 'Approvals'), h('p', { class: 'muted' }, 'Tool calls the permission policy put before a person. The agent waits for your answer.'), waiting,
     h('h2', {}, 'Answered'), answered);
+  const drawWaiting = keeping((list, keep) => {
+    fill(waiting, ...(list.length ? list.map((a) => waitingCard(a, keep)) : [h('p', { class: 'muted' }, 'Nothing waits for you.')]));
+  });
   stream('/api/approvals/stream', {
     approvals: (e) => {
-      const list = JSON.parse(e.data);
-      fill(waiting, ...(list.length ? list.map((a) => approvalCard(a, false)) : [h('p', { class: 'muted' }, 'Nothing waits for you.')]));
+      drawWaiting(JSON.parse(e.data));
       api('/api/approvals?all=true').then((all) => fill(answered, ...all.filter((a) => a.status !== 'PENDING').slice(0, 20).map((a) => approvalCard(a, true)))).catch(() => {});
     },
   });
