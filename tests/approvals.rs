@@ -449,20 +449,10 @@ async fn a_waiting_request_survives_a_restart_and_is_answered_from_the_cli() {
 async fn secrets_in_a_call_never_reach_the_store() {
     let project = Project::new();
     let run = seeded(&project, "");
-    std::fs::write(
-        project.root.join(".secrets.json"),
+    support::write_secrets(
+        &project.root,
         r#"{"keys": {"DEPLOY_TOKEN": "tok-5f9d2a77c1e8"}}"#,
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            project.root.join(".secrets.json"),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .unwrap();
-    }
+    );
     let engine = open(&project).await;
     let command = "curl -H 'Authorization: Bearer tok-5f9d2a77c1e8' https://api.example.com";
     let (decision, queued) = engine

@@ -133,6 +133,11 @@ async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A POST as the dashboard's own page sends it: JSON, with its `X-Orchestrator` header.
+fn from_page(client: &reqwest::Client, url: &str, body: &Value) -> reqwest::RequestBuilder {
+    client.post(url).header("X-Orchestrator", "1").json(body)
+}
+
 /// Reads server-sent events until `enough` says stop; returns (event name, data) pairs.
 async fn read_events(
     response: reqwest::Response,
@@ -567,13 +572,14 @@ async fn off_loopback_or_with_a_token_every_api_request_needs_it() {
         "/api/runs/1/control",
         "/api/plans/1/control",
     ] {
-        let refused = c
-            .post(format!("{base}{path}"))
-            .header("X-Orchestrator", "1")
-            .json(&json!({"action": "cancel", "decision": "approve"}))
-            .send()
-            .await
-            .unwrap();
+        let refused = from_page(
+            &c,
+            &format!("{base}{path}"),
+            &json!({"action": "cancel", "decision": "approve"}),
+        )
+        .send()
+        .await
+        .unwrap();
         assert_eq!(
             refused.status().as_u16(),
             401,
@@ -613,22 +619,16 @@ async fn off_loopback_or_with_a_token_every_api_request_needs_it() {
         "event streams take the token in the query"
     );
     drop(stream);
-    let post = c
-        .post(format!("{base}/api/approvals/1"))
-        .header("X-Orchestrator", "1")
-        .json(&json!({"decision": "approve"}))
-        .send()
-        .await
-        .unwrap();
+    let approve = || {
+        from_page(
+            &c,
+            &format!("{base}/api/approvals/1"),
+            &json!({"decision": "approve"}),
+        )
+    };
+    let post = approve().send().await.unwrap();
     assert_eq!(post.status().as_u16(), 401, "changes need the token too");
-    let post = c
-        .post(format!("{base}/api/approvals/1"))
-        .bearer_auth(&token)
-        .header("X-Orchestrator", "1")
-        .json(&json!({"decision": "approve"}))
-        .send()
-        .await
-        .unwrap();
+    let post = approve().bearer_auth(&token).send().await.unwrap();
     assert_eq!(post.status().as_u16(), 200);
     drop(open);
 
@@ -669,13 +669,14 @@ async fn serve_runs_the_dashboard_beside_the_mcp_server() {
         }
     };
     let c = client();
-    let answered = c
-        .post(format!("{url}api/approvals/1"))
-        .header("X-Orchestrator", "1")
-        .json(&json!({"decision": "approve"}))
-        .send()
-        .await
-        .unwrap();
+    let answered = from_page(
+        &c,
+        &format!("{url}api/approvals/1"),
+        &json!({"decision": "approve"}),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(answered.status().as_u16(), 200);
     // The MCP side sees the answer the dashboard gave.
     let listed = tokio::task::spawn_blocking(move || {
@@ -721,10 +722,11 @@ async fn runs_and_plan_runs_are_controlled_from_the_dashboard() {
     let c = client();
     // POSTs `{"action": …}` from the dashboard's page; the answer's status and body.
     let control = |path: String, action: &str| {
-        let request = c
-            .post(format!("{}{path}", dash.url))
-            .header("X-Orchestrator", "1")
-            .json(&json!({ "action": action }));
+        let request = from_page(
+            &c,
+            &format!("{}{path}", dash.url),
+            &json!({ "action": action }),
+        );
         async move {
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();

@@ -69,17 +69,10 @@ fn setup(script: impl FnOnce(&Path) -> Vec<Step>, files: &[&str], extra: &str) -
     git(root, &["init", "-q"]);
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "start"]);
-    std::fs::write(
-        root.join(".secrets.json"),
-        format!(r#"{{"keys": {{"ANTHROPIC_API_KEY": "{SECRET}"}}}}"#),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        root.join(".secrets.json"),
-        std::fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
+    support::write_secrets(
+        root,
+        &format!(r#"{{"keys": {{"ANTHROPIC_API_KEY": "{SECRET}"}}}}"#),
+    );
     let store = project.store();
     let p = store.ensure_project(root, "project").unwrap();
     let mut content = content_v1();

@@ -324,13 +324,9 @@ impl OrchestratorMcp {
                 };
                 let run = self
                     .orchestrator
-                    .control_run(id, action)
+                    .control_run_in_background(id, action)
                     .await
                     .map_err(tool_error)?;
-                if action != RunAction::Cancel {
-                    self.orchestrator
-                        .spawn_run(run.id, self.orchestrator.stop_token());
-                }
                 Ok(Json(RunHandle {
                     next_step: next_for(&run, 0),
                     run: Some(run),

@@ -141,10 +141,11 @@ impl Orchestrator {
     /// A run of this project's plans, as `run_view` shows it; another project's is not found.
     pub async fn project_run(&self, id: RunId) -> Result<RunView> {
         let view = self.run_view(id).await?;
-        self.project_plan(view.run.plan_id)
-            .await
-            .map_err(|_| Error::not_found("run", id))?;
-        Ok(view)
+        match self.project_plan(view.run.plan_id).await {
+            Ok(_) => Ok(view),
+            Err(Error::NotFound { .. }) => Err(Error::not_found("run", id)),
+            Err(e) => Err(e),
+        }
     }
 
     /// A run's events after `after`, at most `limit`.
@@ -218,6 +219,16 @@ impl Orchestrator {
             self.unlock_run(id, "the run was cancelled").await?;
             self.withdraw_approvals(id, "the run was cancelled").await?;
             self.remove_worktree(id).await;
+        }
+        Ok(run)
+    }
+
+    /// `control_run`, then a retried or resumed run supervised in the background of this process
+    /// (until it ends or the engine stops), as MCP and the dashboard do; returns at once.
+    pub async fn control_run_in_background(&self, id: RunId, action: RunAction) -> Result<Run> {
+        let run = self.control_run(id, action).await?;
+        if action != RunAction::Cancel {
+            self.spawn_run(run.id, self.stop_token());
         }
         Ok(run)
     }

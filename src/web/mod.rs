@@ -596,15 +596,10 @@ async fn run_control(
     if let Err(e) = engine.project_run(RunId(id)).await {
         return engine_error(&e);
     }
-    match engine.control_run(RunId(id), action).await {
-        Ok(run) => {
-            if action != RunAction::Cancel {
-                engine.spawn_run(run.id, engine.stop_token());
-            }
-            Json(run).into_response()
-        }
-        Err(e) => engine_error(&e),
-    }
+    engine
+        .control_run_in_background(RunId(id), action)
+        .await
+        .map_or_else(|e| engine_error(&e), |run| Json(run).into_response())
 }
 
 /// Starts, pauses, resumes or cancels a plan run in this process.

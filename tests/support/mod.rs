@@ -320,6 +320,15 @@ pub fn write_files(root: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// Writes the project's `.secrets.json` (`json`), readable by its owner only, as the
+/// orchestrator requires.
+pub fn write_secrets(root: &Path, json: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = root.join(".secrets.json");
+    std::fs::write(&path, json).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 /// A small Python project with pytest, ruff and mypy configured, CI and a README.
 pub const PYTHON_PROJECT: &[(&str, &str)] = &[
     (

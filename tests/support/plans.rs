@@ -78,17 +78,10 @@ pub fn fixture(
     git(root, &["init", "-q", "-b", "main"]);
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "start"]);
-    std::fs::write(
-        root.join(".secrets.json"),
+    super::write_secrets(
+        root,
         r#"{"keys": {"ANTHROPIC_API_KEY": "sk-fake-plan-run-key"}}"#,
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        root.join(".secrets.json"),
-        std::fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
+    );
     let store = project.store();
     let registered = store.ensure_project(root, "project").unwrap();
     let content = PlanContent {
@@ -146,25 +139,12 @@ impl Fixture {
 
     /// Waits until every task in `tasks` has a run in progress at the same time, then says go.
     pub fn go_together(&self, tasks: &[&str], child: &mut Child) {
-        let start = Instant::now();
-        loop {
-            let runs = self.runs();
-            let in_progress = |t: &str| {
+        wait_runs(self, child, &format!("{tasks:?} ran together"), |runs| {
+            tasks.iter().all(|t| {
                 runs.iter()
-                    .any(|r| r["task_key"] == t && r["status"] == "IN_PROGRESS")
-            };
-            if tasks.iter().all(|t| in_progress(t)) {
-                break;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("the plan run ended ({status}) before {tasks:?} ran together: {runs:#?}");
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "{tasks:?} never ran at the same time: {runs:#?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+                    .any(|r| r["task_key"] == *t && r["status"] == "IN_PROGRESS")
+            })
+        });
         for t in tasks {
             std::fs::write(self.markers.join(format!("{t}-go")), "").unwrap();
         }

@@ -437,7 +437,7 @@ function report(rep) {
 
 // A request waiting for an answer, kept while it waits so that a reason being typed survives
 // the queue changing around it.
-const waitingCard = (a, keep) => keep(a.id + ' ' + a.status, () => approvalCard(a, false));
+const waitingCard = (a, keep) => keep(a.id, () => approvalCard(a, false));
 
 function approvalCard(a, answered) {
   const reason = h('input', { type: 'text', placeholder: 'reason (required to deny)', 'aria-label': 'reason' });
