@@ -168,3 +168,31 @@ fn status_reports_the_store_and_warns_about_exposed_secrets_without_showing_them
         );
     }
 }
+
+/// `orchestrator … | head -1`: the reader closes the pipe, and the command ends quietly with
+/// exit code 0 instead of panicking on the first write.
+#[test]
+fn a_closed_stdout_ends_a_command_cleanly() {
+    let project = Project::new();
+    project.seed_plan();
+    for args in [
+        &["plan", "list"][..],
+        &["plan", "list", "--json"],
+        &["plan", "show", "1"],
+        &["policy", "check", "--json", "--", "ls"],
+        &["init"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = project
+            .command()
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -55,6 +55,18 @@ fn policy_check_explains_each_part_and_exits_zero_whatever_the_verdict() {
             .contains("npm run seed-db -- --small")
     );
 
+    // Several words are one command's words, quoted as the user's shell passed them.
+    let (_, out, _) = check(&project, &["--json", "--", "python3", "-c", "print(1)"]);
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["verdict"], "allow", "{json}");
+    assert!(
+        json["reason"]
+            .as_str()
+            .unwrap()
+            .contains("python3 -c 'print(1)'"),
+        "{json}"
+    );
+
     let (_, out, _) = check(&project, &["--json", "--", "git push origin main"]);
     let json: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["verdict"], "deny");

@@ -45,7 +45,7 @@ pub(super) async fn locks(
         }
         LocksCommand::Release { id, reason } => {
             let lease = orchestrator.release_lock(id, &reason).await?;
-            println!(
+            outln!(
                 "Released lock {} on {} ({}).",
                 lease.id,
                 lease.pattern,
@@ -183,7 +183,7 @@ impl Board {
 
     fn say(&self, line: &str) {
         if self.enabled && !self.terminal {
-            eprintln!("  {:>6.1}s  {line}", self.started.elapsed().as_secs_f64());
+            errln!("  {:>6.1}s  {line}", self.started.elapsed().as_secs_f64());
         }
     }
 
@@ -302,7 +302,7 @@ impl Board {
             out.push_str(&format!("\x1b[{}A", drawn - lines.len()));
         }
         s.drawn = lines.len();
-        eprint!("{out}");
+        err!("{out}");
     }
 
     fn clear(&self) {

@@ -125,7 +125,7 @@ impl Answers {
         let Answers::Terminal(lines) = self else {
             return Err(Stop::InputClosed);
         };
-        print!("{prompt}");
+        out!("{prompt}");
         let _ = std::io::stdout().flush();
         tokio::select! {
             line = lines.recv() => line.ok_or(Stop::InputClosed),
@@ -145,11 +145,11 @@ pub(super) async fn run(
         Some(path) => Answers::File(load_answers(path)?),
         None => Answers::Terminal(terminal_lines()),
     };
-    println!("Planning session {id}: {}", view.session.goal);
+    outln!("Planning session {id}: {}", view.session.goal);
     for line in view.analysis.summary() {
-        println!("  {line}");
+        outln!("  {line}");
     }
-    println!(
+    outln!(
         "Every answer is saved as you go. Ctrl-C keeps the session: `orchestrator plan resume {id}` continues it."
     );
 
@@ -161,8 +161,8 @@ pub(super) async fn run(
                 Stop::Interrupted => "Interrupted",
                 Stop::InputClosed => "No more input",
             };
-            println!();
-            println!("{why}. Session {id} is kept: `orchestrator plan resume {id}` continues it.");
+            outln!();
+            outln!("{why}. Session {id} is kept: `orchestrator plan resume {id}` continues it.");
             match stop {
                 // The reading thread may still block on stdin: leave without waiting for it.
                 Stop::Interrupted => std::process::exit(130),
@@ -215,7 +215,7 @@ async fn drive(
                     .answer_questions(id, vec![(question.id, answer)])
                     .await?;
                 if let Some(vague) = report.recorded.first().and_then(|r| r.vague.as_deref()) {
-                    println!("  That leaves too much open ({vague}).");
+                    outln!("  That leaves too much open ({vague}).");
                 }
                 if report.follow_ups.is_empty()
                     && report.recorded.first().is_some_and(|r| r.vague.is_some())
@@ -225,7 +225,7 @@ async fn drive(
                         .iter()
                         .find(|t| t.assumed.is_some() && t.question_id == root_of(&question))
                 {
-                    println!(
+                    outln!(
                         "  I'll assume: {}",
                         topic.assumed.as_deref().unwrap_or_default()
                     );
@@ -236,7 +236,7 @@ async fn drive(
                 let report = match draft_file.take() {
                     Some(path) => {
                         let content = read_draft(&path)?;
-                        println!("\nSubmitting the draft in {} …", path.display());
+                        outln!("\nSubmitting the draft in {} …", path.display());
                         orchestrator
                             .submit_draft(
                                 id,
@@ -251,7 +251,7 @@ async fn drive(
                             .as_ref()
                             .is_none_or(|d| d.source != DraftSource::Agent) =>
                     {
-                        println!("\nAsking the agent for a draft plan …");
+                        outln!("\nAsking the agent for a draft plan …");
                         orchestrator.draft_with_agent(id).await?
                     }
                     None => {
@@ -267,7 +267,7 @@ async fn drive(
                     }
                 };
                 let draft = &report.draft;
-                println!(
+                outln!(
                     "\n{}",
                     render::draft(draft, &report.session.dependency_order)
                 );
@@ -284,7 +284,7 @@ async fn drive(
                     return approve(orchestrator, id, options.title.as_deref()).await;
                 }
                 if matches!(answers, Answers::File(_)) {
-                    println!(
+                    outln!(
                         "Draft ready for review. Approve it with `orchestrator plan approve {id}`, or submit a changed one with `orchestrator plan submit {id} FILE`."
                     );
                     return Ok(());
@@ -294,16 +294,14 @@ async fn drive(
                         return approve(orchestrator, id, options.title.as_deref()).await;
                     }
                     Review::Later => {
-                        println!(
-                            "Session {id} is kept for later: `orchestrator plan resume {id}`."
-                        );
+                        outln!("Session {id} is kept for later: `orchestrator plan resume {id}`.");
                         return Ok(());
                     }
                     Review::Changed(next) => *view = *next,
                 }
             }
             SessionStatus::Approved | SessionStatus::Abandoned => {
-                println!("{}", render::session(view));
+                outln!("{}", render::session(view));
                 return Ok(());
             }
         }
@@ -342,24 +340,24 @@ async fn ask(
         .iter()
         .filter(|t| t.answer.is_some() || t.assumed.is_some())
         .count();
-    println!();
-    println!(
+    outln!();
+    outln!(
         "[{}/{}] {} · {}",
         answered + 1,
         view.topics.len(),
         capitalised(question.category.as_str()),
         question.text
     );
-    println!("      Why: {}", question.why);
+    outln!("      Why: {}", question.why);
     for (n, suggestion) in question.suggestions.iter().enumerate() {
-        println!("      {}) {suggestion}", n + 1);
+        outln!("      {}) {suggestion}", n + 1);
     }
     let hint = match (&question.prefilled, question.suggestions.is_empty()) {
         (Some(prefilled), _) => format!("Enter keeps \"{prefilled}\"; or type your answer"),
         (None, false) => "A number picks a suggestion; or type your answer".into(),
         (None, true) => "Type your answer".into(),
     };
-    println!("      ({hint})");
+    outln!("      ({hint})");
     Ok(answers.line("> ").await?)
 }
 
@@ -397,9 +395,12 @@ async fn approve(
     title: Option<&str>,
 ) -> Result<(), Interrupt> {
     let plan = orchestrator.approve_plan(id, title).await?;
-    println!(
+    outln!(
         "Approved: plan {} \"{}\", version {}. `orchestrator plan show {}` shows it.",
-        plan.plan.id, plan.plan.title, plan.version.version, plan.plan.id
+        plan.plan.id,
+        plan.plan.title,
+        plan.version.version,
+        plan.plan.id
     );
     Ok(())
 }
@@ -418,8 +419,8 @@ async fn review(
 ) -> Result<Review, Interrupt> {
     let id = view.session.id;
     loop {
-        println!("\n[a] approve   [r] revise an answer   [d] add a decision   [q] keep for later");
-        println!(
+        outln!("\n[a] approve   [r] revise an answer   [d] add a decision   [q] keep for later");
+        outln!(
             "(or submit an edited draft: `orchestrator plan session {id} --json`, then `orchestrator plan submit {id} FILE`)"
         );
         let choice = answers.line("> ").await?;
@@ -427,7 +428,7 @@ async fn review(
             "a" | "approve" => return Ok(Review::Approve),
             "q" | "quit" | "later" => return Ok(Review::Later),
             "r" | "revise" => {
-                print!("{}", render::session(view));
+                out!("{}", render::session(view));
                 let pick = answers.line("Which answer (number)? ").await?;
                 let Some(topic) = pick
                     .trim()
@@ -436,10 +437,10 @@ async fn review(
                     .and_then(|n| n.checked_sub(1))
                     .and_then(|i| view.topics.get(i))
                 else {
-                    println!("  No answer has that number.");
+                    outln!("  No answer has that number.");
                     continue;
                 };
-                println!("{}", topic.question);
+                outln!("{}", topic.question);
                 let text = answers.line("New answer> ").await?;
                 let report = orchestrator
                     .answer_questions(id, vec![(topic.question_id, text)])
@@ -470,7 +471,7 @@ async fn review(
                     .await
                 {
                     Ok(crate::orchestrator::DecisionRecorded::Draft(report)) => {
-                        println!(
+                        outln!(
                             "\n{}",
                             render::draft(&report.draft, &report.session.dependency_order)
                         );
@@ -481,10 +482,10 @@ async fn review(
                             anyhow::anyhow!("session {id} has no draft to decide on").into()
                         );
                     }
-                    Err(e) => println!("  {e}"),
+                    Err(e) => outln!("  {e}"),
                 }
             }
-            other => println!("  \"{other}\" is not one of a, r, d, q."),
+            other => outln!("  \"{other}\" is not one of a, r, d, q."),
         }
     }
 }

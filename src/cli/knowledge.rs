@@ -81,14 +81,16 @@ pub(super) async fn kb(orchestrator: &Orchestrator, command: KbCommand) -> anyho
     match command {
         KbCommand::Add { location, index } => {
             let source = orchestrator.kb_add(&location).await?;
-            println!(
+            outln!(
                 "source {}: {} ({})",
-                source.id, source.location, source.kind
+                source.id,
+                source.location,
+                source.kind
             );
             if index {
                 index_sources(orchestrator, Some(source.id), false).await?;
             } else {
-                println!("Index it with `orchestrator kb index`.");
+                outln!("Index it with `orchestrator kb index`.");
             }
             Ok(())
         }
@@ -103,7 +105,7 @@ pub(super) async fn kb(orchestrator: &Orchestrator, command: KbCommand) -> anyho
         }
         KbCommand::Remove { id } => {
             orchestrator.kb_remove(id).await?;
-            println!("Removed source {id} and what was indexed from it.");
+            outln!("Removed source {id} and what was indexed from it.");
             Ok(())
         }
     }
@@ -120,7 +122,7 @@ async fn index_sources(
         .await?;
     bar.clear();
     if reports.is_empty() {
-        println!("No source to index: add one with `orchestrator kb add PATH|URL`.");
+        outln!("No source to index: add one with `orchestrator kb add PATH|URL`.");
         return Ok(());
     }
     let value: Vec<serde_json::Value> = reports
@@ -198,13 +200,13 @@ impl IndexBar {
             } => {
                 *current = format!("[{}/{total}] {location}", index + 1);
                 if self.terminal {
-                    eprint!("\r\x1b[2K{current} …");
+                    err!("\r\x1b[2K{current} …");
                 } else {
-                    eprintln!("{current} …");
+                    errln!("{current} …");
                 }
             }
             IndexProgress::Fetched(pages) if self.terminal => {
-                eprint!("\r\x1b[2K{current} — {pages} pages fetched")
+                err!("\r\x1b[2K{current} — {pages} pages fetched")
             }
             IndexProgress::Documents { done, total } if self.terminal => {
                 let width = 30;
@@ -213,14 +215,14 @@ impl IndexBar {
                 } else {
                     done * width / total
                 };
-                eprint!(
+                err!(
                     "\r\x1b[2K{current} [{}{}] {done}/{total} documents",
                     "█".repeat(filled),
                     "·".repeat(width - filled)
                 );
             }
             IndexProgress::Embedding { done, total } if self.terminal => {
-                eprint!("\r\x1b[2K{current} — embedding {done}/{total} chunks")
+                err!("\r\x1b[2K{current} — embedding {done}/{total} chunks")
             }
             _ => {}
         }
@@ -228,7 +230,7 @@ impl IndexBar {
 
     fn clear(&self) {
         if self.enabled && self.terminal {
-            eprint!("\r\x1b[2K");
+            err!("\r\x1b[2K");
         }
     }
 }
@@ -355,8 +357,8 @@ pub(super) async fn context(
     if json {
         return print(true, &context, |_| String::new());
     }
-    print!("{}", context.prompt);
-    eprint!("{}", account(&context));
+    out!("{}", context.prompt);
+    err!("{}", account(&context));
     Ok(())
 }
 

@@ -1,6 +1,28 @@
 //! The command line: parse, call the [`Orchestrator`], render. Exit codes: 0 ok, 1 failure,
 //! 2 usage error.
 
+/// `print!` for the command's output. A reader that went away (`orchestrator runs events 1 |
+/// head -1`) ends the command cleanly, with exit code 0, instead of a panic.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_out(format_args!($($arg)*)) };
+}
+
+/// `println!` for the command's output; see [`out!`].
+macro_rules! outln {
+    () => { $crate::cli::write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `eprint!` for progress, warnings and errors: a closed stderr loses them, nothing more.
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::cli::write_err(format_args!($($arg)*)) };
+}
+
+/// `eprintln!`; see [`err!`].
+macro_rules! errln {
+    ($($arg:tt)*) => { $crate::cli::write_err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod delegation;
 mod interview;
 mod knowledge;
@@ -352,7 +374,8 @@ enum PolicyCommand {
         /// Print JSON: `{"verdict", "reason", "rule", "findings": [...]}`.
         #[arg(long)]
         json: bool,
-        /// The shell command, as one or several words.
+        /// The shell command: one word is a whole command line (`-- 'ls | wc -l'`), several
+        /// are the words of one command, taken as your shell passed them.
         #[arg(last = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
@@ -511,7 +534,7 @@ pub fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -519,7 +542,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<ChecksFailed>().is_some() => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {
@@ -527,6 +550,27 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Writes the command's output to stdout. When the reader has gone (a closed pipe), the command
+/// has nothing left to do: exit 0 at once. Any other write error is reported and exits 1.
+fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_fmt(args) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            write_err(format_args!("error: cannot write the output: {e}\n"));
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Writes to stderr, ignoring a failure: diagnostics must never end a command.
+fn write_err(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().lock().write_fmt(args);
 }
 
 fn init_logging(default: &str) {
@@ -555,7 +599,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let settings = Settings::load(&root, &|var| std::env::var(var).ok(), &overrides)?;
     for warning in &settings.warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     let profile = settings.config.mcp.tools;
     let orchestrator = Orchestrator::open(settings).await?;
@@ -659,7 +703,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Policy { command } => policy(&orchestrator, command).await,
         Command::RunTask { plan, task, json } => {
             let run = orchestrator.create_task_run(plan, &task).await?;
-            eprintln!("run {} of task {task} (plan {plan})", run.id);
+            errln!("run {} of task {task} (plan {plan})", run.id);
             finish_run(&orchestrator, run.id, json).await
         }
         Command::Runs { command } => runs(&orchestrator, command).await,
@@ -714,7 +758,7 @@ fn spawn_dashboard(
             crate::web::serve_dashboard(engine, crate::web::DashboardOptions { addr, token }, stop)
                 .await
         {
-            eprintln!("error: the dashboard stopped: {e:#}");
+            errln!("error: the dashboard stopped: {e:#}");
         }
     });
 }
@@ -776,17 +820,17 @@ async fn runs(orchestrator: &Orchestrator, command: RunsCommand) -> anyhow::Resu
             tokio::spawn(cancel_on_signal(stop.clone()));
             let orphans = crate::supervisor::orphans(orchestrator).await?;
             if orphans.is_empty() {
-                println!("No run needs recovering.");
+                outln!("No run needs recovering.");
                 return Ok(());
             }
             let live = render::RunProgress::new(true);
             let mut failed = false;
             for id in orphans {
-                eprintln!("recovering run {id}");
+                errln!("recovering run {id}");
                 let run = orchestrator
                     .supervise_run(id, stop.clone(), &|event| live.show(event))
                     .await?;
-                print!("{}", render::run_line(&run));
+                out!("{}", render::run_line(&run));
                 failed |= run.status != RunStatus::Completed;
             }
             if failed {
@@ -816,7 +860,7 @@ async fn policy(orchestrator: &Orchestrator, command: PolicyCommand) -> anyhow::
             command,
         } => {
             let request = match (tool.as_deref(), input, command.is_empty()) {
-                (None | Some("Bash"), None, false) => ToolRequest::bash(&command.join(" ")),
+                (None | Some("Bash"), None, false) => ToolRequest::bash(&command_line(&command)),
                 (Some(tool), Some(input), true) => {
                     let input: serde_json::Value = serde_json::from_str(&input)
                         .map_err(|e| UsageError(format!("--input is not valid JSON: {e}")))?;
@@ -984,7 +1028,7 @@ async fn plan(orchestrator: &Orchestrator, command: PlanCommand) -> anyhow::Resu
         }
         PlanCommand::Abandon { id } => {
             let session = orchestrator.abandon_planning_session(id).await?;
-            println!("Planning session {} is {}.", session.id, session.status);
+            outln!("Planning session {} is {}.", session.id, session.status);
             Ok(())
         }
         PlanCommand::List { all, json } => {
@@ -1017,9 +1061,9 @@ fn print<T: serde::Serialize>(
     text: impl Fn(&T) -> String,
 ) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+        outln!("{}", serde_json::to_string_pretty(value)?);
     } else {
-        print!("{}", text(value));
+        out!("{}", text(value));
     }
     Ok(())
 }
@@ -1047,22 +1091,36 @@ fn project_root(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
 fn init(root: &Path, force: bool) -> anyhow::Result<()> {
     let file = config::write_template(root, force)?;
     let exe = std::env::current_exe().context("cannot find this program's own path")?;
-    println!("Wrote {}.", file.display());
-    println!();
-    println!("Register the server with Claude Code (run this in the project folder):");
-    println!();
-    println!(
+    outln!("Wrote {}.", file.display());
+    outln!();
+    outln!("Register the server with Claude Code (run this in the project folder):");
+    outln!();
+    outln!(
         "  claude mcp add --scope project orchestrator -- {} serve --project {}",
         shell_quote(&exe.to_string_lossy()),
         shell_quote(&root.to_string_lossy())
     );
-    println!();
-    println!("Or, with `orchestrator serve --http 127.0.0.1:8765` running:");
-    println!();
-    println!(
+    outln!();
+    outln!("Or, with `orchestrator serve --http 127.0.0.1:8765` running:");
+    outln!();
+    outln!(
         "  claude mcp add --scope project --transport http orchestrator http://127.0.0.1:8765/mcp"
     );
     Ok(())
+}
+
+/// The command line `policy check -- WORDS` judges: one word is a whole command line as typed
+/// (`-- 'ls | wc -l'`); several are the words of one command, quoted for the shell so that
+/// `-- python3 -c 'print(1)'` reads as the user's shell passed it.
+fn command_line(words: &[String]) -> String {
+    match words {
+        [line] => line.clone(),
+        words => words
+            .iter()
+            .map(|w| shell_quote(w))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
 }
 
 /// Quotes a word for a POSIX shell when it needs it.
@@ -1112,6 +1170,20 @@ mod tests {
             "/usr/bin/orchestrator"
         );
         assert_eq!(shell_quote("/my projects/it's"), r"'/my projects/it'\''s'");
+    }
+
+    #[test]
+    fn policy_check_words_are_quoted_and_one_word_is_a_command_line() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            command_line(&words(&["python3", "-c", "print(1)"])),
+            "python3 -c 'print(1)'"
+        );
+        assert_eq!(
+            command_line(&words(&["rm", "-rf", "build"])),
+            "rm -rf build"
+        );
+        assert_eq!(command_line(&words(&["ls | wc -l"])), "ls | wc -l");
     }
 
     #[test]

@@ -457,9 +457,9 @@ impl VerifyProgress {
         match event {
             Progress::Started { index, total, name } => {
                 if self.terminal {
-                    eprint!("\r\x1b[2K  [{}/{total}] {name} …", index + 1);
+                    err!("\r\x1b[2K  [{}/{total}] {name} …", index + 1);
                 } else {
-                    eprintln!("  [{}/{total}] {name} …", index + 1);
+                    errln!("  [{}/{total}] {name} …", index + 1);
                 }
             }
             Progress::Finished {
@@ -475,9 +475,9 @@ impl VerifyProgress {
                     seconds(result.duration_ms)
                 );
                 if self.terminal {
-                    eprintln!("\r\x1b[2K{line}");
+                    errln!("\r\x1b[2K{line}");
                 } else {
-                    eprintln!("{line}");
+                    errln!("{line}");
                 }
             }
         }
@@ -597,7 +597,7 @@ impl RunProgress {
             return;
         }
         if let Some(line) = run_event(event) {
-            eprintln!("  {:>6.1}s  {line}", self.started.elapsed().as_secs_f64());
+            errln!("  {:>6.1}s  {line}", self.started.elapsed().as_secs_f64());
         }
     }
 }
