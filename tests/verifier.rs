@@ -81,6 +81,7 @@ fn located(check: &CheckResult) -> Vec<Place<'_>> {
 #[tokio::test]
 async fn python_defects_are_reported_exactly_as_the_tools_see_them() {
     let (_dir, root) = fixture("python-defects");
+    let before = contents(&root);
     let done = verify(
         &request(
             &root,
@@ -160,18 +161,20 @@ async fn python_defects_are_reported_exactly_as_the_tools_see_them() {
             .contains("severity high, confidence high")
     );
     assert!(done.commit.is_none(), "not a git repository");
-    // The checks leave the tree as they found it.
-    let mut left: Vec<String> = walk(&root);
-    left.sort();
-    assert_eq!(
-        left,
-        [
-            "pyproject.toml",
-            "src/calc/__init__.py",
-            "src/calc/ops.py",
-            "tests/test_ops.py"
-        ]
-    );
+    // The checks leave the tree byte for byte as they found it — ruff too, though the
+    // project's configuration says `fix = true`.
+    assert_eq!(contents(&root), before);
+}
+
+/// Every file under `root` with its bytes, by relative path.
+fn contents(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walk(root)
+        .into_iter()
+        .map(|file| {
+            let bytes = std::fs::read(root.join(&file)).unwrap();
+            (file, bytes)
+        })
+        .collect()
 }
 
 fn walk(root: &Path) -> Vec<String> {
@@ -199,7 +202,12 @@ fn walk(root: &Path) -> Vec<String> {
 #[tokio::test]
 async fn a_clean_project_passes_with_the_checks_detected_from_it() {
     let (_dir, root) = fixture("python-clean");
+    // Outside the `files` the project gives mypy: mypy must not be pointed at it.
+    std::fs::create_dir_all(root.join("scripts")).unwrap();
+    std::fs::write(root.join("scripts/loose.py"), "count: int = \"many\"\n").unwrap();
     assert_eq!(checks::detect(&root), ["pytest", "ruff", "mypy", "bandit"]);
+    let analysis = orchestrator::planner::analysis::analyze(&root);
+    assert_eq!(analysis.type_checkers[0].command, "mypy");
     let config = VerifierConfig::default();
     let mut request = request(&root, &[], &config);
     request.checks = checks::resolve(&root, &config, None).unwrap();
@@ -221,6 +229,7 @@ async fn a_clean_project_passes_with_the_checks_detected_from_it() {
 #[tokio::test]
 async fn a_failing_rust_test_and_a_clippy_warning_are_found() {
     let (_dir, root) = fixture("rust-defects");
+    let before = contents(&root);
     let done = verify(
         &request(
             &root,
@@ -272,6 +281,8 @@ async fn a_failing_rust_test_and_a_clippy_warning_are_found() {
         "{:#?}",
         done.checks
     );
+    // cargo built outside the tree (no target/ in it) and left Cargo.lock alone.
+    assert_eq!(contents(&root), before);
 }
 
 #[tokio::test]
@@ -500,6 +511,45 @@ async fn changed_files_scope_the_linters_but_not_the_tests() {
     assert!(
         ruff.passed && ruff.output_tail.contains("nothing to check"),
         "{ruff:#?}"
+    );
+    // A changed file outside the `files` the project gives mypy is not mypy's to check.
+    std::fs::create_dir_all(root.join("scripts")).unwrap();
+    std::fs::write(root.join("scripts/loose.py"), "count: int = \"many\"\n").unwrap();
+    request.files_changed = Some(vec!["scripts/loose.py".into()]);
+    let done = verify(&request, &|_| {}).await;
+    let mypy = by_name(&done.checks, "mypy");
+    assert!(
+        mypy.passed && mypy.output_tail.contains("nothing to check"),
+        "{mypy:#?}"
+    );
+}
+
+#[tokio::test]
+async fn python_sources_get_a_security_scan_without_configuring_one() {
+    let (_dir, root) = fixture("python-clean");
+    let pyproject = std::fs::read_to_string(root.join("pyproject.toml")).unwrap();
+    let (kept, _) = pyproject.split_once("[tool.bandit]").unwrap();
+    std::fs::write(root.join("pyproject.toml"), kept).unwrap();
+    std::fs::write(
+        root.join("src/calc/shell.py"),
+        "import subprocess  # nosec B404\n\n\ndef run(command: str) -> int:\n    return subprocess.call(command, shell=True)\n",
+    )
+    .unwrap();
+    assert!(
+        orchestrator::planner::analysis::analyze(&root)
+            .security_tools
+            .is_empty()
+    );
+    assert_eq!(checks::detect(&root), ["pytest", "ruff", "mypy", "bandit"]);
+    let config = VerifierConfig::default();
+    let mut request = request(&root, &[], &config);
+    request.checks = checks::resolve(&root, &config, None).unwrap();
+    let done = verify(&request, &|_| {}).await;
+    let bandit = by_name(&done.checks, "bandit");
+    assert!(!bandit.passed);
+    assert_eq!(
+        located(bandit),
+        [(Some("src/calc/shell.py"), Some(5), Some(12), Some("B602"))]
     );
 }
 

@@ -120,6 +120,89 @@ impl ProjectAnalysis {
     }
 }
 
+/// The `files` a project's mypy configuration names, read from the file mypy itself would use
+/// (mypy.ini, .mypy.ini, pyproject.toml `[tool.mypy]`, setup.cfg `[mypy]`, in that order).
+/// None: no configuration, or one that does not say what to check.
+pub fn mypy_files(root: &Path) -> Option<Vec<String>> {
+    let list = |value: &str| -> Vec<String> {
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    for name in ["mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg"] {
+        let Ok(text) = std::fs::read_to_string(root.join(name)) else {
+            continue;
+        };
+        let files = if name == "pyproject.toml" {
+            let Ok(doc) = text.parse::<toml::Table>() else {
+                continue;
+            };
+            let Some(mypy) = doc
+                .get("tool")
+                .and_then(|t| t.get("mypy"))
+                .and_then(|m| m.as_table())
+            else {
+                continue;
+            };
+            match mypy.get("files") {
+                Some(toml::Value::String(value)) => list(value),
+                Some(toml::Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .flat_map(list)
+                    .collect(),
+                _ => Vec::new(),
+            }
+        } else {
+            let Some(value) = ini_value(&text, "mypy", "files") else {
+                if name == "setup.cfg" && !text.contains("[mypy") {
+                    continue;
+                }
+                return None;
+            };
+            list(&value)
+        };
+        return (!files.is_empty()).then_some(files);
+    }
+    None
+}
+
+/// `key` in `[section]` of an INI file, continuation lines (indented) joined.
+fn ini_value(text: &str, section: &str, key: &str) -> Option<String> {
+    let mut in_section = false;
+    let mut value: Option<String> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            if value.is_some() {
+                break;
+            }
+            in_section = trimmed == format!("[{section}]");
+            continue;
+        }
+        if !in_section || trimmed.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(found) = value.as_mut() {
+            if line.starts_with([' ', '\t']) && !trimmed.is_empty() {
+                found.push(',');
+                found.push_str(trimmed);
+                continue;
+            }
+            break;
+        }
+        if let Some((k, v)) = trimmed.split_once(['=', ':'])
+            && k.trim() == key
+        {
+            value = Some(v.trim().to_owned());
+        }
+    }
+    value
+}
+
 /// Looks at the project under `root`. Unreadable files and folders are skipped, never fatal.
 pub fn analyze(root: &Path) -> ProjectAnalysis {
     let files = walk(root);
@@ -260,9 +343,14 @@ pub fn analyze(root: &Path) -> ProjectAnalysis {
         (has(".mypy.ini"), ".mypy.ini"),
         (setup_cfg.contains("[mypy"), "setup.cfg [mypy]"),
     ]) {
-        analysis
-            .type_checkers
-            .push(tool("mypy", "mypy .", evidence));
+        // With `files` configured, plain `mypy` checks what the project asks for; `mypy .`
+        // would take in what it leaves out.
+        let command = if mypy_files(root).is_some() {
+            "mypy"
+        } else {
+            "mypy ."
+        };
+        analysis.type_checkers.push(tool("mypy", command, evidence));
     }
     if let Some(evidence) = first_evidence(&[
         (
@@ -455,4 +543,38 @@ fn walk(root: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mypy_files_come_from_the_configuration_mypy_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        assert_eq!(mypy_files(dir.path()), None);
+        write(
+            "setup.cfg",
+            "[mypy]\nfiles =\n    src,\n    tools/gen.py\nstrict = true\n",
+        );
+        assert_eq!(
+            mypy_files(dir.path()),
+            Some(vec!["src".into(), "tools/gen.py".into()])
+        );
+        write(
+            "pyproject.toml",
+            "[tool.mypy]\nfiles = [\"lib\", \"app.py\"]\n",
+        );
+        assert_eq!(
+            mypy_files(dir.path()),
+            Some(vec!["lib".into(), "app.py".into()])
+        );
+        write("mypy.ini", "[mypy]\nstrict = True\n");
+        assert_eq!(
+            mypy_files(dir.path()),
+            None,
+            "mypy.ini wins and names no files"
+        );
+    }
 }

@@ -58,6 +58,10 @@ pub struct CheckSpec {
     pub accepts: Vec<String>,
     /// Its own time limit, if not the default.
     pub timeout: Option<Duration>,
+    /// The paths the project's own configuration gives the tool (mypy's `files`): it then runs
+    /// on those, and of the changed files it is given only the ones inside them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Vec<String>>,
 }
 
 /// The preset checks, by name.
@@ -90,6 +94,7 @@ pub fn preset(name: &str) -> Option<CheckSpec> {
         whole_tree: words(whole),
         accepts: words(accepts),
         timeout: None,
+        within: None,
     };
     Some(match name {
         "pytest" => spec(
@@ -107,7 +112,16 @@ pub fn preset(name: &str) -> Option<CheckSpec> {
             &[],
         ),
         "ruff" => spec(
-            &["ruff", "check", "--output-format", "json", "--no-cache"],
+            // --no-fix: `fix = true` in the project's ruff configuration must not rewrite the
+            // tree being verified (and hide what it fixed).
+            &[
+                "ruff",
+                "check",
+                "--no-fix",
+                "--output-format",
+                "json",
+                "--no-cache",
+            ],
             OutputFormat::Ruff,
             &["."],
             &["py", "pyi"],
@@ -206,7 +220,8 @@ pub fn preset(name: &str) -> Option<CheckSpec> {
     })
 }
 
-/// The checks a project calls for, from its files (the planner's project analysis).
+/// The checks a project calls for, from its files (the planner's project analysis). Python
+/// sources always get bandit, configured or not: a security scan is part of the default gate.
 pub fn detect(dir: &Path) -> Vec<String> {
     let analysis = crate::planner::analysis::analyze(dir);
     let mut names = Vec::new();
@@ -230,7 +245,42 @@ pub fn detect(dir: &Path) -> Vec<String> {
             names.push(name.to_owned());
         }
     }
+    if analysis.languages.iter().any(|l| l == "Python") && !names.iter().any(|n| n == "bandit") {
+        names.push("bandit".to_owned());
+    }
     names
+}
+
+/// A preset fitted to the project's own configuration of its tool: mypy checks the `files` the
+/// project configures (not `.`, which would take in what it leaves out); bandit reads
+/// `[tool.bandit]` from pyproject.toml (which it does only when told); cargo refuses to rewrite
+/// a Cargo.lock that is out of date (`--locked`) rather than change the tree it verifies.
+fn fitted(mut spec: CheckSpec, dir: &Path) -> CheckSpec {
+    match spec.name.as_str() {
+        "mypy" => {
+            if let Some(files) = crate::planner::analysis::mypy_files(dir) {
+                spec.whole_tree.clear();
+                if files.iter().any(|f| f.contains(['*', '?', '['])) {
+                    // Globs: which changed file they take is mypy's business; run it whole.
+                    spec.accepts.clear();
+                } else {
+                    spec.within = Some(files);
+                }
+            }
+        }
+        "bandit" => {
+            let pyproject = std::fs::read_to_string(dir.join("pyproject.toml")).unwrap_or_default();
+            if pyproject.contains("[tool.bandit") {
+                spec.command
+                    .extend(["-c".to_owned(), "pyproject.toml".to_owned()]);
+            }
+        }
+        "cargo-test" | "clippy" if dir.join("Cargo.lock").is_file() => {
+            spec.command.insert(2, "--locked".to_owned());
+        }
+        _ => {}
+    }
+    spec
 }
 
 /// The checks to run: `requested` names (else the configured list, else the detected one),
@@ -280,9 +330,10 @@ pub fn resolve(
                         base.as_ref().map(|b| b.accepts.clone()).unwrap_or_default()
                     }),
                     timeout: custom.timeout_secs.map(Duration::from_secs),
+                    within: None,
                 }
             }
-            (None, Some(spec)) => spec,
+            (None, Some(spec)) => fitted(spec, dir),
             (None, None) => {
                 return Err(Error::Invalid(format!(
                     "unknown check `{name}`: use a preset ({}) or define it as [verifier.check.{name}] with command = [...] in orchestrator.toml",

@@ -235,10 +235,43 @@ fn targets(spec: &CheckSpec, request: &VerifyRequest) -> Option<Vec<String>> {
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| spec.accepts.iter().any(|a| a == e))
                 && request.dir.join(f).is_file()
+                && spec
+                    .within
+                    .as_ref()
+                    .is_none_or(|within| within.iter().any(|w| inside(f, w)))
         })
         .cloned()
         .collect();
     if files.is_empty() { None } else { Some(files) }
+}
+
+/// Where cargo builds for a check when nobody said: outside the tree being verified (which a
+/// check must not write to), one folder per repository — the worktrees of every run of a
+/// project share it, so a verification builds only what changed.
+async fn cargo_target_dir(dir: &Path) -> PathBuf {
+    use std::hash::{Hash as _, Hasher as _};
+    let common = tokio::process::Command::new("git")
+        .args(["rev-parse", "--path-format=absolute", "--git-common-dir"])
+        .current_dir(dir)
+        .output()
+        .await
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    let key = common.unwrap_or_else(|| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()));
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    std::env::temp_dir()
+        .join("orchestrator-cargo-target")
+        .join(format!("{:016x}", hasher.finish()))
+}
+
+/// Whether the relative path `file` is `dir` or inside it (both as the project writes them,
+/// `./` and trailing slashes aside).
+fn inside(file: &str, dir: &str) -> bool {
+    let clean = |p: &str| p.trim_start_matches("./").trim_end_matches('/').to_owned();
+    let (file, dir) = (clean(file), clean(dir));
+    dir.is_empty() || dir == "." || Path::new(&file).starts_with(&dir)
 }
 
 async fn run_check(spec: &CheckSpec, request: &VerifyRequest) -> CheckResult {
@@ -297,6 +330,15 @@ async fn run_check(spec: &CheckSpec, request: &VerifyRequest) -> CheckResult {
         ("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned()),
         ("NO_COLOR".to_owned(), "1".to_owned()),
     ]);
+    if spec.command[0] == "cargo" && !env.iter().any(|(k, _)| k == "CARGO_TARGET_DIR") {
+        env.push((
+            "CARGO_TARGET_DIR".to_owned(),
+            cargo_target_dir(&request.dir)
+                .await
+                .to_string_lossy()
+                .into_owned(),
+        ));
+    }
     let timeout = spec.timeout.unwrap_or(request.timeout);
     let outcome = match run::run(
         &program,
