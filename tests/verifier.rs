@@ -355,6 +355,8 @@ async fn tampering_against_the_base_commit_fails_even_when_the_tools_pass() {
         found,
         [
             (None, None, Some("tests-dropped")),
+            (None, None, Some("tests-not-collected")),
+            (None, None, Some("tests-skipped-by-runner")),
             (Some("pyproject.toml"), None, Some("check-config-changed")),
             (Some("tests/test_more.py"), None, Some("test-deleted")),
             (Some("tests/test_ops.py"), Some(10), Some("test-skipped")),
@@ -367,20 +369,120 @@ async fn tampering_against_the_base_commit_fails_even_when_the_tools_pass() {
         "{tampering:#?}"
     );
 
-    // Files the task declared are its to change.
+    assert!(
+        tampering
+            .output_tail
+            .contains("pytest: 2 collected and 1 skipped now, 3 and 0 at the base"),
+        "{tampering:#?}"
+    );
+
+    // Files the task declared are its to change — but what the test runner itself counts
+    // still has to add up.
     request.declared_files = vec!["tests/**".into(), "pyproject.toml".into()];
     let done = verify(&request, &|_| {}).await;
-    assert!(
-        by_name(&done.checks, "tampering").passed,
-        "{:#?}",
-        by_name(&done.checks, "tampering")
-    );
+    let rules: Vec<_> = by_name(&done.checks, "tampering")
+        .findings
+        .iter()
+        .map(|f| f.rule.as_deref().unwrap())
+        .collect();
+    assert_eq!(rules, ["tests-not-collected", "tests-skipped-by-runner"]);
 
     // Committed work is verified as that commit.
     git(&root, &["add", "-A"]);
     git(&root, &["commit", "-qm", "work"]);
     let done = verify(&request, &|_| {}).await;
     assert!(!done.dirty && done.commit.is_some() && done.commit.as_deref() != Some(base.trim()));
+}
+
+/// The ways to keep tests from running that a static reading misses, each caught by the test
+/// runner's own counts against the base commit's (and the first three by the static reading too).
+#[tokio::test]
+async fn tests_kept_from_running_are_caught_by_the_runners_counts() {
+    let (_dir, root) = fixture("python-clean");
+    std::fs::write(
+        root.join("tests/test_more.py"),
+        "from calc.ops import add\n\n\ndef test_zero() -> None:\n    assert add(0, 0) == 0\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".gitignore"), "__pycache__/\nconftest.py\n").unwrap();
+    git(&root, &["init", "-q"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "base"]);
+    let config = VerifierConfig::default();
+    let mut request = request(&root, &["pytest"], &config);
+    request.base = Some("HEAD".into());
+    let more = std::fs::read_to_string(root.join("tests/test_more.py")).unwrap();
+    let cases: [(&str, &str, &str, &[&str]); 4] = [
+        (
+            "tests/test_more.py",
+            "import pytest\n\npytestmark = pytest.mark.skip(reason=\"later\")\n",
+            "",
+            &["test-skipped", "tests-skipped-by-runner"],
+        ),
+        (
+            "tests/test_more.py",
+            "import pytest\n\npytest.importorskip(\"not_installed_anywhere\")\n",
+            "",
+            &["test-skipped", "tests-skipped-by-runner"],
+        ),
+        (
+            "tests/conftest.py",
+            "collect_ignore = [\"test_more.py\"]\n",
+            "",
+            &[
+                "check-config-changed",
+                "test-skipped",
+                "tests-not-collected",
+            ],
+        ),
+        (
+            "tests/test_new.py",
+            "import pytest\n\n\n@pytest.mark.skip(reason=\"later\")\ndef test_new() -> None:\n    assert False\n",
+            "tests/test_new.py",
+            &["tests-skipped-by-runner"],
+        ),
+    ];
+    for (file, prefix, declared, expected) in cases {
+        let body = if file == "tests/test_more.py" {
+            format!("{prefix}{more}")
+        } else {
+            prefix.to_owned()
+        };
+        std::fs::write(root.join(file), body).unwrap();
+        request.declared_files = if declared.is_empty() {
+            Vec::new()
+        } else {
+            vec![declared.to_owned()]
+        };
+        let done = verify(&request, &|_| {}).await;
+        assert!(
+            by_name(&done.checks, "pytest").passed,
+            "{file}: {:#?}",
+            done.checks
+        );
+        let tampering = by_name(&done.checks, "tampering");
+        let mut rules: Vec<_> = tampering
+            .findings
+            .iter()
+            .map(|f| f.rule.as_deref().unwrap())
+            .collect();
+        rules.sort();
+        assert_eq!(rules, expected, "{file} with {prefix:?}: {tampering:#?}");
+        assert!(!tampering.passed);
+        git(&root, &["checkout", "-q", "--", "."]);
+        git(&root, &["clean", "-qfdx"]);
+    }
+    // The base checkouts are gone again.
+    let worktrees = Command::new("git")
+        .arg("-C")
+        .arg(&root)
+        .args(["worktree", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&worktrees.stdout).lines().count(),
+        1
+    );
 }
 
 #[tokio::test]

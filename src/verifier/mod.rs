@@ -158,7 +158,11 @@ pub async fn verify(
             name: "tampering".into(),
         });
         let result = match &base_commit {
-            Some(base) => tamper::check(&git, base, &request.declared_files).await,
+            Some(base) => {
+                let mut result = tamper::check(&git, base, &request.declared_files).await;
+                runner_counts(request, base, &results, &mut result).await;
+                result
+            }
             None => CheckResult {
                 name: "tampering".into(),
                 passed: false,
@@ -243,6 +247,151 @@ fn targets(spec: &CheckSpec, request: &VerifyRequest) -> Option<Vec<String>> {
         .cloned()
         .collect();
     if files.is_empty() { None } else { Some(files) }
+}
+
+/// The test runners' own counts against the base commit's: each test suite that ran whole is run
+/// again on a checkout of the base, and fewer tests collected or more skipped than there is a
+/// finding — whatever did it (a marker, a conftest.py, an import that skips a module), even in
+/// files the task declared. Adds to the tampering `result`.
+async fn runner_counts(
+    request: &VerifyRequest,
+    base: &str,
+    results: &[CheckResult],
+    result: &mut CheckResult,
+) {
+    let counted: Vec<(&CheckSpec, TestCounts)> = request
+        .checks
+        .iter()
+        .zip(results)
+        .filter_map(|(spec, done)| Some((spec, done.tests?)))
+        .filter(|(spec, _)| targets(spec, request).as_ref() == Some(&spec.whole_tree))
+        .collect();
+    if counted.is_empty() {
+        return;
+    }
+    let checkout = match BaseCheckout::new(&request.dir, base, &request.env).await {
+        Ok(checkout) => checkout,
+        Err(e) => {
+            result
+                .output_tail
+                .push_str(&format!("; the test counts were not compared: {e}"));
+            return;
+        }
+    };
+    let mut at_base = VerifyRequest {
+        dir: checkout.dir.clone(),
+        checks: Vec::new(),
+        files_changed: None,
+        base: None,
+        declared_files: Vec::new(),
+        env: request.env.clone(),
+        timeout: request.timeout,
+        max_output: request.max_output,
+        scope_tests: false,
+    };
+    // The project's own tools (a venv is never committed) serve the base too.
+    if let Some((_, path)) = at_base.env.iter_mut().find(|(k, _)| k == "PATH") {
+        let venvs: Vec<String> = [".venv/bin", "venv/bin"]
+            .iter()
+            .map(|v| request.dir.join(v))
+            .filter(|v| v.is_dir())
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        if !venvs.is_empty() {
+            *path = format!("{}:{path}", venvs.join(":"));
+        }
+    }
+    let mut compared = Vec::new();
+    for (spec, now) in counted {
+        let Some(then) = run_check(spec, &at_base).await.tests else {
+            compared.push(format!("{}: no count at the base", spec.name));
+            continue;
+        };
+        compared.push(format!(
+            "{}: {} collected and {} skipped now, {} and {} at the base",
+            spec.name, now.total, now.skipped, then.total, then.skipped
+        ));
+        if now.total < then.total {
+            result.findings.push(tamper::finding(
+                "tests-not-collected",
+                format!(
+                    "{} collected {} tests at the base commit and {} now",
+                    spec.name, then.total, now.total
+                ),
+            ));
+        }
+        if now.skipped > then.skipped {
+            result.findings.push(tamper::finding(
+                "tests-skipped-by-runner",
+                format!(
+                    "{} skipped {} tests at the base commit and {} now",
+                    spec.name, then.skipped, now.skipped
+                ),
+            ));
+        }
+    }
+    checkout.remove().await;
+    result.passed = result.passed && result.findings.is_empty();
+    result.output_tail = format!("{}; {}", result.output_tail, compared.join("; "));
+}
+
+/// A detached checkout of the base commit beside the repository, removed after use.
+struct BaseCheckout {
+    repo: PathBuf,
+    dir: PathBuf,
+    _scratch: tempfile::TempDir,
+}
+
+impl BaseCheckout {
+    async fn new(repo: &Path, base: &str, env: &[(String, String)]) -> Result<Self, String> {
+        let scratch = tempfile::Builder::new()
+            .prefix("orchestrator-base-")
+            .tempdir()
+            .map_err(|e| format!("cannot make a scratch folder: {e}"))?;
+        let dir = scratch.path().join("base");
+        let out = git_command(repo, env)
+            .args(["worktree", "add", "--detach", "--quiet"])
+            .arg(&dir)
+            .arg(base)
+            .output()
+            .await
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cannot check out the base commit: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Self {
+            repo: repo.to_path_buf(),
+            dir,
+            _scratch: scratch,
+        })
+    }
+
+    async fn remove(self) {
+        let _ = git_command(&self.repo, &[])
+            .args(["worktree", "remove", "--force"])
+            .arg(&self.dir)
+            .output()
+            .await;
+    }
+}
+
+fn git_command(repo: &Path, env: &[(String, String)]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new("git");
+    command
+        .arg("-C")
+        .arg(repo)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .envs(
+            env.iter()
+                .filter(|(k, _)| k == "PATH" || k == "HOME")
+                .cloned(),
+        )
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    command
 }
 
 /// Where cargo builds for a check when nobody said: outside the tree being verified (which a

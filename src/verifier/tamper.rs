@@ -13,6 +13,36 @@ use crate::domain::{CheckResult, Finding, Severity};
 /// How many files the test count reads on each side before it gives up counting.
 const MAX_FILES: usize = 5000;
 
+/// Files the checks read even when git ignores them (pathspecs).
+const LOADED_WHEN_IGNORED: &[&str] = &[
+    ":(glob)**/conftest.py",
+    ":(glob)**/pytest.ini",
+    ":(glob)**/.pytest.ini",
+    "tox.ini",
+    "setup.cfg",
+    "mypy.ini",
+    ".mypy.ini",
+    "ruff.toml",
+    ".ruff.toml",
+    ".bandit",
+    ".flake8",
+];
+
+/// Folders pytest does not collect from (its `norecursedirs` and virtualenvs), where an ignored
+/// conftest.py is nobody's concern.
+fn in_skipped_folder(path: &str) -> bool {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    parts.pop();
+    parts.iter().any(|part| {
+        part.starts_with('.')
+            || part.ends_with(".egg")
+            || matches!(
+                *part,
+                "venv" | "node_modules" | "build" | "dist" | "site-packages" | "__pycache__"
+            )
+    })
+}
+
 /// git, run on the verified tree with the checks' environment.
 pub struct Git {
     dir: PathBuf,
@@ -121,6 +151,28 @@ impl Git {
                 path: p.to_owned(),
                 old_path: None,
             }));
+        }
+        // git-ignored, but read by the tools all the same: a conftest.py with `collect_ignore`
+        // or a pytest.ini nobody commits changes what runs.
+        let mut args = vec![
+            "ls-files",
+            "--others",
+            "--ignored",
+            "--exclude-standard",
+            "-z",
+            "--",
+        ];
+        args.extend(LOADED_WHEN_IGNORED);
+        if let Some(out) = self.output(&args).await {
+            changes.extend(
+                out.split('\0')
+                    .filter(|p| !p.is_empty() && !in_skipped_folder(p))
+                    .map(|p| Change {
+                        status: 'A',
+                        path: p.to_owned(),
+                        old_path: None,
+                    }),
+            );
         }
         changes
     }
@@ -249,14 +301,19 @@ pub fn count_tests(path: &str, text: &str) -> usize {
 /// The lines of a file that skip or disable tests.
 fn skip_markers(path: &str, text: &str) -> Vec<(usize, String)> {
     let markers: &[&str] = match lang(path) {
+        // Not only decorators: `pytestmark = pytest.mark.skip(...)` skips a whole module,
+        // `pytest.importorskip("missing")` at its top skips it at collection.
         Some(Lang::Python) => &[
-            "@pytest.mark.skip",
-            "@pytest.mark.xfail",
+            "mark.skip",
+            "mark.xfail",
             "pytest.skip(",
-            "@unittest.skip",
-            "unittest.skipIf",
-            "raise unittest.SkipTest",
-            "raise SkipTest",
+            "pytest.importorskip(",
+            "pytest.xfail(",
+            "unittest.skip",
+            "SkipTest",
+            "collect_ignore",
+            "__test__ = False",
+            "__test__=False",
         ],
         Some(Lang::Rust) => &["#[ignore"],
         Some(Lang::Js) => &[".skip(", "xit(", "xdescribe(", "xtest(", ".todo("],
@@ -413,6 +470,11 @@ fn declared_set(declared: &[String]) -> GlobSet {
         }
     }
     builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+/// A sign of tampering about the whole tree.
+pub(crate) fn finding(rule: &str, message: String) -> Finding {
+    tamper(None, None, rule, message)
 }
 
 fn tamper(file: Option<&str>, line: Option<usize>, rule: &str, message: String) -> Finding {
