@@ -596,6 +596,37 @@ fn a_script_agent_runs_through_the_same_lifecycle() {
     );
 }
 
+/// An agent that says it is done without changing anything (a resumed session that believes
+/// its work is finished, say) completes nothing, even when the checks pass on the old tree.
+#[test]
+fn a_run_that_changes_nothing_is_escalated_not_completed() {
+    let s = setup(
+        |_| vec![],
+        &["hello.txt"],
+        "#agent\ncommand = \"sh\"\nkind = \"command\"\nargs = [\"-c\", \"echo all done already\"]\n",
+    );
+    // The check passes before any work: hello.txt is already committed.
+    std::fs::write(s.root().join("hello.txt"), "hi\n").unwrap();
+    git(s.root(), &["add", "-A"]);
+    git(s.root(), &["commit", "-qm", "hello"]);
+    let (out, run) = s.run_task();
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert_eq!(run["status"], "ESCALATED", "{run}");
+    let events = s.events(RunId(1));
+    let escalated = of_kind(&events, "escalated");
+    assert!(
+        escalated[0]["last_error"]
+            .as_str()
+            .is_some_and(|r| r.contains("without changing anything")),
+        "{escalated:?}"
+    );
+    assert!(
+        of_kind(&events, "merged").is_empty(),
+        "{:?}",
+        kinds(&events)
+    );
+}
+
 #[test]
 fn runs_are_started_and_followed_over_mcp() {
     let s = setup(

@@ -7,6 +7,13 @@ use std::path::Path;
 use crate::domain::RunId;
 
 async fn git(dir: &Path, args: &[&str], index: Option<&Path>) -> Option<String> {
+    git_raw(dir, args, index)
+        .await
+        .map(|out| out.trim().to_owned())
+}
+
+/// git's output as it printed it (porcelain formats start with a meaningful space).
+async fn git_raw(dir: &Path, args: &[&str], index: Option<&Path>) -> Option<String> {
     let mut cmd = tokio::process::Command::new("git");
     cmd.arg("-C")
         .arg(dir)
@@ -26,7 +33,7 @@ async fn git(dir: &Path, args: &[&str], index: Option<&Path>) -> Option<String> 
     let out = cmd.stdin(std::process::Stdio::null()).output().await.ok()?;
     out.status
         .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The commit checked out in `dir`, if it is a git repository with one.
@@ -67,17 +74,73 @@ pub async fn commit_state(dir: &Path, run: RunId, reason: &str) -> Option<String
 
 /// Files changed in the tree against its commit (tracked changes and untracked files).
 pub async fn changed_files(dir: &Path) -> Vec<String> {
-    git(
+    let Some(out) = git_raw(
         dir,
         &["status", "--porcelain", "--untracked-files=all", "-z"],
         None,
     )
     .await
-    .map(|out| {
-        out.split('\0')
-            .filter(|e| e.len() > 3)
-            .map(|e| e[3..].to_owned())
-            .collect()
-    })
-    .unwrap_or_default()
+    else {
+        return Vec::new();
+    };
+    // Entries are `XY path`; a rename's or copy's old path follows as an entry of its own.
+    let mut files = Vec::new();
+    let mut entries = out.split('\0').filter(|e| !e.is_empty());
+    while let Some(entry) = entries.next() {
+        let (Some(status), Some(path)) = (entry.get(..2), entry.get(3..)) else {
+            continue;
+        };
+        files.push(path.to_owned());
+        if status.contains(['R', 'C']) {
+            entries.next();
+        }
+    }
+    files
+}
+
+/// Whether the tree holds no work since `base`: the same commit checked out, nothing changed.
+pub async fn unchanged_since(dir: &Path, base: &str) -> bool {
+    head(dir).await.as_deref() == Some(base) && changed_files(dir).await.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn changed_files_are_named_whole_whatever_their_first_character() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .arg("-C")
+                .arg(root)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {out:?}");
+        };
+        run(&["init", "-q"]);
+        std::fs::write(root.join("app.py"), "a\n").unwrap();
+        std::fs::write(root.join("old.txt"), "o\n").unwrap();
+        run(&["add", "-A"]);
+        run(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "base",
+        ]);
+        let base = head(root).await.unwrap();
+        assert!(unchanged_since(root, &base).await);
+        std::fs::write(root.join("app.py"), "b\n").unwrap();
+        std::fs::write(root.join("été.txt"), "x\n").unwrap();
+        run(&["mv", "old.txt", "new.txt"]);
+        let mut files = changed_files(root).await;
+        files.sort();
+        assert_eq!(files, ["app.py", "new.txt", "été.txt"]);
+        assert!(!unchanged_since(root, &base).await);
+    }
 }

@@ -638,6 +638,20 @@ async fn verify(
             return Ok(Ending::Failed(Failure::Conflict(e.to_string())));
         }
     }
+    // Every task declares files it changes: work that changed nothing is no completion (an
+    // agent resumed into "done", say), whatever the checks say of the old tree.
+    if let Some(base) = &run.base_commit {
+        let dir = run
+            .worktree
+            .clone()
+            .unwrap_or_else(|| engine.project().root.clone());
+        if checkpoint::unchanged_since(&dir, base).await {
+            return Ok(Ending::Escalate(format!(
+                "the agent finished without changing anything: the tree is as it was at {}; see what it said in the run's events, then retry it with guidance or cancel the run",
+                &base[..base.len().min(12)]
+            )));
+        }
+    }
     loop {
         if let Err(ending) = verify_once(engine, run_id, on_event).await? {
             return Ok(ending);
