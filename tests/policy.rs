@@ -619,3 +619,79 @@ proptest! {
 thread_local! {
     static FIXTURE: Fixture = fixture();
 }
+
+/// With no task files to hold an agent to, what git cannot bring back is protected: emptying or
+/// replacing an untracked or ignored file escalates like deleting it; tracked files and new
+/// files are the agent's to write.
+#[test]
+fn destroying_what_git_cannot_restore_escalates_like_deleting_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    for (file, text) in [
+        ("src/app.py", "print(1)\n"),
+        (".gitignore", "*.sqlite\n"),
+        ("data.sqlite", "SQLite format 3\n"),
+        ("notes.txt", "mine, never committed\n"),
+    ] {
+        std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
+        std::fs::write(root.join(file), text).unwrap();
+    }
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "src/app.py", ".gitignore"]);
+    git(&["commit", "-qm", "start"]);
+    let context = PolicyContext {
+        project_root: root.clone(),
+        declared_files: None,
+        ..PolicyContext::default()
+    };
+    let policy = Policy::default();
+    let verdict = |command: &str| policy.decide(&ToolRequest::bash(command), &context);
+    for file in ["data.sqlite", "notes.txt"] {
+        for command in [
+            format!("truncate -s 0 {file}"),
+            format!(": > {file}"),
+            format!("echo x > {file}"),
+            format!("cp /dev/null {file}"),
+            format!("dd if=/dev/zero of={file} bs=1 count=1"),
+            format!("echo x | tee {file}"),
+            format!("mv src/app.py {file}"),
+        ] {
+            let decision = verdict(&command);
+            assert_eq!(
+                decision.verdict,
+                Severity::Escalate,
+                "{command}: {decision:?}"
+            );
+            assert!(
+                decision.reason.contains("git cannot restore"),
+                "{command}: {}",
+                decision.reason
+            );
+        }
+        // Appending keeps what was there.
+        assert_eq!(
+            verdict(&format!("echo x >> {file}")).verdict,
+            Severity::Allow
+        );
+    }
+    for command in [
+        "truncate -s 0 src/app.py",
+        ": > src/app.py",
+        "echo x > new.txt",
+        "cp src/app.py src/copy.py",
+        "echo x | tee out.log",
+    ] {
+        let decision = verdict(command);
+        assert_eq!(decision.verdict, Severity::Allow, "{command}: {decision:?}");
+    }
+}

@@ -873,6 +873,9 @@ impl Verdicts {
 enum Access {
     Read,
     Write,
+    /// Replaces what a file holds (`> f`, `truncate`, `cp x f`, `dd of=f`): a write that
+    /// destroys the old content.
+    Overwrite,
     Delete,
 }
 
@@ -959,7 +962,7 @@ impl<'a> Classifier<'a> {
         let Some(path) = path else {
             let (severity, what) = match access {
                 Access::Read => (Severity::Escalate, "reads"),
-                Access::Write => (Severity::Escalate, "writes"),
+                Access::Write | Access::Overwrite => (Severity::Escalate, "writes"),
                 Access::Delete => (Severity::Escalate, "deletes"),
             };
             return Subject {
@@ -972,7 +975,7 @@ impl<'a> Classifier<'a> {
         };
         matters.push(match access {
             Access::Read => Matter::Read(path.to_path_buf()),
-            Access::Write | Access::Delete => Matter::Edit(path.to_path_buf()),
+            Access::Write | Access::Overwrite | Access::Delete => Matter::Edit(path.to_path_buf()),
         });
         let shown = if contents {
             format!("files in {}", self.scope.show(path))
@@ -980,6 +983,29 @@ impl<'a> Classifier<'a> {
             self.scope.show(path)
         };
         let place = self.scope.place(path);
+        let access = if access == Access::Overwrite {
+            // With no task files to hold the agent to, the one line is what git can bring
+            // back: destroying what an untracked or ignored file holds is like deleting it.
+            if let Place::Inside(rel) = &place
+                && !self.scope.has_declared_files()
+                && paths::secret(path).is_none()
+                && !paths::ci(rel)
+                && self.scope.unrestorable(path)
+            {
+                return Subject {
+                    text: text.to_owned(),
+                    matters,
+                    severity: Severity::Escalate,
+                    reason: format!(
+                        "overwrites {shown}, which git cannot restore (untracked or ignored): as good as deleting it"
+                    ),
+                    firmness: Firmness::Soft,
+                };
+            }
+            Access::Write
+        } else {
+            access
+        };
         let (severity, reason, firmness) = match (access, &place) {
             (Access::Read, _) if paths::secret(path).is_some() => (
                 Severity::Deny,
@@ -1004,7 +1030,7 @@ impl<'a> Classifier<'a> {
                 format!("reads {shown}, a system file"),
                 Firmness::Soft,
             ),
-            (Access::Write, _) if paths::harmless_sink(path) => (
+            (Access::Write | Access::Overwrite, _) if paths::harmless_sink(path) => (
                 Severity::Allow,
                 format!("writes to {shown}"),
                 Firmness::Soft,
@@ -1021,12 +1047,16 @@ impl<'a> Classifier<'a> {
                     Firmness::Hard,
                 )
             }
-            (Access::Write | Access::Delete, Place::Outside) if path.starts_with("/dev/") => (
-                Severity::Deny,
-                format!("writes to the device {shown}"),
-                Firmness::Hard,
-            ),
-            (Access::Write | Access::Delete, Place::Outside) => (
+            (Access::Write | Access::Overwrite | Access::Delete, Place::Outside)
+                if path.starts_with("/dev/") =>
+            {
+                (
+                    Severity::Deny,
+                    format!("writes to the device {shown}"),
+                    Firmness::Hard,
+                )
+            }
+            (Access::Write | Access::Overwrite | Access::Delete, Place::Outside) => (
                 Severity::Deny,
                 format!(
                     "{} {shown}, outside the project",
@@ -1038,7 +1068,9 @@ impl<'a> Classifier<'a> {
                 ),
                 Firmness::PathRule,
             ),
-            (Access::Write | Access::Delete, Place::Inside(_)) if paths::secret(path).is_some() => {
+            (Access::Write | Access::Overwrite | Access::Delete, Place::Inside(_))
+                if paths::secret(path).is_some() =>
+            {
                 (
                     Severity::Escalate,
                     format!(
@@ -1048,26 +1080,32 @@ impl<'a> Classifier<'a> {
                     Firmness::Soft,
                 )
             }
-            (Access::Write | Access::Delete, Place::Inside(rel)) if paths::ci(rel) => (
-                Severity::Escalate,
-                format!("changes CI configuration ({shown})"),
-                Firmness::Soft,
-            ),
+            (Access::Write | Access::Overwrite | Access::Delete, Place::Inside(rel))
+                if paths::ci(rel) =>
+            {
+                (
+                    Severity::Escalate,
+                    format!("changes CI configuration ({shown})"),
+                    Firmness::Soft,
+                )
+            }
             (Access::Delete, Place::Inside(_)) => (
                 Severity::Escalate,
                 format!("deletes {shown}"),
                 Firmness::Soft,
             ),
-            (Access::Write, Place::Inside(rel)) if self.scope.declared(rel) => (
-                Severity::Allow,
-                if self.scope.has_declared_files() {
-                    format!("writes {shown}, one of the task's files")
-                } else {
-                    format!("writes {shown} in the project")
-                },
-                Firmness::Soft,
-            ),
-            (Access::Write, Place::Inside(_)) => (
+            (Access::Write | Access::Overwrite, Place::Inside(rel)) if self.scope.declared(rel) => {
+                (
+                    Severity::Allow,
+                    if self.scope.has_declared_files() {
+                        format!("writes {shown}, one of the task's files")
+                    } else {
+                        format!("writes {shown} in the project")
+                    },
+                    Firmness::Soft,
+                )
+            }
+            (Access::Write | Access::Overwrite, Place::Inside(_)) => (
                 Severity::Escalate,
                 format!("writes {shown}, which is not among the task's files"),
                 Firmness::Soft,
@@ -1214,6 +1252,7 @@ impl<'a> Classifier<'a> {
             let access = match redirect.kind {
                 RedirectKind::Read => Access::Read,
                 RedirectKind::Write => Access::Write,
+                RedirectKind::Truncate => Access::Overwrite,
             };
             let text = format!(
                 "{} {}",
@@ -2324,7 +2363,12 @@ impl<'a> Classifier<'a> {
     /// A one-line program in Python, JavaScript or another language: harmless only if every
     /// identifier in it is on a short list; deleting the root or the home directory is refused.
     fn inline_code(&mut self, lang: &str, code: &str, v: &mut Verdicts) {
-        let (words, strings) = code_tokens(code);
+        // `#` starts a comment to the end of its line in these languages; elsewhere it is code
+        // (JavaScript's private fields), so nothing after it is passed over.
+        let hash_comments = ["python", "python3", "ruby", "perl"]
+            .iter()
+            .any(|l| lang.starts_with(l));
+        let (words, strings) = code_tokens(code, hash_comments);
         let destructive = [
             "rmtree",
             "remove",
@@ -2516,7 +2560,7 @@ impl<'a> Classifier<'a> {
             self.touch(inv, s, source_access);
         }
         if let Some(dest) = dest {
-            self.touch(inv, &dest, Access::Write);
+            self.touch(inv, &dest, Access::Overwrite);
         }
     }
 
@@ -2565,7 +2609,7 @@ impl<'a> Classifier<'a> {
                     if let Some(file) = arg.value.strip_prefix("of=") {
                         let mut w = arg.clone();
                         w.value = file.to_owned();
-                        self.touch(inv, &w, Access::Write);
+                        self.touch(inv, &w, Access::Overwrite);
                     } else if let Some(file) = arg.value.strip_prefix("if=") {
                         let mut w = arg.clone();
                         w.value = file.to_owned();
@@ -2729,11 +2773,21 @@ impl<'a> Classifier<'a> {
                     "-t",
                 ];
                 v.allow(format!("{name} creates or writes files"));
+                let replaces = name == "truncate"
+                    || (name == "tee"
+                        && !args
+                            .iter()
+                            .any(|a| a.value == "-a" || a.value == "--append"));
                 for f in (Grammar { valued: &valued }).operands(args) {
                     if name == "mkdir" {
                         self.make_dir(inv, f);
                     } else {
-                        self.touch(inv, f, Access::Write);
+                        let access = if replaces {
+                            Access::Overwrite
+                        } else {
+                            Access::Write
+                        };
+                        self.touch(inv, f, access);
                     }
                 }
             }
@@ -3530,8 +3584,9 @@ fn sed_can_escape(script: &str) -> bool {
     })
 }
 
-/// The identifiers and string literals of a one-line program.
-fn code_tokens(code: &str) -> (Vec<String>, Vec<String>) {
+/// The identifiers and string literals of a short program. With `hash_comments`, `#` outside a
+/// string comments out the rest of its line — only that line: the next one is code again.
+fn code_tokens(code: &str, hash_comments: bool) -> (Vec<String>, Vec<String>) {
     let mut words = Vec::new();
     let mut strings = Vec::new();
     let mut chars = code.chars().peekable();
@@ -3563,8 +3618,12 @@ fn code_tokens(code: &str) -> (Vec<String>, Vec<String>) {
             if !current.is_empty() {
                 words.push(std::mem::take(&mut current));
             }
-            if c == '#' && !code.contains("//") {
-                break;
+            if c == '#' && hash_comments {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
             }
         }
     }

@@ -128,6 +128,30 @@ impl Scope {
                 .any(|p| p.starts_with(&format!("{rel}/")))
     }
 
+    /// Whether an existing file's content would be lost for good if it were overwritten: git
+    /// does not track it (untracked, ignored, or no repository at all). Folders and files that
+    /// do not exist yet lose nothing.
+    pub fn unrestorable(&self, path: &Path) -> bool {
+        if !path.is_file() {
+            return false;
+        }
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return true;
+        };
+        let tracked = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["ls-files", "--error-unmatch", "--"])
+            .arg(name)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        !tracked
+    }
+
     /// Whether the task limits which files it may edit.
     pub fn has_declared_files(&self) -> bool {
         self.declared.is_some()

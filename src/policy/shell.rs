@@ -58,8 +58,10 @@ impl Word {
 pub enum RedirectKind {
     /// `< file`
     Read,
-    /// `> file`, `>> file`, `&> file`, `<> file`
+    /// `>> file`, `<> file`: written, what it held kept
     Write,
+    /// `> file`, `>| file`, `&> file`: emptied, then written
+    Truncate,
 }
 
 /// A redirection to or from a file.
@@ -562,10 +564,12 @@ impl Walker {
             IoRedirect::File(_, kind, target) => {
                 let kind = match kind {
                     IoFileRedirectKind::Read => RedirectKind::Read,
-                    IoFileRedirectKind::Write
-                    | IoFileRedirectKind::Append
-                    | IoFileRedirectKind::ReadAndWrite
-                    | IoFileRedirectKind::Clobber => RedirectKind::Write,
+                    IoFileRedirectKind::Write | IoFileRedirectKind::Clobber => {
+                        RedirectKind::Truncate
+                    }
+                    IoFileRedirectKind::Append | IoFileRedirectKind::ReadAndWrite => {
+                        RedirectKind::Write
+                    }
                     IoFileRedirectKind::DuplicateInput | IoFileRedirectKind::DuplicateOutput => {
                         if let IoFileRedirectTarget::Duplicate(word)
                         | IoFileRedirectTarget::Filename(word) = target
@@ -597,10 +601,14 @@ impl Walker {
                     }
                 }
             }
-            IoRedirect::OutputAndError(word, _) => {
+            IoRedirect::OutputAndError(word, append) => {
                 let target = self.word(word);
                 out.push(Redirect {
-                    kind: RedirectKind::Write,
+                    kind: if *append {
+                        RedirectKind::Write
+                    } else {
+                        RedirectKind::Truncate
+                    },
                     target,
                 });
             }
@@ -857,7 +865,7 @@ mod tests {
         assert_eq!(
             all[1].redirects,
             [Redirect {
-                kind: RedirectKind::Write,
+                kind: RedirectKind::Truncate,
                 target: Word::literal("out.txt")
             }]
         );
