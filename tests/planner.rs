@@ -264,6 +264,24 @@ fn every_validation_rule_reports_where_and_how_to_fix() {
             "leads outside the project",
         ),
         (
+            "escaping choice",
+            |c| c.phases[0].tasks[0].files = vec!["{../../etc/passwd,src/a.py}".into()],
+            "(T1).files[0]",
+            "has `..` among its choices",
+        ),
+        (
+            "escaping nested choice",
+            |c| c.phases[0].tasks[0].files = vec!["src/{a,../../../etc}/passwd".into()],
+            "(T1).files[0]",
+            "has `..` among its choices",
+        ),
+        (
+            "huge glob",
+            |c| c.phases[0].tasks[0].files = vec!["a/".repeat(20_000)],
+            "(T1).files[0]",
+            "a file glob of 40000 characters is too long (at most 1024)",
+        ),
+        (
             "into .git",
             |c| c.phases[0].tasks[0].files = vec![".git/config".into()],
             "(T1).files[0]",

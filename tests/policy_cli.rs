@@ -55,6 +55,15 @@ fn policy_check_explains_each_part_and_exits_zero_whatever_the_verdict() {
             .contains("npm run seed-db -- --small")
     );
 
+    // A glob too long to judge quickly is refused at once (compiling it took minutes).
+    let huge = "a/".repeat(20_000);
+    let (code, _, err) = check(&project, &["--files", &huge, "--", "mkdir -p a/a/a"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("a file glob of 40000 characters is too long (at most 1024)"),
+        "{err}"
+    );
+
     // Several words are one command's words, quoted as the user's shell passed them.
     let (_, out, _) = check(&project, &["--json", "--", "python3", "-c", "print(1)"]);
     let json: Value = serde_json::from_str(&out).unwrap();

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Orchestrator, run_blocking};
 use crate::domain::{ApprovalId, ApprovalRequest, ApprovalStatus, AuditEntry, RunId, Timestamp};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::policy::{Decision, Gate, HumanAnswer, PolicyContext, Severity, ToolRequest, notify};
 use crate::store::ApprovalFilter;
 
@@ -76,6 +76,13 @@ impl Orchestrator {
         run: Option<RunId>,
         declared_files: Option<Vec<String>>,
     ) -> Result<Decision> {
+        if let Some(problem) = declared_files
+            .iter()
+            .flatten()
+            .find_map(|glob| crate::policy::paths::glob_too_long(glob))
+        {
+            return Err(Error::Invalid(problem));
+        }
         self.gated(move |gate| {
             let context: PolicyContext = match run {
                 Some(run) => gate.run_context(run)?,

@@ -244,6 +244,23 @@ fn path_problem(path: &str, root: &Path) -> Option<(String, &'static str)> {
     if path.trim().is_empty() {
         return Some(("the path is empty".into(), relative));
     }
+    if let Some(problem) = crate::policy::paths::glob_too_long(path) {
+        return Some((
+            problem,
+            "name the files with a shorter pattern, or as several entries",
+        ));
+    }
+    // `{../../etc/passwd,src/a.py}`: a choice can lead outside where the whole does not seem to.
+    if path.contains('{')
+        && path
+            .split(['/', '{', '}', ','])
+            .any(|part| part.trim() == "..")
+    {
+        return Some((
+            format!("`{path}` has `..` among its choices, which can lead outside the project"),
+            "tasks may only touch files inside the project; remove the `..`",
+        ));
+    }
     let p = Path::new(path);
     if p.is_absolute()
         || path.starts_with('\\')

@@ -12,6 +12,21 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::shell::normalize;
 
+/// The longest file glob accepted anywhere (task files, `policy check --files`): a real one is a
+/// few dozen characters, and compiling and matching a huge one grows with the square of its
+/// length.
+pub const MAX_GLOB_CHARS: usize = 1024;
+
+/// Why a file glob is refused for its size, if it is.
+pub fn glob_too_long(glob: &str) -> Option<String> {
+    (glob.len() > MAX_GLOB_CHARS).then(|| {
+        format!(
+            "a file glob of {} characters is too long (at most {MAX_GLOB_CHARS})",
+            glob.len()
+        )
+    })
+}
+
 /// What the policy knows about the run's files.
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -61,7 +76,8 @@ impl Scope {
             .collect();
         let declared = declared.map(|globs| {
             let mut builder = GlobSetBuilder::new();
-            for glob in globs {
+            // One too long to judge quickly grants nothing.
+            for glob in globs.iter().filter(|g| glob_too_long(g).is_none()) {
                 let glob = glob.trim_start_matches("./");
                 for pattern in [
                     glob.to_owned(),
