@@ -402,3 +402,119 @@ fn the_configured_agent_drafts_the_plan_and_the_skeleton_covers_for_it() {
         "{out}"
     );
 }
+
+/// Files the interview cannot use stop `plan new` before a session is made; an answers file may
+/// use TOML tables and numbers; a draft file with problems approves nothing (never a plan the
+/// user did not write); and what the interview assumed is recorded in the user's own draft.
+#[test]
+fn a_draft_file_is_the_plan_or_nothing_and_keeps_the_interviews_assumptions() {
+    let project = Project::new();
+    support::write_files(&project.root, PYTHON_PROJECT);
+    let dir = project.dir.path();
+    let plan_new = |args: &[&str]| {
+        project
+            .command()
+            .args(["plan", "new", "A note keeper on the command line"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let sessions = || json_of(&project, &["plan", "sessions", "--json"]);
+
+    // Unusable files: stopped at once, no session left behind.
+    let missing = dir.join("missing.json");
+    let output = plan_new(&["--draft-file", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("cannot read the draft"),
+        "{}",
+        text(&output.stderr)
+    );
+    let wrong = dir.join("wrong.toml");
+    std::fs::write(&wrong, "[requirements]\nusers = [\"a\", {x = 1}]\n").unwrap();
+    let output = plan_new(&["--answers", wrong.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr)
+            .contains("the answers to `requirements.users` must be text or numbers"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(sessions(), json!([]));
+
+    // Tables and numbers; verification.success stays vague, so the interview assumes.
+    let answers = dir.join("answers.toml");
+    std::fs::write(
+        &answers,
+        r#"
+[requirements]
+users = "People, through a command line"
+features = "Add a note\nList notes\nDelete a note"
+errors = 1
+
+[scope]
+out = "Sync between devices"
+first_delivery = 1
+
+[constraints]
+limits = "No new third-party dependencies"
+protected = "none"
+
+[architecture]
+data = 2
+dependencies = "none"
+
+[verification]
+success = ["maybe", "not sure", ""]
+"#,
+    )
+    .unwrap();
+    let mut broken = support::content_v1();
+    broken.phases[0].tasks[0].files.clear();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, serde_json::to_string(&broken).unwrap()).unwrap();
+    let output = plan_new(&[
+        "--answers",
+        answers.to_str().unwrap(),
+        "--draft-file",
+        bad.to_str().unwrap(),
+        "--approve",
+    ]);
+    let (out, err) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{out}\n{err}");
+    assert!(out.contains("the task names no files"), "{out}");
+    assert!(
+        err.contains("has 1 problem(s), listed above; nothing was approved"),
+        "{err}"
+    );
+    assert_eq!(json_of(&project, &["plan", "list", "--json"]), json!([]));
+    assert_eq!(sessions()[0]["status"], "DESIGNING");
+
+    let good = dir.join("good.json");
+    std::fs::write(
+        &good,
+        serde_json::to_string(&support::content_v1()).unwrap(),
+    )
+    .unwrap();
+    let output = project
+        .command()
+        .args(["plan", "submit", "1"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = project
+        .command()
+        .args(["plan", "approve", "1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let plan = json_of(&project, &["plan", "show", "1", "--json"]);
+    let decisions = plan["version"]["content"]["decisions"].as_array().unwrap();
+    assert!(
+        decisions.iter().any(|d| d["what"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("Assumed: "))),
+        "{decisions:#?}"
+    );
+}

@@ -292,6 +292,19 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
     let report = structured(&reply);
     assert_eq!(report["accepted"], true, "{report}");
     assert_eq!(report["draft"]["source"], "mcp_client");
+    // The interview's assumption is recorded in the client's own draft too.
+    assert_eq!(
+        report["draft"]["content"]["decisions"][1]["key"],
+        "assumed-2",
+        "{report}"
+    );
+    assert!(
+        report["draft"]["content"]["decisions"][1]["what"]
+            .as_str()
+            .unwrap()
+            .starts_with("Assumed: "),
+        "{report}"
+    );
     assert_eq!(report["session"]["session"]["status"], "REVIEWING");
     assert_eq!(
         report["session"]["dependency_order"],
@@ -311,8 +324,8 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
     let decided = structured(&reply);
     assert_eq!(decided["draft"]["draft"]["number"], 3);
     assert_eq!(
-        decided["draft"]["draft"]["content"]["decisions"][1]["key"],
-        "D2"
+        decided["draft"]["draft"]["content"]["decisions"][2]["key"],
+        "D3"
     );
     assert_eq!(
         decided["draft"]["session"]["session"]["status"],
@@ -332,7 +345,7 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
     assert_eq!(plan["plan"]["title"], "Notes CLI");
     assert_eq!(plan["version"]["version"], 1);
     assert_eq!(
-        plan["version"]["content"]["decisions"][1]["what"],
+        plan["version"]["content"]["decisions"][2]["what"],
         "Use argparse"
     );
     assert_eq!(plan["plan"]["session_id"], session);
@@ -361,7 +374,7 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
         }),
     );
     assert_eq!(structured(&reply)["version"]["version"], 2, "{reply}");
-    assert_eq!(structured(&reply)["version"]["note"], "decision D3 added");
+    assert_eq!(structured(&reply)["version"]["note"], "decision D4 added");
     let reply = call(&mut peer, 48, "plan_get", json!({"plan_id": plan_id}));
     let read = &structured(&reply)["plan"];
     assert_eq!(read["plan"]["current_version"], 2);
@@ -370,7 +383,7 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
             .as_array()
             .unwrap()
             .len(),
-        3
+        4
     );
     assert_eq!(read["task_status"]["T2"], "PENDING");
     let both = call(

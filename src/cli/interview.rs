@@ -7,7 +7,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::render;
@@ -46,32 +45,96 @@ enum Answers {
     File(BTreeMap<String, VecDeque<String>>),
 }
 
-/// What an answers file may hold per topic: one answer, or the answer followed by the answers
-/// to its follow-ups.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum FileAnswer {
-    One(String),
-    Several(Vec<String>),
+/// What the interview reads before it starts, so that a file it cannot use stops it before a
+/// session is made.
+pub(super) struct Inputs {
+    answers: Option<BTreeMap<String, VecDeque<String>>>,
+    draft: Option<(PathBuf, PlanContent)>,
 }
 
+/// Reads the answers file and the draft file the options name.
+pub(super) fn read_inputs(options: &InterviewOptions) -> anyhow::Result<Inputs> {
+    Ok(Inputs {
+        answers: options.answers.as_deref().map(load_answers).transpose()?,
+        draft: match &options.draft_file {
+            Some(path) => Some((path.clone(), read_draft(path)?)),
+            None => None,
+        },
+    })
+}
+
+/// An answers file: topic → answer, or topic → [answer, follow-up answers…]; a topic's dotted
+/// key may also be written as tables (`[requirements]` then `users = "…"`), and numbers and
+/// true/false stand for themselves (`"requirements.errors" = 1` picks the first suggestion).
 fn load_answers(path: &Path) -> anyhow::Result<BTreeMap<String, VecDeque<String>>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the answers file {}", path.display()))?;
-    let raw: BTreeMap<String, FileAnswer> =
-        if path.extension().and_then(|e| e.to_str()) == Some("toml") {
-            toml::from_str(&text)
-                .with_context(|| format!("{} is not a valid answers file", path.display()))?
+    let raw: serde_json::Value = if path.extension().and_then(|e| e.to_str()) == Some("toml") {
+        let table: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid answers file", path.display()))?;
+        serde_json::to_value(table)?
+    } else {
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a valid answers file (a JSON object of topic → answer)",
+                path.display()
+            )
+        })?
+    };
+    let serde_json::Value::Object(raw) = raw else {
+        bail!(
+            "{} is not a valid answers file: it must be an object of topic → answer",
+            path.display()
+        );
+    };
+    let mut answers = BTreeMap::new();
+    flatten_answers(path, "", raw, &mut answers)?;
+    Ok(answers)
+}
+
+fn flatten_answers(
+    path: &Path,
+    prefix: &str,
+    object: serde_json::Map<String, serde_json::Value>,
+    answers: &mut BTreeMap<String, VecDeque<String>>,
+) -> anyhow::Result<()> {
+    use serde_json::Value;
+    let scalar = |value: &Value| match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if *b { "yes" } else { "no" }.to_owned()),
+        _ => None,
+    };
+    for (key, value) in object {
+        let topic = if prefix.is_empty() {
+            key
         } else {
-            serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "{} is not a valid answers file (a JSON object of topic → answer)",
+            format!("{prefix}.{key}")
+        };
+        let queue: VecDeque<String> = match value {
+            Value::Object(inner) if questions::topic(&topic).is_none() => {
+                flatten_answers(path, &topic, inner, answers)?;
+                continue;
+            }
+            Value::Array(items) => {
+                items
+                    .iter()
+                    .map(scalar)
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "{}: the answers to `{topic}` must be text or numbers",
+                            path.display()
+                        )
+                    })?
+            }
+            other => VecDeque::from([scalar(&other).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: the answer to `{topic}` must be text, a number, or a list of them",
                     path.display()
                 )
-            })?
+            })?]),
         };
-    let mut answers = BTreeMap::new();
-    for (topic, answer) in raw {
         if questions::topic(&topic).is_none() {
             let known: Vec<&str> = questions::TOPICS.iter().map(|t| t.key).collect();
             bail!(
@@ -80,13 +143,9 @@ fn load_answers(path: &Path) -> anyhow::Result<BTreeMap<String, VecDeque<String>
                 known.join(", ")
             );
         }
-        let queue = match answer {
-            FileAnswer::One(one) => VecDeque::from([one]),
-            FileAnswer::Several(several) => several.into(),
-        };
         answers.insert(topic, queue);
     }
-    Ok(answers)
+    Ok(())
 }
 
 /// Lines from stdin, read on their own thread so Ctrl-C can interrupt a pending read.
@@ -139,10 +198,11 @@ pub(super) async fn run(
     orchestrator: &Orchestrator,
     mut view: SessionView,
     options: InterviewOptions,
+    inputs: Inputs,
 ) -> anyhow::Result<()> {
     let id = view.session.id;
-    let mut answers = match &options.answers {
-        Some(path) => Answers::File(load_answers(path)?),
+    let mut answers = match inputs.answers {
+        Some(file) => Answers::File(file),
         None => Answers::Terminal(terminal_lines()),
     };
     outln!("Planning session {id}: {}", view.session.goal);
@@ -153,7 +213,14 @@ pub(super) async fn run(
         "Every answer is saved as you go. Ctrl-C keeps the session: `orchestrator plan resume {id}` continues it."
     );
 
-    let result = drive(orchestrator, &mut view, &mut answers, &options).await;
+    let result = drive(
+        orchestrator,
+        &mut view,
+        &mut answers,
+        &options,
+        inputs.draft,
+    )
+    .await;
     match result {
         Ok(()) => Ok(()),
         Err(Interrupt::Stop(stop)) => {
@@ -201,9 +268,9 @@ async fn drive(
     view: &mut SessionView,
     answers: &mut Answers,
     options: &InterviewOptions,
+    mut draft_file: Option<(PathBuf, PlanContent)>,
 ) -> Result<(), Interrupt> {
     let id = view.session.id;
-    let mut draft_file = options.draft_file.clone();
     loop {
         match view.session.status {
             SessionStatus::GatheringRequirements | SessionStatus::Researching => {
@@ -234,16 +301,30 @@ async fn drive(
             }
             SessionStatus::Designing => {
                 let report = match draft_file.take() {
-                    Some(path) => {
-                        let content = read_draft(&path)?;
+                    Some((path, content)) => {
                         outln!("\nSubmitting the draft in {} …", path.display());
-                        orchestrator
+                        let report = orchestrator
                             .submit_draft(
                                 id,
                                 Some((DraftSource::File, content)),
                                 &format!("from {}", path.display()),
                             )
-                            .await?
+                            .await?;
+                        if !report.accepted {
+                            // The user's own plan, or none: never one they did not write.
+                            outln!(
+                                "\n{}",
+                                render::draft(&report.draft, &report.session.dependency_order)
+                            );
+                            return Err(anyhow::anyhow!(
+                                "the draft in {} has {} problem(s), listed above; nothing was approved — fix the file and submit it with `orchestrator plan submit {id} {}`",
+                                path.display(),
+                                report.draft.problems.len(),
+                                path.display()
+                            )
+                            .into());
+                        }
+                        report
                     }
                     None if options.draft == DraftChoice::Agent
                         && view

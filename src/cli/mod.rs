@@ -925,12 +925,17 @@ struct UsageError(String);
 async fn plan(orchestrator: &Orchestrator, command: PlanCommand) -> anyhow::Result<()> {
     match command {
         PlanCommand::New { goal, interview } => {
+            let options: InterviewOptions = interview.into();
+            // Files that cannot be used stop the command before a session is made.
+            let inputs = interview::read_inputs(&options)?;
             let view = orchestrator.start_planning_session(&goal).await?;
-            interview::run(orchestrator, view, interview.into()).await
+            interview::run(orchestrator, view, options, inputs).await
         }
         PlanCommand::Resume { id, interview } => {
+            let options: InterviewOptions = interview.into();
+            let inputs = interview::read_inputs(&options)?;
             let view = orchestrator.planning_session(id).await?;
-            interview::run(orchestrator, view, interview.into()).await
+            interview::run(orchestrator, view, options, inputs).await
         }
         PlanCommand::Sessions { json } => {
             let sessions = orchestrator.planning_sessions().await?;

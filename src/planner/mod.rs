@@ -306,6 +306,25 @@ impl<'a> Planner<'a> {
                 )));
             }
         }
+        // The assumptions the interview announced hold whoever drafted the plan.
+        let mut content = content;
+        let topics = self.build_view(id)?.topics;
+        for (what, why) in skeleton::assumptions(&topics) {
+            if content.decisions.iter().any(|d| d.what == what) {
+                continue;
+            }
+            let mut key = format!("assumed-{}", content.decisions.len() + 1);
+            while content.decisions.iter().any(|d| d.key == key) {
+                key.push('-');
+                key.push('1');
+            }
+            content.decisions.push(crate::domain::Decision {
+                key,
+                what,
+                why,
+                rejected_alternatives: Vec::new(),
+            });
+        }
         let problems = validate::validate(&content, self.root());
         let draft = self
             .store

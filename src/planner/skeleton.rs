@@ -149,6 +149,24 @@ fn commands(text: Option<&str>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What the interview assumed where the answers stayed vague, as decisions (what, why): every
+/// plan of the session records them, whoever drafted it.
+pub fn assumptions(topics: &[TopicState]) -> Vec<(String, String)> {
+    topics
+        .iter()
+        .filter_map(|topic| {
+            let assumed = topic.assumed.as_deref()?;
+            Some((
+                format!("Assumed: {assumed}"),
+                format!(
+                    "The answers to \"{}\" stayed vague after two follow-ups; revise the answer to change this.",
+                    topic.question
+                ),
+            ))
+        })
+        .collect()
+}
+
 /// Builds the plan for `goal` from the topic answers and the analysis.
 pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -> PlanContent {
     let answers = Answers { topics };
@@ -340,14 +358,8 @@ pub fn skeleton(goal: &str, topics: &[TopicState], analysis: &ProjectAnalysis) -
         format!("Every task must pass: {}", verification.join(", ")),
         "The verifier runs these itself; an agent cannot mark its own work as done.".into(),
     );
-    for topic in topics.iter().filter(|t| t.assumed.is_some()) {
-        decide(
-            format!("Assumed: {}", topic.assumed.as_deref().unwrap_or_default()),
-            format!(
-                "The answers to \"{}\" stayed vague after two follow-ups; revise the answer to change this.",
-                topic.question
-            ),
-        );
+    for (what, why) in assumptions(topics) {
+        decide(what, why);
     }
 
     PlanContent {
