@@ -679,12 +679,39 @@ fn the_kb_commands_add_index_search_list_and_remove() {
         out.starts_with("1. docs/auth.md › Authentication › API tokens"),
         "{out}"
     );
+    // What a person types is words, not query syntax: a colon, a pasted URL, a dash.
+    for typed in [
+        "revoke: an API token",
+        "https://docs.example.com/auth#revoke an API token",
+        "revoke -an API token AND",
+    ] {
+        let (code, out, err) = run(&["kb", "search", typed, "-k", "2"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(
+            out.starts_with("1. docs/auth.md › Authentication › API tokens"),
+            "{typed}: {out}"
+        );
+    }
     let (_, out, _) = run(&["kb", "search", "docker container", "--json"]);
     let hits: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         hits[0]["chunk"]["heading_path"],
         json!(["Deployment", "Docker"])
     );
+    // Locations that are no folder and no website are refused for what they are.
+    let (code, _, err) = run(&["kb", "add", ""]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("the location is empty"), "{err}");
+    for url in ["file:///etc", "ftp://example.com/docs"] {
+        let (code, _, err) = run(&["kb", "add", url]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains("unsupported URL scheme"), "{url}: {err}");
+    }
+    let (code, out, err) = run(&["kb", "add", "HTTPS://Docs.Example.COM/guide"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("https://docs.example.com/guide"), "{out}");
+    let (code, _, _) = run(&["kb", "remove", "2"]);
+    assert_eq!(code, Some(0));
     let (code, _, err) = run(&["kb", "index", "--source", "7"]);
     assert_eq!(code, Some(1));
     assert!(
@@ -729,6 +756,15 @@ fn the_mcp_tools_search_add_preview_and_list_skills() {
         .args(["serve", "--tools", "all"]);
     let mut peer = StdioPeer::spawn(all);
     peer.initialize();
+    // An empty location is no location (it used to add the whole project).
+    for location in ["", "\u{0}", "  "] {
+        let empty = call(&mut peer, 9, "kb_add", json!({"location": location}));
+        assert_eq!(empty["result"]["isError"], true, "{empty}");
+        assert!(
+            empty.to_string().contains("the location is empty"),
+            "{empty}"
+        );
+    }
     let added = call(
         &mut peer,
         2,

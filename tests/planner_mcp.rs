@@ -294,8 +294,7 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
     assert_eq!(report["draft"]["source"], "mcp_client");
     // The interview's assumption is recorded in the client's own draft too.
     assert_eq!(
-        report["draft"]["content"]["decisions"][1]["key"],
-        "assumed-2",
+        report["draft"]["content"]["decisions"][1]["key"], "assumed-2",
         "{report}"
     );
     assert!(
@@ -393,6 +392,13 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
         json!({"plan_id": plan_id, "session_id": session, "what": "x", "why": "y"}),
     );
     assert!(tool_error_text(&both).contains("exactly one"));
+    let nul = call(
+        &mut peer,
+        50,
+        "plan_decide",
+        json!({"plan_id": plan_id, "what": "\u{0}", "why": "y"}),
+    );
+    assert!(tool_error_text(&nul).contains("what"), "{nul}");
     assert!(peer.finish().success());
 }
 
@@ -400,6 +406,9 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
 fn the_offline_skeleton_and_answer_revisions_work_over_mcp() {
     let project = Project::new();
     let mut peer = serve(&project);
+    // Text of nothing but NULs and blanks says nothing.
+    let nul = call(&mut peer, 80, "plan_start", json!({"goal": "\u{0}\u{0} "}));
+    assert!(tool_error_text(&nul).contains("the goal is empty"), "{nul}");
     let reply = call(
         &mut peer,
         1,

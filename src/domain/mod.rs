@@ -38,4 +38,10 @@ pub use status::{
     ApprovalStatus, IllegalTransition, PlanStatus, RunStatus, SessionStatus, Transition,
 };
 pub use time::Timestamp;
+
+/// Whether text a person or client gave says nothing: empty, or only whitespace and control
+/// characters (`"\u0000"` is as empty as `"  "`).
+pub fn blank(text: &str) -> bool {
+    text.chars().all(|c| c.is_whitespace() || c.is_control())
+}
 pub use verification::{CheckResult, Finding, Severity, TestCounts, VerificationReport};

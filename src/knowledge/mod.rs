@@ -282,7 +282,7 @@ impl KnowledgeBase {
         let mut parser =
             QueryParser::for_index(&self.index, vec![self.fields.heading, self.fields.text]);
         parser.set_field_boost(self.fields.heading, 2.0);
-        parser.parse_query_lenient(query).0
+        parser.parse_query_lenient(&plain_words(query)).0
     }
 
     /// [`search`](Self::search), with each hit's key.
@@ -447,4 +447,13 @@ impl KnowledgeBase {
     pub fn chunk_count(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
+}
+
+/// A person's text as plain words for the query parser: `ssl: verify` is no field query, a
+/// pasted URL no syntax error, `-x` no exclusion and `AND` no operator.
+fn plain_words(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect::<String>()
+        .to_lowercase()
 }

@@ -54,7 +54,7 @@ impl OrchestratorMcp {
             Some(id) => {
                 let reason = args
                     .reason
-                    .filter(|r| !r.trim().is_empty())
+                    .filter(|r| !crate::domain::blank(r))
                     .ok_or("give a `reason` with `release`: it is kept with the lease")?;
                 Some(
                     self.orchestrator

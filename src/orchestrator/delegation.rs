@@ -95,7 +95,7 @@ impl Orchestrator {
 
     /// A person releases a lock, with the reason kept.
     pub async fn release_lock(&self, id: LeaseId, reason: &str) -> Result<LockLease> {
-        if reason.trim().is_empty() {
+        if crate::domain::blank(reason) {
             return Err(Error::Invalid(
                 "say why the lock is released (--reason)".into(),
             ));

@@ -151,15 +151,30 @@ impl Orchestrator {
 
     async fn add_source(&self, location: &str, confined: bool) -> Result<KbSource> {
         let location = location.trim();
-        let (location, kind) = if location.starts_with("http://")
-            || location.starts_with("https://")
-        {
+        if crate::domain::blank(location) {
+            return Err(Error::Invalid(
+                "the location is empty: give a folder (\"docs\") or a website (\"https://…\")"
+                    .into(),
+            ));
+        }
+        let (location, kind) = if let Some(scheme) = url_scheme(location) {
+            if !matches!(scheme.as_str(), "http" | "https") {
+                return Err(Error::Invalid(format!(
+                    "unsupported URL scheme `{scheme}:` in `{location}`: give a folder path, or a website over http or https"
+                )));
+            }
             let url = reqwest::Url::parse(location)
                 .map_err(|e| Error::Invalid(format!("`{location}` is not a URL: {e}")))?;
             if confined {
                 public_host(&url).await?;
             }
-            (location.to_owned(), "web")
+            // `HTTPS://Docs.Example` is kept as parsed: `https://docs.example/`.
+            let kept = if location.starts_with("http") {
+                location.to_owned()
+            } else {
+                url.to_string()
+            };
+            (kept, "web")
         } else {
             let path = PathBuf::from(location);
             let path = if path.is_absolute() {
@@ -587,6 +602,15 @@ impl Orchestrator {
             .unwrap_or_default();
         crate::skills::discover(&self.project.root, home.as_deref(), &extra)
     }
+}
+
+/// The scheme of `location` when it is written as a URL (`scheme://…`), lower-cased.
+fn url_scheme(location: &str) -> Option<String> {
+    let (scheme, _) = location.split_once("://")?;
+    let mut chars = scheme.chars();
+    (chars.next()?.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+    .then(|| scheme.to_ascii_lowercase())
 }
 
 /// Refuses a URL whose host is, or resolves to, a loopback, private, link-local or otherwise

@@ -144,7 +144,7 @@ pub struct NewDecision {
 
 impl NewDecision {
     fn into_decision(self, existing: &[Decision]) -> Result<Decision> {
-        if self.what.trim().is_empty() || self.why.trim().is_empty() {
+        if crate::domain::blank(&self.what) || crate::domain::blank(&self.why) {
             return Err(Error::Invalid(
                 "a decision needs both `what` was decided and `why`".into(),
             ));
@@ -198,7 +198,7 @@ impl<'a> Planner<'a> {
     /// Starts a session for `goal`: analyses the project and asks the opening questions.
     pub fn start(&self, goal: &str) -> Result<SessionView> {
         let goal = goal.trim();
-        if goal.is_empty() {
+        if crate::domain::blank(goal) {
             return Err(Error::Invalid(
                 "the goal is empty: say in a sentence what you want built".into(),
             ));

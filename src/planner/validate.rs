@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
 
-use crate::domain::{PlanContent, Problem};
+use crate::domain::{PlanContent, Problem, blank};
 
 /// Every problem with `content`, for a project rooted at `root` (an empty list means valid).
 pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
@@ -17,21 +17,21 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
         })
     };
 
-    if content.goal.trim().is_empty() {
+    if blank(&content.goal) {
         problem(
             "goal".into(),
             "the goal is empty".into(),
             "state in one sentence what the work achieves",
         );
     }
-    if content.success_criteria.iter().all(|c| c.trim().is_empty()) {
+    if content.success_criteria.iter().all(|c| blank(&c)) {
         problem(
             "success_criteria".into(),
             "there are no success criteria".into(),
             "list how the user will check that the goal is met, one criterion per entry",
         );
     }
-    if content.constraints.iter().all(|c| c.trim().is_empty()) {
+    if content.constraints.iter().all(|c| blank(&c)) {
         problem(
             "constraints".into(),
             "there are no constraints".into(),
@@ -51,7 +51,7 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
     let mut seen_phase_keys = BTreeSet::new();
     for (p, phase) in content.phases.iter().enumerate() {
         let at = format!("phases[{p}] ({})", phase.key);
-        if phase.key.trim().is_empty() {
+        if blank(&phase.key) {
             problem(
                 at.clone(),
                 "the phase has no key".into(),
@@ -64,7 +64,7 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
                 "give each phase its own key",
             );
         }
-        if phase.name.trim().is_empty() {
+        if blank(&phase.name) {
             problem(
                 at.clone(),
                 "the phase has no name".into(),
@@ -87,7 +87,7 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
     for (p, phase) in content.phases.iter().enumerate() {
         for (t, task) in phase.tasks.iter().enumerate() {
             let at = format!("phases[{p}] ({}).tasks[{t}] ({})", phase.key, task.key);
-            if task.key.trim().is_empty() {
+            if blank(&task.key) {
                 problem(
                     at.clone(),
                     "the task has no key".into(),
@@ -100,14 +100,14 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
                     "give each task its own key, unique across all phases",
                 );
             }
-            if task.title.trim().is_empty() {
+            if blank(&task.title) {
                 problem(
                     at.clone(),
                     "the task has no title".into(),
                     "give it a short title",
                 );
             }
-            if task.description.trim().is_empty() {
+            if blank(&task.description) {
                 problem(
                     at.clone(),
                     "the task has no description".into(),
@@ -138,7 +138,7 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
                     "write rules in Claude Code's syntax: `Bash(npm run test:*)`, `Edit(src/**)`, `WebFetch(domain:docs.rs)`",
                 );
             }
-            if task.verification.iter().all(|v| v.trim().is_empty()) {
+            if task.verification.iter().all(|v| blank(&v)) {
                 problem(
                     format!("{at}.verification"),
                     "the task has no verification steps".into(),
@@ -197,7 +197,7 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
     let mut seen_decisions = BTreeSet::new();
     for (d, decision) in content.decisions.iter().enumerate() {
         let at = format!("decisions[{d}] ({})", decision.key);
-        if decision.key.trim().is_empty() {
+        if blank(&decision.key) {
             problem(
                 at.clone(),
                 "the decision has no key".into(),
@@ -210,14 +210,14 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
                 "give each decision its own key",
             );
         }
-        if decision.what.trim().is_empty() {
+        if blank(&decision.what) {
             problem(
                 at.clone(),
                 "the decision does not say what was decided".into(),
                 "state the decision in one sentence",
             );
         }
-        if decision.why.trim().is_empty() {
+        if blank(&decision.why) {
             problem(
                 at.clone(),
                 "the decision gives no reason".into(),
@@ -225,7 +225,7 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
             );
         }
         for (r, alt) in decision.rejected_alternatives.iter().enumerate() {
-            if alt.option.trim().is_empty() || alt.reason.trim().is_empty() {
+            if blank(&alt.option) || blank(&alt.reason) {
                 problem(
                     format!("{at}.rejected_alternatives[{r}]"),
                     "a rejected alternative needs both the option and the reason".into(),
@@ -241,7 +241,7 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
 /// valid glob, points into `.git`, or reaches outside the project through a symlink.
 fn path_problem(path: &str, root: &Path) -> Option<(String, &'static str)> {
     let relative = "write it relative to the project root, e.g. \"src/app.py\" or \"src/**/*.py\"";
-    if path.trim().is_empty() {
+    if blank(&path) {
         return Some(("the path is empty".into(), relative));
     }
     if let Some(problem) = crate::policy::paths::glob_too_long(path) {

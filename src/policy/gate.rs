@@ -194,7 +194,7 @@ impl<'a> Gate<'a> {
                 "say who answers (a name, `cli`, `mcp`)".into(),
             ));
         }
-        if answer == HumanAnswer::Deny && reason.is_none_or(|r| r.trim().is_empty()) {
+        if answer == HumanAnswer::Deny && reason.is_none_or(crate::domain::blank) {
             return Err(Error::Invalid(
                 "a denial needs a reason: the agent is told it, so it can take another way".into(),
             ));

@@ -540,7 +540,7 @@ async fn answer(
             );
         }
     };
-    let reason = body.reason.filter(|r| !r.trim().is_empty());
+    let reason = body.reason.filter(|r| !crate::domain::blank(r));
     if answer == HumanAnswer::Deny && reason.is_none() {
         return error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -549,7 +549,7 @@ async fn answer(
     }
     let by = body
         .by
-        .filter(|b| !b.trim().is_empty())
+        .filter(|b| !crate::domain::blank(b))
         .unwrap_or_else(|| "dashboard".into());
     match state
         .engine
