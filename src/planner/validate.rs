@@ -24,14 +24,14 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
             "state in one sentence what the work achieves",
         );
     }
-    if content.success_criteria.iter().all(|c| blank(&c)) {
+    if content.success_criteria.iter().all(|c| blank(c)) {
         problem(
             "success_criteria".into(),
             "there are no success criteria".into(),
             "list how the user will check that the goal is met, one criterion per entry",
         );
     }
-    if content.constraints.iter().all(|c| blank(&c)) {
+    if content.constraints.iter().all(|c| blank(c)) {
         problem(
             "constraints".into(),
             "there are no constraints".into(),
@@ -138,7 +138,7 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
                     "write rules in Claude Code's syntax: `Bash(npm run test:*)`, `Edit(src/**)`, `WebFetch(domain:docs.rs)`",
                 );
             }
-            if task.verification.iter().all(|v| blank(&v)) {
+            if task.verification.iter().all(|v| blank(v)) {
                 problem(
                     format!("{at}.verification"),
                     "the task has no verification steps".into(),
@@ -241,7 +241,7 @@ pub fn validate(content: &PlanContent, root: &Path) -> Vec<Problem> {
 /// valid glob, points into `.git`, or reaches outside the project through a symlink.
 fn path_problem(path: &str, root: &Path) -> Option<(String, &'static str)> {
     let relative = "write it relative to the project root, e.g. \"src/app.py\" or \"src/**/*.py\"";
-    if blank(&path) {
+    if blank(path) {
         return Some(("the path is empty".into(), relative));
     }
     if let Some(problem) = crate::policy::paths::glob_too_long(path) {
