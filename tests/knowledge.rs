@@ -206,6 +206,20 @@ async fn reindexing_reads_only_what_changed() {
         (0, 3, 0, 0)
     );
 
+    // A symlinked document is reported, not silently passed over.
+    std::os::unix::fs::symlink(docs.join("a.md"), docs.join("link.md")).unwrap();
+    let linked = engine.kb_index(None, &|_| {}).await.unwrap();
+    assert!(
+        linked[0]
+            .1
+            .skipped
+            .iter()
+            .any(|s| s.starts_with("link.md: a symbolic link")),
+        "{:?}",
+        linked[0].1
+    );
+    std::fs::remove_file(docs.join("link.md")).unwrap();
+
     std::fs::write(docs.join("a.md"), "# Alpha\n\nThe axolotl regrows limbs.\n").unwrap();
     std::fs::remove_file(docs.join("b.md")).unwrap();
     std::fs::write(docs.join("d.md"), "# Delta\n\nThe dugong eats seagrass.\n").unwrap();
@@ -236,6 +250,17 @@ async fn reindexing_reads_only_what_changed() {
         "unchanged documents stay"
     );
 
+    // A folder renamed away keeps what was indexed from it, with a warning.
+    std::fs::rename(&docs, project.root.join("docs-old")).unwrap();
+    let missing = engine.kb_index(None, &|_| {}).await.unwrap();
+    assert!(
+        missing[0].1.warnings[0].contains("cannot be found: its 3 indexed document(s) are kept"),
+        "{:?}",
+        missing[0].1
+    );
+    assert_eq!(engine.kb_search("caracal", 5).await.unwrap().len(), 1);
+    std::fs::rename(project.root.join("docs-old"), &docs).unwrap();
+
     // An index lost from the data dir is rebuilt from the documents, not trusted to the hashes.
     std::fs::remove_dir_all(project.data_dir.join("knowledge")).unwrap();
     let rebuilt = engine.kb_index(None, &|_| {}).await.unwrap();
@@ -253,10 +278,13 @@ async fn reindexing_reads_only_what_changed() {
     );
 }
 
-/// A small documentation site on loopback. Every request is recorded.
+/// A small documentation site on loopback. Every request is recorded; `down` makes it answer
+/// 503 to everything; `elsewhere` counts requests to another port of the same host.
 struct Site {
     url: String,
     requested: Arc<Mutex<Vec<String>>>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+    elsewhere: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 async fn site() -> Site {
@@ -264,6 +292,20 @@ async fn site() -> Site {
     use axum::response::IntoResponse;
     let requested: Arc<Mutex<Vec<String>>> = Arc::default();
     let log = requested.clone();
+    let down: Arc<std::sync::atomic::AtomicBool> = Arc::default();
+    let is_down = down.clone();
+    // Another server on the same host: a redirect there leaves the site.
+    let elsewhere: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+    let count = elsewhere.clone();
+    let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other_url = format!("http://{}/", other.local_addr().unwrap());
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(move || {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { "private service" }
+        });
+        axum::serve(other, app).await
+    });
     let page = |title: &str, body: &str| {
         format!(
             "<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
@@ -273,7 +315,9 @@ async fn site() -> Site {
         (
             "/robots.txt",
             "text/plain",
-            "User-agent: *\nDisallow: /private\n".to_owned(),
+            // One group for two agents, and a wildcard rule (RFC 9309).
+            "User-agent: *\nUser-agent: somebot\nDisallow: /private\nDisallow: /*?print=\n"
+                .to_owned(),
         ),
         (
             "/",
@@ -283,7 +327,8 @@ async fn site() -> Site {
                 r#"<p>Welcome.</p><a href="/guide/install.html">Install</a> <a href="guide/config.html#top">Config</a>
                 <a href="/logo.png">logo</a> <a href="/missing.html">gone</a> <a href="/slow.html">slow</a>
                 <a href="/private/secret.html">secret</a> <a href="http://other.invalid/x">elsewhere</a>
-                <a href="/notes.txt">notes</a> <a href="/">home again</a>"#,
+                <a href="/notes.txt">notes</a> <a href="/">home again</a>
+                <a href="/guide/install.html?print=1">print</a> <a href="/moved.html">moved</a>"#,
             ),
         ),
         (
@@ -337,8 +382,16 @@ async fn site() -> Site {
     ]);
     let app = axum::Router::new().fallback(move |uri: Uri| {
         let (log, pages) = (log.clone(), pages.clone());
+        let other_url = other_url.clone();
+        let is_down = is_down.clone();
         async move {
             log.lock().unwrap().push(uri.path().to_owned());
+            if is_down.load(std::sync::atomic::Ordering::SeqCst) {
+                return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+            }
+            if uri.path() == "/moved.html" {
+                return axum::response::Redirect::temporary(&other_url).into_response();
+            }
             if uri.path() == "/slow.html" {
                 // Never answers: the crawler's timeout must end it.
                 std::future::pending::<()>().await;
@@ -354,7 +407,12 @@ async fn site() -> Site {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Site { url, requested }
+    Site {
+        url,
+        requested,
+        down,
+        elsewhere,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -396,6 +454,16 @@ async fn a_website_is_crawled_politely_within_its_limits() {
     assert_eq!(why("/missing.html"), "the server answered 404 Not Found");
     assert_eq!(why("/slow.html"), "timed out");
     assert_eq!(why("/private/secret.html"), "robots.txt disallows it");
+    assert_eq!(why("/install.html?print=1"), "robots.txt disallows it");
+    assert_eq!(
+        why("/moved.html"),
+        "the server answered 307 Temporary Redirect"
+    );
+    assert_eq!(
+        site.elsewhere.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a redirect to another port of the host is not followed"
+    );
     let requested = site.requested.lock().unwrap().clone();
     assert!(
         !requested.iter().any(|p| p.starts_with("/private")),
@@ -475,6 +543,25 @@ async fn a_website_is_crawled_politely_within_its_limits() {
     );
     assert_eq!(hits[0].chunk.heading_path, ["Install", "From source"]);
     assert!(engine.kb_add("http://").await.is_err());
+
+    // The site goes down: what was indexed from it is kept, with a warning.
+    site.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let indexing = engine
+        .kb_index_in_background(source.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let report = indexing.report.unwrap();
+    assert!(
+        report.warnings[0].contains("503 Service Unavailable")
+            && report.warnings[0].contains("document(s) are kept"),
+        "{report:?}"
+    );
+    assert_eq!(report.removed, 0);
+    let hits = engine.kb_search("zebrafish engine", 3).await.unwrap();
+    assert_eq!(
+        hits[0].chunk.source,
+        format!("{}guide/install.html", site.url)
+    );
 }
 
 fn skill_file(name: &str, description: &str) -> String {

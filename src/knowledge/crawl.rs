@@ -26,6 +26,9 @@ pub struct Skipped {
     pub uri: String,
     /// Why.
     pub reason: String,
+    /// It could not be read this time (a timeout, a server error, an unreadable file), which
+    /// says nothing of whether it is gone: what was indexed from it is kept.
+    pub transient: bool,
 }
 
 /// The largest document read.
@@ -44,11 +47,29 @@ pub fn folder(root: &Path) -> (Vec<Document>, Vec<Skipped>) {
         .hidden(true)
         .follow_links(false)
         .build();
-    let mut paths: Vec<std::path::PathBuf> = walk
-        .flatten()
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .map(ignore::DirEntry::into_path)
-        .collect();
+    let mut paths: Vec<std::path::PathBuf> = Vec::new();
+    for entry in walk.flatten() {
+        match entry.file_type() {
+            Some(t) if t.is_file() => paths.push(entry.into_path()),
+            // Said, not silently dropped: a link could lead anywhere, so it is not followed.
+            Some(t) if t.is_symlink() => {
+                let uri = entry
+                    .path()
+                    .strip_prefix(root)
+                    .unwrap_or(entry.path())
+                    .to_string_lossy()
+                    .into_owned();
+                if format_of(&uri).is_some() || entry.path().is_dir() {
+                    skipped.push(Skipped {
+                        uri,
+                        reason: "a symbolic link: not followed (add what it points to as a source of its own)".into(),
+                        transient: false,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
     paths.sort();
     for path in paths {
         let uri = path
@@ -64,6 +85,7 @@ pub fn folder(root: &Path) -> (Vec<Document>, Vec<Skipped>) {
                 skipped.push(Skipped {
                     uri,
                     reason: format!("larger than {} MB", MAX_BYTES / 1024 / 1024),
+                    transient: false,
                 });
                 continue;
             }
@@ -71,6 +93,7 @@ pub fn folder(root: &Path) -> (Vec<Document>, Vec<Skipped>) {
                 skipped.push(Skipped {
                     uri,
                     reason: e.to_string(),
+                    transient: true,
                 });
                 continue;
             }
@@ -88,6 +111,7 @@ pub fn folder(root: &Path) -> (Vec<Document>, Vec<Skipped>) {
             Err(e) => skipped.push(Skipped {
                 uri,
                 reason: format!("not readable as UTF-8 text: {e}"),
+                transient: false,
             }),
         }
     }
@@ -115,24 +139,125 @@ impl Default for WebLimits {
     }
 }
 
-/// The paths `robots.txt` forbids to every agent (`User-agent: *`).
-fn disallowed(robots: &str) -> Vec<String> {
-    let mut applies = false;
-    let mut out = Vec::new();
-    for line in robots.lines() {
-        let line = line.split('#').next().unwrap_or_default().trim();
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        match key.trim().to_ascii_lowercase().as_str() {
-            "user-agent" => {
-                applies = value.trim() == "*" || value.trim().eq_ignore_ascii_case("orchestrator")
+/// What a site's `robots.txt` says to this crawler (RFC 9309): the rules of the groups naming
+/// `orchestrator`, else of the `*` groups; a group may name several agents; `*` in a rule
+/// matches any characters and a final `$` anchors it; the longest matching rule wins, and on a
+/// tie `Allow` does.
+#[derive(Debug, Default)]
+struct Robots {
+    /// (allowed, pattern)
+    rules: Vec<(bool, String)>,
+}
+
+impl Robots {
+    fn parse(text: &str) -> Self {
+        // Groups: the agents they name and their rules.
+        let mut groups: Vec<(Vec<String>, Vec<(bool, String)>)> = Vec::new();
+        let mut in_agents = false;
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            match key.trim().to_ascii_lowercase().as_str() {
+                "user-agent" => {
+                    if !in_agents {
+                        groups.push((Vec::new(), Vec::new()));
+                        in_agents = true;
+                    }
+                    if let Some(group) = groups.last_mut() {
+                        group.0.push(value.to_ascii_lowercase());
+                    }
+                }
+                rule @ ("allow" | "disallow") => {
+                    in_agents = false;
+                    if let Some(group) = groups.last_mut()
+                        && !value.is_empty()
+                    {
+                        group.1.push((rule == "allow", value.to_owned()));
+                    }
+                }
+                _ => {}
             }
-            "disallow" if applies && !value.trim().is_empty() => out.push(value.trim().to_owned()),
-            _ => {}
+        }
+        let named: Vec<_> = groups
+            .iter()
+            .filter(|(agents, _)| agents.iter().any(|a| a == "orchestrator"))
+            .collect();
+        let chosen = if named.is_empty() {
+            groups
+                .iter()
+                .filter(|(agents, _)| agents.iter().any(|a| a == "*"))
+                .collect()
+        } else {
+            named
+        };
+        Self {
+            rules: chosen
+                .into_iter()
+                .flat_map(|(_, rules)| rules.iter().cloned())
+                .collect(),
         }
     }
-    out
+
+    /// Whether the path (with its query) may be fetched.
+    fn allows(&self, path: &str) -> bool {
+        let mut best: Option<(usize, bool)> = None;
+        for (allow, pattern) in &self.rules {
+            if robots_match(pattern, path) {
+                let length = pattern.len();
+                let better = match best {
+                    None => true,
+                    Some((l, a)) => length > l || (length == l && *allow && !a),
+                };
+                if better {
+                    best = Some((length, *allow));
+                }
+            }
+        }
+        best.is_none_or(|(_, allow)| allow)
+    }
+}
+
+/// Whether a robots.txt pattern matches the start of `path`: `*` is any run of characters, a
+/// final `$` the end of the path.
+fn robots_match(pattern: &str, path: &str) -> bool {
+    let (pattern, anchored) = match pattern.strip_suffix('$') {
+        Some(p) => (p, true),
+        None => (pattern, false),
+    };
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let Some(first) = parts.first() else {
+        return true;
+    };
+    let Some(mut rest) = path.strip_prefix(first) else {
+        return false;
+    };
+    let last = parts.len() - 1;
+    for (i, part) in parts.iter().enumerate().skip(1) {
+        if i == last && anchored {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    !anchored || rest.is_empty()
+}
+
+/// Whether `url` is on the site `origin` is: the same host and port, or the same host moved
+/// from http to https with both on their default ports.
+fn same_site(origin: &reqwest::Url, url: &reqwest::Url) -> bool {
+    let defaults = |u: &reqwest::Url| u.port().is_none() || u.port() == u.port_or_known_default();
+    url.host_str() == origin.host_str()
+        && matches!(url.scheme(), "http" | "https")
+        && (url.port_or_known_default() == origin.port_or_known_default()
+            || (origin.scheme() == "http"
+                && url.scheme() == "https"
+                && defaults(origin)
+                && defaults(url)))
 }
 
 /// The links of a page, resolved against its URL, on the same host, without fragments.
@@ -189,13 +314,12 @@ pub async fn web(
             env!("CARGO_PKG_VERSION"),
             " (documentation indexer)"
         ))
-        // Redirects are followed only on the same host: a crawl never leaves the site.
+        // Redirects are followed only within the site (same host and port; http to https on
+        // their default ports is the same site): a crawl never leaves it.
         .redirect(reqwest::redirect::Policy::custom({
-            let host = start.host_str().map(str::to_owned);
+            let origin = start.clone();
             move |attempt| {
-                if attempt.previous().len() >= 5
-                    || attempt.url().host_str().map(str::to_owned) != host
-                {
+                if attempt.previous().len() >= 5 || !same_site(&origin, attempt.url()) {
                     attempt.stop()
                 } else {
                     attempt.follow()
@@ -209,8 +333,8 @@ pub async fn web(
         .send()
         .await
     {
-        Ok(r) if r.status().is_success() => disallowed(&r.text().await.unwrap_or_default()),
-        _ => Vec::new(),
+        Ok(r) if r.status().is_success() => Robots::parse(&r.text().await.unwrap_or_default()),
+        _ => Robots::default(),
     };
     let mut queue: VecDeque<(reqwest::Url, u32)> = VecDeque::from([(start.clone(), 0)]);
     let mut seen: HashSet<reqwest::Url> = HashSet::from([start.clone()]);
@@ -223,13 +347,15 @@ pub async fn web(
             let Some((url, depth)) = queue.pop_front() else {
                 break;
             };
-            if robots
-                .iter()
-                .any(|prefix| url.path().starts_with(prefix.as_str()))
-            {
+            let target = match url.query() {
+                Some(query) => format!("{}?{query}", url.path()),
+                None => url.path().to_owned(),
+            };
+            if !robots.allows(&target) {
                 skipped.push(Skipped {
                     uri: url.to_string(),
                     reason: "robots.txt disallows it".into(),
+                    transient: false,
                 });
                 continue;
             }
@@ -256,9 +382,10 @@ pub async fn web(
                         format,
                     });
                 }
-                Err(reason) => skipped.push(Skipped {
+                Err((reason, transient)) => skipped.push(Skipped {
                     uri: url.to_string(),
                     reason,
+                    transient,
                 }),
             }
         }
@@ -285,20 +412,25 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
     out
 }
 
-/// One page: its text and format, and its HTML when it is HTML (for links).
+/// One page: its text and format, and its HTML when it is HTML (for links). An error says why,
+/// and whether it may be gone by next time (a timeout, a refused connection, a server error).
 async fn fetch(
     client: &reqwest::Client,
     url: reqwest::Url,
-) -> Result<(String, Format, Option<String>), String> {
-    let mut response = client.get(url).send().await.map_err(|e| {
+) -> Result<(String, Format, Option<String>), (String, bool)> {
+    let network = |e: reqwest::Error| {
         if e.is_timeout() {
-            "timed out".to_owned()
+            ("timed out".to_owned(), true)
         } else {
-            e.without_url().to_string()
+            (e.without_url().to_string(), true)
         }
-    })?;
+    };
+    let mut response = client.get(url).send().await.map_err(network)?;
     if !response.status().is_success() {
-        return Err(format!("the server answered {}", response.status()));
+        return Err((
+            format!("the server answered {}", response.status()),
+            response.status().is_server_error() || response.status().as_u16() == 429,
+        ));
     }
     let kind = response
         .headers()
@@ -307,20 +439,14 @@ async fn fetch(
         .unwrap_or_default()
         .to_ascii_lowercase();
     if response.content_length().is_some_and(|n| n > MAX_BYTES) {
-        return Err("too large".into());
+        return Err(("too large".into(), false));
     }
     // Read with a limit: a page without a length (chunked) could be endless.
     let mut bytes = Vec::new();
-    while let Some(piece) = response.chunk().await.map_err(|e| {
-        if e.is_timeout() {
-            "timed out".to_owned()
-        } else {
-            e.without_url().to_string()
-        }
-    })? {
+    while let Some(piece) = response.chunk().await.map_err(network)? {
         bytes.extend_from_slice(&piece);
         if bytes.len() as u64 > MAX_BYTES {
-            return Err("too large".into());
+            return Err(("too large".into(), false));
         }
     }
     let body = String::from_utf8_lossy(&bytes).into_owned();
@@ -331,13 +457,16 @@ async fn fetch(
     } else if kind.starts_with("text/plain") {
         Ok((body, Format::Plain, None))
     } else {
-        Err(format!(
-            "not a text document ({})",
-            if kind.is_empty() {
-                "no content type"
-            } else {
-                &kind
-            }
+        Err((
+            format!(
+                "not a text document ({})",
+                if kind.is_empty() {
+                    "no content type"
+                } else {
+                    &kind
+                }
+            ),
+            false,
         ))
     }
 }
@@ -348,10 +477,34 @@ mod tests {
 
     #[test]
     fn robots_and_links() {
-        assert_eq!(
-            disallowed("User-agent: *\nDisallow: /private\n\nUser-agent: other\nDisallow: /x\n"),
-            ["/private"]
+        let robots =
+            Robots::parse("User-agent: *\nDisallow: /private\n\nUser-agent: other\nDisallow: /x\n");
+        assert!(!robots.allows("/private/a") && robots.allows("/x") && robots.allows("/"));
+        // One group naming two agents; wildcards and the end anchor; the longest rule wins.
+        let robots = Robots::parse(
+            "User-agent: googlebot\nUser-agent: *\nDisallow: /*.pdf$\nDisallow: /drafts/\nAllow: /drafts/public/\nDisallow: /search*q=\n",
         );
+        assert!(!robots.allows("/guide/manual.pdf"));
+        assert!(robots.allows("/guide/manual.pdf.html"));
+        assert!(!robots.allows("/drafts/x.html"));
+        assert!(robots.allows("/drafts/public/x.html"));
+        assert!(!robots.allows("/search?q=rust"));
+        assert!(robots.allows("/guide/"));
+        // A group naming this crawler replaces the `*` rules.
+        let robots = Robots::parse(
+            "User-agent: *\nDisallow: /\n\nUser-agent: orchestrator\nDisallow: /private\n",
+        );
+        assert!(robots.allows("/guide") && !robots.allows("/private"));
+        let site = reqwest::Url::parse("http://docs.test/").unwrap();
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        assert!(same_site(&site, &url("http://docs.test/a")));
+        assert!(same_site(&site, &url("https://docs.test/a")));
+        assert!(!same_site(&site, &url("http://docs.test:8080/a")));
+        assert!(!same_site(
+            &url("http://docs.test:8000/"),
+            &url("http://docs.test:9000/a")
+        ));
+        assert!(!same_site(&site, &url("http://other.test/a")));
         let base = reqwest::Url::parse("http://docs.test/guide/index.html").unwrap();
         let found = links(
             "<a href=\"install.html#top\">i</a> <a href='/api/'>a</a> <A HREF=http://other.test/x>o</A> <a href=\"mailto:x@y\">m</a>",

@@ -263,6 +263,27 @@ impl Orchestrator {
                 total,
                 location: source.location.clone(),
             });
+            let id = source.id;
+            let mut known: HashMap<String, (String, Option<String>)> = self
+                .blocking(move |s| s.kb_documents(id))
+                .await?
+                .into_iter()
+                .collect();
+            let root = PathBuf::from(&source.location);
+            if source.kind != "web" && !root.is_dir() {
+                // Renamed or unmounted: what was indexed from it stays until someone decides.
+                let report = IndexReport {
+                    unchanged: u32::try_from(known.len()).unwrap_or(u32::MAX),
+                    warnings: vec![format!(
+                        "the folder {} cannot be found: its {} indexed document(s) are kept; restore it, or remove the source with `orchestrator kb remove {id}`",
+                        source.location,
+                        known.len()
+                    )],
+                    ..IndexReport::default()
+                };
+                reports.push((source, report));
+                continue;
+            }
             let (documents, skipped) = if source.kind == "web" {
                 crawl::web(&source.location, self.web_limits(), &|pages| {
                     progress(IndexProgress::Fetched(pages))
@@ -270,16 +291,37 @@ impl Orchestrator {
                 .await
                 .map_err(Error::Invalid)?
             } else {
-                let root = PathBuf::from(&source.location);
                 tokio::task::spawn_blocking(move || crawl::folder(&root))
                     .await
                     .map_err(|e| Error::Internal(e.to_string()))?
             };
-            let id = source.id;
-            let mut known: HashMap<String, (String, Option<String>)> = self
-                .blocking(move |s| s.kb_documents(id))
-                .await?
-                .into_iter()
+            if source.kind == "web" && documents.is_empty() && !known.is_empty() {
+                // The site is down (or answers nothing): keep what it said last time.
+                let why = skipped
+                    .first()
+                    .map(|s| format!(" ({}: {})", s.uri, s.reason))
+                    .unwrap_or_default();
+                let report = IndexReport {
+                    unchanged: u32::try_from(known.len()).unwrap_or(u32::MAX),
+                    skipped: skipped
+                        .iter()
+                        .map(|s| format!("{}: {}", s.uri, s.reason))
+                        .collect(),
+                    warnings: vec![format!(
+                        "no page of {} could be read{why}: its {} indexed document(s) are kept",
+                        source.location,
+                        known.len()
+                    )],
+                    ..IndexReport::default()
+                };
+                reports.push((source, report));
+                continue;
+            }
+            // A page or file that could not be read this time is not gone: keep what it held.
+            let unreadable: std::collections::HashSet<String> = skipped
+                .iter()
+                .filter(|s| s.transient)
+                .map(|s| s.uri.clone())
                 .collect();
             if !known.is_empty() && !kb.has_source(id)? {
                 // The index lost them (rebuilt, or deleted by hand): read everything again.
@@ -357,7 +399,9 @@ impl Orchestrator {
                         documents.iter().map(|d| d.uri.as_str()).collect();
                     let gone: Vec<String> = known
                         .keys()
-                        .filter(|uri| !present.contains(uri.as_str()))
+                        .filter(|uri| {
+                            !present.contains(uri.as_str()) && !unreadable.contains(uri.as_str())
+                        })
                         .cloned()
                         .collect();
                     for uri in &gone {
