@@ -145,14 +145,16 @@ impl Default for WebLimits {
 /// tie `Allow` does.
 #[derive(Debug, Default)]
 struct Robots {
-    /// (allowed, pattern)
-    rules: Vec<(bool, String)>,
+    rules: Vec<Rule>,
 }
+
+/// One robots.txt rule: (allowed, pattern).
+type Rule = (bool, String);
 
 impl Robots {
     fn parse(text: &str) -> Self {
         // Groups: the agents they name and their rules.
-        let mut groups: Vec<(Vec<String>, Vec<(bool, String)>)> = Vec::new();
+        let mut groups: Vec<(Vec<String>, Vec<Rule>)> = Vec::new();
         let mut in_agents = false;
         for line in text.lines() {
             let line = line.split('#').next().unwrap_or_default().trim();
