@@ -4,7 +4,7 @@ mod support;
 
 use std::process::Output;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::Project;
 
 fn run(project: &Project, args: &[&str]) -> Output {
@@ -195,4 +195,82 @@ fn a_closed_stdout_ends_a_command_cleanly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
+}
+
+/// Two projects share the default data directory: neither sees nor touches the other's plans,
+/// runs or waiting requests by id — from the CLI and over MCP alike.
+#[test]
+fn projects_sharing_a_store_cannot_reach_each_others_runs_or_approvals() {
+    use orchestrator::domain::{PlanStatus, RunStatus, Timestamp};
+    use orchestrator::store::{NewApproval, NewRun};
+    let a = Project::new();
+    let plan = a.seed_plan();
+    let store = a.store();
+    store.set_plan_status(plan, PlanStatus::Approved).unwrap();
+    let a_run = store
+        .create_run(&NewRun {
+            plan_id: plan,
+            task_key: "T1".into(),
+            agent: "claude".into(),
+        })
+        .unwrap();
+    store
+        .set_run_status(a_run.id, RunStatus::Delegated, None)
+        .unwrap();
+    store
+        .create_approval(&NewApproval {
+            run_id: a_run.id,
+            tool_name: "Bash".into(),
+            input: json!({"command": "curl https://example.org"}),
+            reason: "curl reaches the network".into(),
+            grants: vec![],
+            expires_at: Timestamp::now().plus(std::time::Duration::from_secs(3600)),
+        })
+        .unwrap();
+
+    // Project b: its own folder, the same data directory.
+    let b_root = a.dir.path().join("b");
+    std::fs::create_dir(&b_root).unwrap();
+    let b = |args: &[&str]| {
+        let mut cmd = a.command();
+        let position = cmd.get_args().position(|x| x == "--project").unwrap();
+        let mut args_before: Vec<std::ffi::OsString> =
+            cmd.get_args().map(ToOwned::to_owned).collect();
+        args_before[position + 1] = b_root.clone().into_os_string();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_orchestrator"));
+        cmd.args(args_before).args(args);
+        for (var, _) in orchestrator::config::ENV_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.output().unwrap()
+    };
+    for args in [
+        &["runs", "show", "1"][..],
+        &["runs", "events", "1"],
+        &["runs", "cancel", "1"],
+        &["approve", "1"],
+        &["deny", "1", "--reason", "no"],
+        &["plan", "show", "1"],
+        &["plan", "rollback", "1", "1"],
+        &["run-task", "1", "T1"],
+    ] {
+        let out = b(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("does not exist") || err.contains("not found"),
+            "{args:?}: {err}"
+        );
+    }
+    let listed = b(&["approvals", "--all", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&listed.stdout).unwrap(),
+        json!([])
+    );
+    // Project a's run and request are as they were, and a still sees them.
+    assert_eq!(store.run(a_run.id).unwrap().status, RunStatus::Delegated);
+    let mine = stdout(&run(&a, &["approvals", "--json"]));
+    let mine: Value = serde_json::from_str(&mine).unwrap();
+    assert_eq!(mine[0]["status"], "PENDING");
+    assert!(run(&a, &["runs", "show", "1"]).status.success());
 }

@@ -668,6 +668,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 status: (!all).then_some(ApprovalStatus::Pending),
                 run_id: run,
                 limit: Some(limit),
+                project_id: None,
             };
             let requests = orchestrator.approvals(filter).await?;
             print(json, &requests, |r| render::approvals(r, all))

@@ -122,6 +122,7 @@ impl OrchestratorMcp {
             status: (!args.all || answered.is_some()).then_some(ApprovalStatus::Pending),
             run_id: args.run_id,
             limit: Some(100),
+            project_id: None,
         };
         let requests = self
             .orchestrator

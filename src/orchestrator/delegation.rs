@@ -82,6 +82,7 @@ impl Orchestrator {
 
     /// Gives back a run's locks, saying why.
     pub async fn unlock_run(&self, run: RunId, reason: &str) -> Result<usize> {
+        self.own_run(run).await?;
         let reason = reason.to_owned();
         self.blocking(move |s| s.release_run_leases(run, &reason))
             .await

@@ -264,17 +264,20 @@ impl Orchestrator {
 
     /// Every run of a plan's tasks, oldest first.
     pub async fn plan_runs(&self, id: PlanId) -> Result<Vec<Run>> {
+        self.project_plan(id).await?;
         self.blocking(move |s| s.runs_for_plan(id)).await
     }
 
     /// A plan with one version (the current one when `version` is `None`), its task statuses and
     /// its history.
     pub async fn plan(&self, id: PlanId, version: Option<u32>) -> Result<PlanView> {
+        self.project_plan(id).await?;
         self.blocking(move |s| s.plan_view(id, version)).await
     }
 
     /// What changed from version `from` to version `to` of a plan.
     pub async fn diff_plan(&self, id: PlanId, from: u32, to: u32) -> Result<PlanDiff> {
+        self.project_plan(id).await?;
         self.blocking(move |s| {
             let old = s.plan_version(id, Some(from))?;
             let new = s.plan_version(id, Some(to))?;
@@ -290,6 +293,7 @@ impl Orchestrator {
         content: PlanContent,
         note: &str,
     ) -> Result<PlanVersion> {
+        self.project_plan(id).await?;
         let note = note.to_string();
         self.blocking(move |s| s.save_plan_version(id, &content, &note))
             .await
@@ -297,11 +301,13 @@ impl Orchestrator {
 
     /// Writes a new version equal to version `to`; nothing is lost, the history grows.
     pub async fn rollback_plan(&self, id: PlanId, to: u32) -> Result<PlanVersion> {
+        self.project_plan(id).await?;
         self.blocking(move |s| s.rollback_plan(id, to)).await
     }
 
     /// Moves a plan to another status, if its state machine allows it.
     pub async fn set_plan_status(&self, id: PlanId, to: PlanStatus) -> Result<Plan> {
+        self.project_plan(id).await?;
         self.blocking(move |s| s.set_plan_status(id, to)).await
     }
 

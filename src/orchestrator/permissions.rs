@@ -153,12 +153,21 @@ impl Orchestrator {
 
     /// Requests in the approvals queue (expired ones are marked first).
     pub async fn approvals(&self, filter: ApprovalFilter) -> Result<Vec<ApprovalRequest>> {
+        let filter = ApprovalFilter {
+            project_id: Some(self.project.id),
+            ..filter
+        };
         self.gated(move |gate| gate.list(filter)).await
     }
 
-    /// One approval request.
+    /// One approval request of this project's runs (another project's is not found).
     pub async fn approval(&self, id: ApprovalId) -> Result<ApprovalRequest> {
-        self.gated(move |gate| gate.get(id)).await
+        let request = self.gated(move |gate| gate.get(id)).await?;
+        match self.own_run(request.run_id).await {
+            Ok(_) => Ok(request),
+            Err(Error::NotFound { .. }) => Err(Error::not_found("approval request", id)),
+            Err(e) => Err(e),
+        }
     }
 
     /// A person answers a request; a waiting agent goes on.
@@ -169,6 +178,7 @@ impl Orchestrator {
         decided_by: &str,
         reason: Option<&str>,
     ) -> Result<ApprovalRequest> {
+        self.approval(id).await?;
         let (who, why) = (decided_by.to_owned(), reason.map(str::to_owned));
         let request = self
             .gated(move |gate| gate.answer(id, answer, &who, why.as_deref()))
@@ -192,7 +202,12 @@ impl Orchestrator {
 
     /// The audit log of permission decisions, newest first.
     pub async fn audit_log(&self, run: Option<RunId>, limit: u32) -> Result<Vec<AuditEntry>> {
-        self.blocking(move |s| s.audit_log(run, limit)).await
+        if let Some(run) = run {
+            self.own_run(run).await?;
+        }
+        let project = self.project.id;
+        self.blocking(move |s| s.audit_log(project, run, limit))
+            .await
     }
 
     /// Resolves when an approval request is answered or queued in this process (answers from

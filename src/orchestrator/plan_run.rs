@@ -141,6 +141,7 @@ impl Orchestrator {
         stop: CancellationToken,
         on_event: Arc<dyn Fn(PlanEvent) + Send + Sync>,
     ) -> Result<PlanRunReport> {
+        self.project_plan(plan).await?;
         let started = Instant::now();
         let project = self.project.id;
         let row = self.blocking(move |s| s.plan(plan)).await?;
@@ -413,6 +414,7 @@ impl Orchestrator {
         elapsed: Duration,
         stopped: bool,
     ) -> Result<PlanRunReport> {
+        self.project_plan(plan).await?;
         self.blocking(move |s| {
             let version = s.plan_version(plan, None)?;
             let runs = s.runs_for_plan(plan)?;
@@ -656,6 +658,7 @@ impl Orchestrator {
         plan: PlanId,
         action: PlanRunAction,
     ) -> Result<PlanRunStatus> {
+        self.project_plan(plan).await?;
         match action {
             PlanRunAction::Resume => return self.start_plan_run(plan).await,
             PlanRunAction::Pause | PlanRunAction::Cancel => {

@@ -51,6 +51,7 @@ pub(super) struct Live {
 impl Orchestrator {
     /// Creates a run of a task of an approved plan, in `PENDING`.
     pub async fn create_task_run(&self, plan: PlanId, task: &str) -> Result<Run> {
+        self.project_plan(plan).await?;
         let agent = self
             .settings()
             .map_or("claude", |s| match s.config.agent.kind() {
@@ -105,6 +106,7 @@ impl Orchestrator {
 
     /// A run with its checkpoints and newest events.
     pub async fn run_view(&self, id: RunId) -> Result<RunView> {
+        self.own_run(id).await?;
         let supervised_here = self.live.runs.lock().is_ok_and(|l| l.contains_key(&id));
         let (run, checkpoints, events) = self
             .blocking(move |s| {
@@ -120,6 +122,7 @@ impl Orchestrator {
                 status: Some(crate::domain::ApprovalStatus::Pending),
                 run_id: Some(id),
                 limit: None,
+                project_id: None,
             })
             .await?
             .len();
@@ -138,18 +141,24 @@ impl Orchestrator {
         self.blocking(move |s| s.runs_in(project, &states)).await
     }
 
-    /// A run of this project's plans, as `run_view` shows it; another project's is not found.
-    pub async fn project_run(&self, id: RunId) -> Result<RunView> {
-        let view = self.run_view(id).await?;
-        match self.project_plan(view.run.plan_id).await {
-            Ok(_) => Ok(view),
-            Err(Error::NotFound { .. }) => Err(Error::not_found("run", id)),
-            Err(e) => Err(e),
-        }
+    /// A run of this project's plans; another project's (one store may hold several) is not
+    /// found. Every method taking a run's id checks it so.
+    pub async fn own_run(&self, id: RunId) -> Result<Run> {
+        let project = self.project.id;
+        self.blocking(move |s| {
+            let run = s.run(id)?;
+            if s.plan(run.plan_id)?.project_id == project {
+                Ok(run)
+            } else {
+                Err(Error::not_found("run", id))
+            }
+        })
+        .await
     }
 
     /// A run's events after `after`, at most `limit`.
     pub async fn run_events(&self, id: RunId, after: u64, limit: u32) -> Result<Vec<RunEvent>> {
+        self.own_run(id).await?;
         self.blocking(move |s| s.events(id, after, limit)).await
     }
 
@@ -176,6 +185,7 @@ impl Orchestrator {
     /// A person's decision about a run: retry or resume an escalated (or failed) run, or cancel
     /// one. Retry and resume return once the run is set up; the run then needs supervising.
     pub async fn control_run(&self, id: RunId, action: RunAction) -> Result<Run> {
+        self.own_run(id).await?;
         if action == RunAction::Cancel
             && let Some(token) = self.live.runs.lock().ok().and_then(|l| l.get(&id).cloned())
         {

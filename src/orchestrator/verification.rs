@@ -108,6 +108,7 @@ impl Orchestrator {
         let config = self.verifier_config();
         let (dir, base, declared) = match options.run {
             Some(run_id) => {
+                self.own_run(run_id).await?;
                 let (run, task_files) = self
                     .blocking(move |s| {
                         let run = s.run(run_id)?;
@@ -259,7 +260,16 @@ impl Orchestrator {
 
     /// A stored report.
     pub async fn verification_report(&self, id: ReportId) -> Result<VerificationReport> {
-        self.blocking(move |s| s.report(id)).await
+        let project = self.project.id;
+        self.blocking(move |s| {
+            let report = s.report(id)?;
+            if report.project_id == project {
+                Ok(report)
+            } else {
+                Err(Error::not_found("verification report", id))
+            }
+        })
+        .await
     }
 
     /// The project's newest reports.
@@ -271,6 +281,7 @@ impl Orchestrator {
 
     /// The verification reports of a run, newest first.
     pub async fn run_reports(&self, run: crate::domain::RunId) -> Result<Vec<VerificationReport>> {
+        self.own_run(run).await?;
         let mut reports = self.blocking(move |s| s.reports_for_run(run)).await?;
         reports.reverse();
         Ok(reports)

@@ -5,7 +5,8 @@ use rusqlite::{Row, Transaction, params};
 
 use super::{Store, found, json_col, opt_ts_col, parse_col, to_json, ts_col};
 use crate::domain::{
-    ApprovalId, ApprovalRequest, ApprovalStatus, AuditEntry, RunId, Timestamp, Transition,
+    ApprovalId, ApprovalRequest, ApprovalStatus, AuditEntry, ProjectId, RunId, Timestamp,
+    Transition,
 };
 use crate::error::{Error, Result};
 
@@ -67,6 +68,8 @@ pub struct ApprovalFilter {
     pub run_id: Option<RunId>,
     /// At most this many, newest first when listing answered ones.
     pub limit: Option<u32>,
+    /// Only this project's runs' (the engine always sets it).
+    pub project_id: Option<ProjectId>,
 }
 
 const APPROVAL_COLS: &str = "a.id, a.run_id, r.task_key, a.tool_name, a.input, a.reason, a.status, a.grants, \
@@ -231,6 +234,7 @@ impl Store {
             let mut stmt = tx.prepare(&format!(
                 "SELECT {APPROVAL_COLS} FROM approval_requests a JOIN runs r ON r.id = a.run_id
                  WHERE (?1 IS NULL OR a.status = ?1) AND (?2 IS NULL OR a.run_id = ?2)
+                   AND (?4 IS NULL OR r.plan_id IN (SELECT id FROM plans WHERE project_id = ?4))
                  ORDER BY {order} LIMIT ?3"
             ))?;
             let limit = filter.limit.map_or(-1, i64::from);
@@ -239,7 +243,8 @@ impl Store {
                     params![
                         filter.status.map(|s| s.as_str()),
                         filter.run_id.map(|r| r.0),
-                        limit
+                        limit,
+                        filter.project_id.map(|p| p.0)
                     ],
                     approval_row,
                 )?
@@ -344,15 +349,23 @@ impl Store {
         self.write(|tx| insert_audit(tx, entry))
     }
 
-    /// The audit log, newest first; only one run's when given.
-    pub fn audit_log(&self, run_id: Option<RunId>, limit: u32) -> Result<Vec<AuditEntry>> {
+    /// The project's audit log (decisions about its runs' calls, and those made for no run),
+    /// newest first; only one run's with `run_id`.
+    pub fn audit_log(
+        &self,
+        project: ProjectId,
+        run_id: Option<RunId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
         self.read(|tx| {
             let mut stmt = tx.prepare(
                 "SELECT id, run_id, approval_id, tool_name, input, verdict, reason, decided_by, at FROM policy_audit
-                 WHERE (?1 IS NULL OR run_id = ?1) ORDER BY id DESC LIMIT ?2",
+                 WHERE (?1 IS NULL OR run_id = ?1)
+                   AND (run_id IS NULL OR run_id IN (SELECT r.id FROM runs r JOIN plans p ON p.id = r.plan_id WHERE p.project_id = ?3))
+                 ORDER BY id DESC LIMIT ?2",
             )?;
             Ok(stmt
-                .query_map(params![run_id.map(|r| r.0), limit], |row| {
+                .query_map(params![run_id.map(|r| r.0), limit, project.0], |row| {
                     Ok(AuditEntry {
                         id: row.get(0)?,
                         run_id: row.get::<_, Option<i64>>(1)?.map(RunId),

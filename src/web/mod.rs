@@ -251,6 +251,7 @@ async fn overview_json(engine: &Orchestrator) -> crate::Result<Value> {
             status: Some(ApprovalStatus::Pending),
             run_id: None,
             limit: Some(500),
+            project_id: None,
         })
         .await?
         .len();
@@ -292,7 +293,6 @@ async fn plan_json(
     id: PlanId,
     version: Option<u32>,
 ) -> crate::Result<Value> {
-    engine.project_plan(id).await?;
     let view = engine.plan(id, version).await?;
     let status = engine.plan_run_status(id, Duration::ZERO).await?;
     let runs = engine.plan_runs(id).await?;
@@ -335,9 +335,6 @@ async fn plan_diff(
     Path(id): Path<i64>,
     Query(q): Query<DiffQuery>,
 ) -> Response {
-    if let Err(e) = state.engine.project_plan(PlanId(id)).await {
-        return engine_error(&e);
-    }
     match state.engine.diff_plan(PlanId(id), q.from, q.to).await {
         Ok(diff) => Json(diff).into_response(),
         Err(e) => engine_error(&e),
@@ -347,7 +344,7 @@ async fn plan_diff(
 async fn run(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
     let engine = &state.engine;
     let result: crate::Result<Value> = async {
-        let view = engine.project_run(RunId(id)).await?;
+        let view = engine.run_view(RunId(id)).await?;
         let reports = engine.run_reports(RunId(id)).await?;
         Ok(json!({"view": view, "reports": reports}))
     }
@@ -370,7 +367,7 @@ async fn run_events(
 ) -> Response {
     let engine = state.engine.clone();
     let id = RunId(id);
-    if let Err(e) = engine.project_run(id).await {
+    if let Err(e) = engine.own_run(id).await {
         return engine_error(&e);
     }
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(64);
@@ -447,6 +444,7 @@ async fn approvals(State(state): State<AppState>, Query(q): Query<ApprovalsQuery
         status: (!q.all).then_some(ApprovalStatus::Pending),
         run_id: None,
         limit: Some(200),
+        project_id: None,
     };
     match state.engine.approvals(filter).await {
         Ok(list) => Json(list).into_response(),
@@ -461,6 +459,7 @@ async fn approvals_stream(State(state): State<AppState>) -> Response {
             status: Some(ApprovalStatus::Pending),
             run_id: None,
             limit: Some(200),
+            project_id: None,
         };
         Ok(json!(engine.approvals(filter).await?))
     })
@@ -593,9 +592,6 @@ async fn run_control(
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
     let engine = &state.engine;
-    if let Err(e) = engine.project_run(RunId(id)).await {
-        return engine_error(&e);
-    }
     engine
         .control_run_in_background(RunId(id), action)
         .await
