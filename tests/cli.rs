@@ -232,7 +232,7 @@ fn projects_sharing_a_store_cannot_reach_each_others_runs_or_approvals() {
     let b_root = a.dir.path().join("b");
     std::fs::create_dir(&b_root).unwrap();
     let b = |args: &[&str]| {
-        let mut cmd = a.command();
+        let cmd = a.command();
         let position = cmd.get_args().position(|x| x == "--project").unwrap();
         let mut args_before: Vec<std::ffi::OsString> =
             cmd.get_args().map(ToOwned::to_owned).collect();
