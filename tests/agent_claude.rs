@@ -34,6 +34,7 @@ async fn the_real_cli_writes_a_file_after_a_permission_answer() {
         max_turns: Some(10),
         max_budget_usd: None,
         env,
+        settings: None,
     };
     let mut agent = Claude.start(spec).unwrap();
     let mut kinds = Vec::new();

@@ -596,6 +596,38 @@ fn a_script_agent_runs_through_the_same_lifecycle() {
     );
 }
 
+/// Claude Code reads files and runs `cat` without asking anyone: the supervisor's hook puts
+/// those calls to the policy too, so the secrets file never reaches the model.
+#[test]
+fn a_secret_file_is_never_read_into_the_model() {
+    let s = setup(
+        |r| {
+            vec![
+                Step::read(&at(r, ".secrets.json")),
+                Step::bash("cat .secrets.json"),
+                Step::write(&at(r, "hello.txt"), "hi\n"),
+                Step::text("Done."),
+            ]
+        },
+        &["hello.txt"],
+        "",
+    );
+    let (out, run) = s.run_task();
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(run["status"], "COMPLETED");
+    let requests = s.api.requests();
+    assert_eq!(requests.len(), 4, "every step was played");
+    for (i, request) in requests.iter().enumerate() {
+        assert!(
+            !request.to_string().contains(SECRET),
+            "the secret reached the model in request {i}"
+        );
+    }
+    // The model was told why.
+    let last = requests.last().unwrap().to_string();
+    assert!(last.contains("secret"), "{last}");
+}
+
 /// An agent that says it is done without changing anything (a resumed session that believes
 /// its work is finished, say) completes nothing, even when the checks pass on the old tree.
 #[test]

@@ -48,6 +48,9 @@ pub fn arguments(spec: &StartSpec) -> Vec<String> {
     if let Some(budget) = spec.max_budget_usd {
         args.extend(["--max-budget-usd".to_owned(), budget.to_string()]);
     }
+    if let Some(settings) = &spec.settings {
+        args.extend(["--settings".to_owned(), settings.clone()]);
+    }
     args.extend(spec.args.iter().cloned());
     args
 }

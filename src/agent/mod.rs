@@ -152,6 +152,8 @@ pub struct StartSpec {
     pub max_budget_usd: Option<f64>,
     /// Variables added to the agent's environment (configured ones and secrets).
     pub env: Vec<(String, String)>,
+    /// Settings for the agent (Claude Code's `--settings` JSON: the policy's hook).
+    pub settings: Option<String>,
 }
 
 /// Which agent session a start uses.
@@ -304,4 +306,17 @@ async fn tail_of(stream: Option<impl tokio::io::AsyncRead + Unpin>) -> String {
         }
     }
     crate::verifier::run::last_chars(&String::from_utf8_lossy(&kept), 2000)
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@%,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }

@@ -219,6 +219,13 @@ enum Command {
         #[command(subcommand)]
         command: RunsCommand,
     },
+    /// Answer a Claude Code hook with the orchestrator's policy. Claude Code runs it with the
+    /// hook's JSON on stdin; the supervisor installs it for every run, and it can guard your own
+    /// interactive session too.
+    Hook {
+        #[command(subcommand)]
+        command: HookCommand,
+    },
     /// The permission policy: explain its verdict on a command, or read its audit log.
     Policy {
         #[command(subcommand)]
@@ -348,6 +355,18 @@ enum RunsCommand {
     /// Supervise again every run whose orchestrator died while it was in flight (resumed from
     /// its agent session); waits until they end.
     Recover,
+}
+
+#[derive(Debug, Subcommand)]
+enum HookCommand {
+    /// PreToolUse: deny what the policy refuses (reads of secret files included, which Claude
+    /// Code never asks about), ask a person where it escalates, allow what it allows. Within
+    /// a run (--run) an allowed call goes on to the supervisor's own permission prompt.
+    PreToolUse {
+        /// Judge as in this run (its worktree, task files and rules).
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<RunId>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -702,6 +721,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print(json, &request, render::approval_answered)
         }
         Command::Policy { command } => policy(&orchestrator, command).await,
+        Command::Hook {
+            command: HookCommand::PreToolUse { run },
+        } => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
+            let answer = pre_tool_use(&orchestrator, &input, run).await;
+            if !answer.is_empty() {
+                outln!("{answer}");
+            }
+            Ok(())
+        }
         Command::RunTask { plan, task, json } => {
             let run = orchestrator.create_task_run(plan, &task).await?;
             errln!("run {} of task {task} (plan {plan})", run.id);
@@ -848,6 +878,47 @@ fn who(by: Option<String>) -> String {
     by.filter(|b| !b.trim().is_empty())
         .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
         .unwrap_or_else(|| "cli".into())
+}
+
+/// The PreToolUse hook's answer (printed JSON, exit 0) for the hook input `input`. What cannot
+/// be judged — unreadable input, a store error — is put to a person, never allowed.
+async fn pre_tool_use(orchestrator: &Orchestrator, input: &str, run: Option<RunId>) -> String {
+    use crate::policy::Severity;
+    let answer = |decision: &str, reason: &str| {
+        serde_json::json!({"hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": decision,
+            "permissionDecisionReason": reason,
+        }})
+        .to_string()
+    };
+    let request = serde_json::from_str::<serde_json::Value>(input)
+        .ok()
+        .and_then(|hook| {
+            Some(ToolRequest {
+                tool_name: hook.get("tool_name")?.as_str()?.to_owned(),
+                input: hook.get("tool_input").cloned().unwrap_or_default(),
+            })
+        });
+    let Some(request) = request else {
+        return answer(
+            "ask",
+            "the orchestrator could not read this tool call, so a person decides",
+        );
+    };
+    match orchestrator.check_permission(request, run, None).await {
+        Ok(decision) => match decision.verdict {
+            Severity::Deny => answer("deny", &decision.reason),
+            Severity::Escalate => answer("ask", &decision.reason),
+            // In a run, the supervisor's permission prompt still sees (and logs) the call.
+            Severity::Allow if run.is_some() => String::new(),
+            Severity::Allow => answer("allow", &decision.reason),
+        },
+        Err(e) => answer(
+            "ask",
+            &format!("the orchestrator could not judge this call ({e}), so a person decides"),
+        ),
+    }
 }
 
 async fn policy(orchestrator: &Orchestrator, command: PolicyCommand) -> anyhow::Result<()> {
@@ -1129,18 +1200,7 @@ fn command_line(words: &[String]) -> String {
     }
 }
 
-/// Quotes a word for a POSIX shell when it needs it.
-fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@%,".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
+use crate::agent::shell_quote;
 
 async fn cancel_on_signal(token: CancellationToken) {
     #[cfg(unix)]

@@ -58,6 +58,9 @@ pub struct Orchestrator {
     kb_jobs: Arc<knowledge::KbJobs>,
     /// Counts the tokens of contexts (see [`Orchestrator::with_estimator`]).
     estimator: Arc<dyn crate::context::tokens::TokenEstimator>,
+    /// The orchestrator program Claude Code's PreToolUse hook calls (see
+    /// [`Orchestrator::with_hook_program`]).
+    hook_program: Option<PathBuf>,
 }
 
 /// Where a decision is recorded.
@@ -126,6 +129,7 @@ impl Orchestrator {
             merge_queue: Arc::default(),
             plan_runs: Arc::default(),
             estimator: Arc::new(crate::context::tokens::BpeEstimator::new(margin)),
+            hook_program: this_program(),
         })
     }
 
@@ -152,7 +156,32 @@ impl Orchestrator {
             merge_queue: Arc::default(),
             plan_runs: Arc::default(),
             estimator: Arc::new(crate::context::tokens::BpeEstimator::new(margin)),
+            hook_program: this_program(),
         })
+    }
+
+    /// The same engine with Claude Code's PreToolUse hook calling `program` (the orchestrator
+    /// binary): a library user's process is not it, so this engine only knows it when it runs
+    /// as the `orchestrator` binary itself.
+    #[must_use]
+    pub fn with_hook_program(mut self, program: Option<PathBuf>) -> Self {
+        self.hook_program = program;
+        self
+    }
+
+    /// The shell command Claude Code runs before each tool call of `run` — read-only ones too,
+    /// which never reach the permission prompt — to put it to the policy
+    /// (`orchestrator hook pre-tool-use --run N`).
+    pub fn pre_tool_use_hook(&self, run: crate::domain::RunId) -> Option<String> {
+        let program = self.hook_program.as_ref()?;
+        let data = self.store.path().parent()?;
+        let quote = |p: &Path| crate::agent::shell_quote(&p.to_string_lossy());
+        Some(format!(
+            "{} --project {} --data-dir {} hook pre-tool-use --run {run}",
+            quote(program),
+            quote(&self.project.root),
+            quote(data)
+        ))
     }
 
     /// The same engine counting context tokens with `estimator` (a closer tokenizer, say).
@@ -450,4 +479,10 @@ async fn run_blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::Internal(format!("a store call died: {e}")))?
+}
+
+/// This process's program when it is the orchestrator binary (not a test or a library user).
+fn this_program() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    (exe.file_stem()? == "orchestrator").then_some(exe)
 }

@@ -417,6 +417,12 @@ async fn attempt(
         max_turns: config.agent.max_turns,
         max_budget_usd: config.agent.max_budget_usd,
         env,
+        // Claude Code lets read-only calls (Read, `cat`) through without asking: a hook puts
+        // every call to the policy first, so a secret file is never read into the model.
+        settings: engine.pre_tool_use_hook(run_id).map(|command| {
+            json!({"hooks": {"PreToolUse": [{"matcher": "*", "hooks": [{"type": "command", "command": command}]}]}})
+                .to_string()
+        }),
     };
     log(engine, run_id, "attempt_started", &json!({"attempt": run.attempt, "session": session.id(), "resumed": matches!(session, Session::Resume(_)), "agent": adapter.name()}), on_event).await;
     let mut handle = match adapter.start(spec) {
