@@ -25,6 +25,9 @@ pub enum Error {
     /// Input that is well-formed but not acceptable; the message says why and what would be.
     #[error("{0}")]
     Invalid(String),
+    /// What was asked for is taken: the task already has a run, another engine supervises it.
+    #[error("{0}")]
+    Busy(String),
     /// The configuration could not be read.
     #[error(transparent)]
     Config(#[from] ConfigError),

@@ -320,7 +320,26 @@ async fn readers_share_and_a_lapsed_lock_is_taken_over() {
             .as_str()
         )
     );
-    // A live lease is renewed by its run's new owner.
+    // A live lease is renewed only by the engine that holds its run.
+    assert_eq!(
+        store
+            .renew_run_leases(
+                runs[1],
+                "intruder",
+                Timestamp::now().plus(Duration::from_secs(120))
+            )
+            .unwrap(),
+        0
+    );
+    assert!(
+        store
+            .claim_run(
+                runs[1],
+                "new-engine",
+                Timestamp::now().plus(Duration::from_secs(120))
+            )
+            .unwrap()
+    );
     assert_eq!(
         store
             .renew_run_leases(

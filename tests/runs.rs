@@ -623,9 +623,25 @@ fn a_secret_file_is_never_read_into_the_model() {
             "the secret reached the model in request {i}"
         );
     }
-    // The model was told why.
+    // The model was told why, and both refusals went through the supervisor: logged, audited.
     let last = requests.last().unwrap().to_string();
     assert!(last.contains("secret"), "{last}");
+    let events = s.events(RunId(1));
+    let refused: Vec<&Value> = of_kind(&events, "permission_answer")
+        .into_iter()
+        .filter(|a| a["allowed"] == false)
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    let audit: Value =
+        serde_json::from_slice(&s.run(&["policy", "audit", "--json"]).stdout).unwrap();
+    let denied: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["verdict"] == "deny")
+        .map(|e| e["tool_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(denied, ["Bash", "Read"], "{audit:#}");
 }
 
 /// An agent that says it is done without changing anything (a resumed session that believes
@@ -790,5 +806,150 @@ fn sigterm_stops_the_agent_cleanly_and_the_run_resumes_later() {
     assert_eq!(
         std::fs::read_to_string(s.root().join("hello.txt")).unwrap(),
         "hi\n"
+    );
+}
+
+/// The command agent of the one-run-at-a-time tests: it writes a file named after its task
+/// (and hello.txt, which the verification looks for) once `go` exists in the project.
+const TASK_AGENT: &str = "#agent\ncommand = \"sh\"\nkind = \"command\"\nargs = [\"-c\", \"k=$(head -c 20 | sed -n 's/^# Task \\\\([A-Za-z0-9]*\\\\).*/\\\\1/p'); while [ ! -f go ]; do sleep 0.1; done; echo $k > $k.txt; echo hi > hello.txt\"]\n";
+
+/// The same agent, working at once.
+const TASK_AGENT_NOW: &str = "#agent\ncommand = \"sh\"\nkind = \"command\"\nargs = [\"-c\", \"k=$(head -c 20 | sed -n 's/^# Task \\\\([A-Za-z0-9]*\\\\).*/\\\\1/p'); echo $k > $k.txt; echo hi > hello.txt\"]\n";
+
+fn run_status(s: &Setup, run: u64) -> Option<String> {
+    let out = s.run(&["runs", "show", &run.to_string(), "--json"]);
+    let view: Value = serde_json::from_slice(&out.stdout).ok()?;
+    view["run"]["status"].as_str().map(str::to_owned)
+}
+
+/// Waits for a child with a deadline, killing it on time-out.
+fn finish_within(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!("still running after {limit:?}:\n{}", explain(&out));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A task has one run at a time and none once it is done: a second `run-task` is refused while
+/// the first works, and after it completed.
+#[test]
+fn a_task_runs_once_at_a_time_and_not_again_once_done() {
+    let s = setup(|_| vec![], &["hello.txt", "T1.txt"], TASK_AGENT);
+    let first = s.start_task();
+    wait_for("run 1 in progress", Duration::from_secs(30), || {
+        run_status(&s, 1).as_deref() == Some("IN_PROGRESS")
+    });
+    let (out, _) = s.run_task();
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("task T1 already has run 1 (IN_PROGRESS)"),
+        "{}",
+        explain(&out)
+    );
+    std::fs::write(s.root().join("go"), "").unwrap();
+    let out = finish_within(first, Duration::from_secs(60));
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(run_status(&s, 1).as_deref(), Some("COMPLETED"));
+    let (out, _) = s.run_task();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("task T1 is done: run 1 completed it"),
+        "{}",
+        explain(&out)
+    );
+    assert!(run_status(&s, 2).is_none(), "no second run was made");
+}
+
+/// Two `orchestrator run` of one plan at once: each task is run and landed once.
+#[test]
+fn two_plan_runs_at_once_land_each_task_once() {
+    let s = setup(|_| vec![], &["hello.txt", "T1.txt"], TASK_AGENT_NOW);
+    let plan = s.plan.to_string();
+    let spawn = || {
+        s.cmd(&["run", &plan, "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (
+        finish_within(a, Duration::from_secs(120)),
+        finish_within(b, Duration::from_secs(120)),
+    );
+    assert!(a.status.success(), "{}", explain(&a));
+    assert!(b.status.success(), "{}", explain(&b));
+    let out = s.run(&["runs", "list", "--json"]);
+    let runs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let tasks: Vec<(&str, &str)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["task_key"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tasks,
+        [("T1", "COMPLETED"), ("T2", "COMPLETED")],
+        "{runs:#?}"
+    );
+    let log = git(s.root(), &["log", "--format=%s"]);
+    assert_eq!(log.lines().count(), 3, "start, T1, T2:\n{log}");
+}
+
+/// A person cancels a run that waits for another engine's locks: the plan run ends.
+#[test]
+fn a_plan_run_ends_when_a_run_waiting_for_locks_is_cancelled() {
+    use orchestrator::delegator::locks::lease_conflicts;
+    use orchestrator::domain::{LockMode, Timestamp};
+    use orchestrator::store::NewLease;
+    let s = setup(|_| vec![], &["hello.txt"], TASK_AGENT);
+    let store = s.project.store();
+    let project = store.ensure_project(s.root(), "project").unwrap();
+    store
+        .acquire_leases(
+            &[NewLease {
+                project_id: project.id,
+                pattern: "hello.txt".into(),
+                mode: LockMode::Exclusive,
+                owner: "elsewhere:1:abcdef12".into(),
+                run_id: None,
+                expires_at: Timestamp::now().plus(Duration::from_secs(3600)),
+            }],
+            lease_conflicts,
+        )
+        .unwrap()
+        .unwrap();
+    let mut child = s
+        .cmd(&["run", &s.plan.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("waits for locks on hello.txt") {
+        let mut line = String::new();
+        let read = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(read > 0, "the plan run ended early: {seen}");
+        seen.push_str(&line);
+    }
+    let out = s.run(&["runs", "cancel", "1"]);
+    assert!(out.status.success(), "{}", explain(&out));
+    std::thread::spawn(move || std::io::Read::read_to_string(&mut stderr, &mut String::new()));
+    let out = finish_within(child, Duration::from_secs(30));
+    assert_eq!(run_status(&s, 1).as_deref(), Some("CANCELLED"));
+    assert!(
+        !out.status.success(),
+        "the plan is not done: {}",
+        explain(&out)
     );
 }

@@ -907,12 +907,15 @@ async fn pre_tool_use(orchestrator: &Orchestrator, input: &str, run: Option<RunI
         );
     };
     match orchestrator.check_permission(request, run, None).await {
-        Ok(decision) => match decision.verdict {
-            Severity::Deny => answer("deny", &decision.reason),
-            Severity::Escalate => answer("ask", &decision.reason),
-            // In a run, the supervisor's permission prompt still sees (and logs) the call.
-            Severity::Allow if run.is_some() => String::new(),
-            Severity::Allow => answer("allow", &decision.reason),
+        Ok(decision) => match (decision.verdict, run) {
+            // In a run, whatever the policy does not allow goes to the supervisor's permission
+            // prompt ("ask"), which decides it again, logs it, audits it and queues it for a
+            // person; what it allows goes on as Claude Code would have it.
+            (Severity::Allow, Some(_)) => String::new(),
+            (_, Some(_)) => answer("ask", &decision.reason),
+            (Severity::Deny, None) => answer("deny", &decision.reason),
+            (Severity::Escalate, None) => answer("ask", &decision.reason),
+            (Severity::Allow, None) => answer("allow", &decision.reason),
         },
         Err(e) => answer(
             "ask",

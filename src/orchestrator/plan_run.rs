@@ -141,21 +141,11 @@ impl Orchestrator {
         stop: CancellationToken,
         on_event: Arc<dyn Fn(PlanEvent) + Send + Sync>,
     ) -> Result<PlanRunReport> {
-        self.project_plan(plan).await?;
+        let row = self.project_plan(plan).await?;
         let started = Instant::now();
-        let project = self.project.id;
-        let row = self.blocking(move |s| s.plan(plan)).await?;
-        if row.project_id != project {
-            return Err(Error::NotFound {
-                what: "plan".into(),
-                id: plan.to_string(),
-                hint: " in this project (see `orchestrator plan list`)".into(),
-            });
-        }
         match row.status {
             PlanStatus::Approved | PlanStatus::Completed => {
-                self.blocking(move |s| s.set_plan_status(plan, PlanStatus::Active))
-                    .await?;
+                self.settle_plan_status(plan, PlanStatus::Active).await?;
             }
             PlanStatus::Active => {}
             other => {
@@ -209,6 +199,21 @@ impl Orchestrator {
 
             // Runs in flight that nobody supervises (left by a stop or a crash), then new tasks.
             let now = Timestamp::now();
+            // A run that is no longer in flight (a person cancelled it while it waited for locks)
+            // waits for nothing.
+            told_waiting.retain(|id, _| {
+                latest.values().any(|r| {
+                    r.id == *id
+                        && matches!(
+                            r.status,
+                            RunStatus::Pending
+                                | RunStatus::Delegated
+                                | RunStatus::InProgress
+                                | RunStatus::Verifying
+                                | RunStatus::Failed
+                        )
+                })
+            });
             let mut candidates: Vec<Run> = latest
                 .values()
                 .filter(|r| {
@@ -268,8 +273,12 @@ impl Orchestrator {
                         break;
                     }
                 }
-                let run = self.create_task_run(plan, &task.key).await?;
-                candidates.push(run);
+                match self.create_task_run(plan, &task.key).await {
+                    Ok(run) => candidates.push(run),
+                    // Another engine started it a moment ago: its run shows up next time.
+                    Err(Error::Busy(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
             if split_happened {
                 continue;
@@ -353,10 +362,18 @@ impl Orchestrator {
             .plan_report(plan, started.elapsed(), stop.is_cancelled())
             .await?;
         if report.done {
-            self.blocking(move |s| s.set_plan_status(plan, PlanStatus::Completed))
-                .await?;
+            self.settle_plan_status(plan, PlanStatus::Completed).await?;
         }
         Ok(report)
+    }
+
+    /// Moves the plan to `to`; another plan run of it having done so a moment ago is no error.
+    async fn settle_plan_status(&self, plan: PlanId, to: PlanStatus) -> Result<()> {
+        self.blocking(move |s| match s.set_plan_status(plan, to) {
+            Err(Error::IllegalTransition(_)) if s.plan(plan)?.status == to => Ok(()),
+            other => other.map(|_| ()),
+        })
+        .await
     }
 
     async fn latest_statuses(&self, plan: PlanId) -> Result<HashMap<String, RunStatus>> {
@@ -375,6 +392,11 @@ impl Orchestrator {
         supervised.remove(&id);
         let run = match result {
             Ok(run) => run,
+            // Another engine won the run: its locks are that engine's, not ours to give back.
+            Err(Error::Busy(e)) => {
+                tracing::info!(run = %id, "{e}");
+                return Ok(());
+            }
             Err(e) => {
                 tracing::warn!(run = %id, error = %e, "supervising a run failed");
                 self.blocking(move |s| s.run(id)).await?

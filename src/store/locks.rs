@@ -193,14 +193,15 @@ impl Store {
         })
     }
 
-    /// Extends every lease of a run still in force, for `owner` (who may be a new engine that
-    /// took the run over). Returns how many were renewed.
+    /// Extends every lease of a run still in force, for `owner` — only while `owner` holds the
+    /// run itself (it may be a new engine that took the run over). Returns how many were renewed.
     pub fn renew_run_leases(&self, run: RunId, owner: &str, until: Timestamp) -> Result<usize> {
         self.write(|tx| {
             let now = Timestamp::now();
             Ok(tx.execute(
                 "UPDATE lock_leases SET owner = ?2, heartbeat_at = ?3, expires_at = ?4
-                 WHERE run_id = ?1 AND released_at IS NULL AND expires_at > ?3",
+                 WHERE run_id = ?1 AND released_at IS NULL AND expires_at > ?3
+                   AND EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND lease_owner = ?2)",
                 params![run.0, owner, now.as_millis(), until.as_millis()],
             )?)
         })

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use rusqlite::{Row, Transaction, params};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{Store, found, json_col, opt_ts_col, parse_col, to_json, ts_col};
 use crate::domain::{
@@ -178,6 +178,39 @@ impl Store {
                     new.plan_id
                 )));
             }
+            // One run of a task at a time, and none once it is done: checked in the same
+            // transaction as the insert, so two engines starting the task at once make one run.
+            let latest: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT id, status FROM runs WHERE plan_id = ?1 AND task_key = ?2 ORDER BY id DESC LIMIT 1",
+                    params![new.plan_id.0, new.task_key],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((id, status)) = latest {
+                let status: RunStatus = status.parse().map_err(Error::Corrupt)?;
+                match status {
+                    RunStatus::Cancelled => {}
+                    RunStatus::Completed => {
+                        return Err(Error::Busy(format!(
+                            "task {} is done: run {id} completed it",
+                            new.task_key
+                        )));
+                    }
+                    RunStatus::Escalated => {
+                        return Err(Error::Busy(format!(
+                            "task {} has run {id} waiting for a person (ESCALATED): retry, resume or cancel that run",
+                            new.task_key
+                        )));
+                    }
+                    status => {
+                        return Err(Error::Busy(format!(
+                            "task {} already has run {id} ({status}): one run of a task at a time",
+                            new.task_key
+                        )));
+                    }
+                }
+            }
             let now = Timestamp::now().as_millis();
             tx.execute(
                 "INSERT INTO runs (plan_id, task_key, plan_version, status, attempt, agent, created_at, updated_at)
@@ -332,6 +365,34 @@ impl Store {
             tx.execute(
                 "UPDATE runs SET lease_owner = ?2, lease_expires_at = ?3, updated_at = ?4 WHERE id = ?1",
                 params![id.0, owner, until.as_millis(), now.as_millis()],
+            )?;
+            Ok(true)
+        })
+    }
+
+    /// The supervisor's heartbeat, in one transaction: while `owner` still holds the run, its
+    /// lease and its file locks are extended to `until`. False, and nothing changed, when
+    /// another engine holds the run now.
+    pub fn heartbeat(&self, id: RunId, owner: &str, until: Timestamp) -> Result<bool> {
+        self.write(|tx| {
+            let run = load_run(tx, id)?;
+            let now = Timestamp::now();
+            let ours = match (&run.lease_owner, run.lease_expires_at) {
+                (Some(holder), _) if holder == owner => true,
+                (None, _) | (Some(_), None) => true,
+                (Some(_), Some(expires)) => expires <= now,
+            };
+            if !ours {
+                return Ok(false);
+            }
+            tx.execute(
+                "UPDATE runs SET lease_owner = ?2, lease_expires_at = ?3 WHERE id = ?1",
+                params![id.0, owner, until.as_millis()],
+            )?;
+            tx.execute(
+                "UPDATE lock_leases SET owner = ?2, heartbeat_at = ?3, expires_at = ?4
+                 WHERE run_id = ?1 AND released_at IS NULL AND expires_at > ?3",
+                params![id.0, owner, now.as_millis(), until.as_millis()],
             )?;
             Ok(true)
         })

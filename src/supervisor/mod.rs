@@ -127,7 +127,7 @@ pub async fn supervise(
         let run = store.run(run_id)?;
         let holder = run.lease_owner.clone().unwrap_or_default();
         if !owner_is_dead(&holder) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Busy(format!(
                 "run {run_id} is being supervised by {holder}; it can be taken over when that lease runs out"
             )));
         }
@@ -458,6 +458,7 @@ async fn attempt(
     let mut exit: Option<(Option<i32>, Option<i32>, String)> = None;
     let mut stalled = false;
     let mut stopped = false;
+    let mut lost = false;
     loop {
         tokio::select! {
             event = handle.next_event() => {
@@ -536,13 +537,20 @@ async fn attempt(
             _ = monitor.tick() => {
                 let owner2 = owner.to_owned();
                 let store2 = store.clone();
-                // The heartbeat: the run's lease and its file locks.
-                let _ = run_blocking(move || {
-                    let until = Timestamp::now().plus(lease);
-                    store2.renew_run_leases(run_id, &owner2, until)?;
-                    store2.claim_run(run_id, &owner2, until)
+                // The heartbeat: the run's lease and its file locks, while the run is still ours.
+                let held = run_blocking(move || {
+                    store2.heartbeat(run_id, &owner2, Timestamp::now().plus(lease))
                 })
                 .await;
+                if matches!(held, Ok(false)) {
+                    // Another engine took the run over (this one was thought dead): two agents
+                    // must never work on one task, so this one stops and leaves it all to that one.
+                    log(engine, run_id, "lease_lost", &json!({"owner": owner}), on_event).await;
+                    handle.send(Control::Interrupt).await;
+                    handle.kill();
+                    lost = true;
+                    break;
+                }
                 if waiting.is_empty() && last_event.elapsed() >= stall {
                     stalled = true;
                     log(engine, run_id, "stalled", &json!({"silent_secs": last_event.elapsed().as_secs()}), on_event).await;
@@ -573,6 +581,10 @@ async fn attempt(
         }
     }
     handle.kill();
+    if lost {
+        // Nothing here is this engine's any more: not the status, the requests, the checkpoints.
+        return Ok(Ending::Stopped);
+    }
     // What this agent asked and nobody answered is moot: its process is gone.
     if let Err(e) = engine
         .withdraw_approvals(run_id, "the agent stopped before anyone answered")

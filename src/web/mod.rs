@@ -163,6 +163,7 @@ fn engine_error(e: &crate::Error) -> Response {
         crate::Error::Invalid(_) | crate::Error::IllegalTransition { .. } => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
+        crate::Error::Busy(_) => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, &e.to_string())
