@@ -535,3 +535,101 @@ async fn readers_of_a_folder_share_it_and_keep_writers_out() {
         context.prompt
     );
 }
+
+/// Another engine takes a run over while this one still supervises it (this one was thought
+/// dead): at the next heartbeat this one stops its agent and leaves the run, its locks and its
+/// status to the new owner — two agents never work on one task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_that_loses_its_run_stops_its_agent() {
+    let project = Project::new();
+    support::write_files(
+        &project.root,
+        &[(
+            "orchestrator.toml",
+            "[agent]\ncommand = \"sh\"\nkind = \"command\"\nargs = [\"-c\", \"echo started; exec sleep 60\"]\n[supervisor]\nmonitor_interval_secs = 1\nstall_timeout_secs = 120\n",
+        )],
+    );
+    let store = project.store();
+    let registered = store.ensure_project(&project.root, "project").unwrap();
+    let plan = store
+        .create_plan(
+            registered.id,
+            None,
+            "Lease",
+            &support::content_v1(),
+            "created",
+        )
+        .unwrap();
+    store
+        .set_plan_status(plan.id, PlanStatus::Approved)
+        .unwrap();
+    let run = store
+        .create_run(&NewRun {
+            plan_id: plan.id,
+            task_key: "T1".into(),
+            agent: "command".into(),
+        })
+        .unwrap();
+    let overrides = Overrides {
+        data_dir: Some(project.data_dir.clone()),
+        tools: None,
+    };
+    let engine = Orchestrator::open(Settings::load(&project.root, &|_| None, &overrides).unwrap())
+        .await
+        .unwrap();
+    let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+    let supervising = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            engine
+                .supervise_run(
+                    run.id,
+                    tokio_util::sync::CancellationToken::new(),
+                    &move |e| {
+                        if e.kind == "agent_started" {
+                            let _ = started_tx.send(e.payload["pid"].as_u64());
+                        }
+                    },
+                )
+                .await
+        })
+    };
+    let pid = tokio::time::timeout(Duration::from_secs(30), started.recv())
+        .await
+        .unwrap()
+        .flatten()
+        .expect("the agent's pid") as i32;
+    // The take-over, as another engine's claim after this one's lease was thought lapsed.
+    let mine = store.run(run.id).unwrap().lease_owner.unwrap();
+    store.release_run(run.id, &mine).unwrap();
+    assert!(
+        store
+            .claim_run(
+                run.id,
+                "elsewhere:1:newowner",
+                Timestamp::now().plus(Duration::from_secs(600))
+            )
+            .unwrap()
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(30), supervising)
+        .await
+        .expect("the supervisor let go")
+        .unwrap()
+        .unwrap();
+    assert_eq!(ended.status, orchestrator::domain::RunStatus::InProgress);
+    assert_eq!(ended.lease_owner.as_deref(), Some("elsewhere:1:newowner"));
+    let kinds: Vec<String> = engine
+        .run_events(run.id, 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(kinds.contains(&"lease_lost".to_owned()), "{kinds:?}");
+    // Its agent is gone.
+    let alive = std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ");
+    assert!(!alive, "the agent {pid} still runs");
+}
