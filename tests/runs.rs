@@ -953,3 +953,104 @@ fn a_plan_run_ends_when_a_run_waiting_for_locks_is_cancelled() {
         explain(&out)
     );
 }
+
+/// The engine died after the agent's clean exit was logged and before verification: recovery
+/// verifies the work instead of running the agent again.
+#[test]
+fn a_run_killed_after_its_agent_finished_is_verified_not_run_again() {
+    use orchestrator::domain::RunStatus;
+    use orchestrator::store::NewRun;
+    let s = setup(
+        |_| vec![],
+        &["hello.txt"],
+        "#agent\ncommand = \"sh\"\nkind = \"command\"\nargs = [\"-c\", \"echo ran again > again.txt\"]\n",
+    );
+    let store = s.project.store();
+    let run = store
+        .create_run(&NewRun {
+            plan_id: s.plan,
+            task_key: "T1".into(),
+            agent: "command".into(),
+        })
+        .unwrap();
+    for status in [RunStatus::Delegated, RunStatus::InProgress] {
+        store.set_run_status(run.id, status, None).unwrap();
+    }
+    // What the dead engine logged: the attempt, then the agent's clean end; its work is there.
+    store
+        .append_event(
+            run.id,
+            "attempt_started",
+            &serde_json::json!({"attempt": 1}),
+        )
+        .unwrap();
+    std::fs::write(s.root().join("hello.txt"), "hi\n").unwrap();
+    store
+        .append_event(
+            run.id,
+            "exited",
+            &serde_json::json!({"type": "exited", "code": 0, "signal": null, "stderr_tail": ""}),
+        )
+        .unwrap();
+    let out = s.run(&["runs", "recover"]);
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(run_status(&s, 1).as_deref(), Some("COMPLETED"));
+    let events = s.events(RunId(1));
+    assert_eq!(
+        of_kind(&events, "attempt_started").len(),
+        1,
+        "{:?}",
+        kinds(&events)
+    );
+    assert_eq!(
+        of_kind(&events, "recovered").len(),
+        1,
+        "{:?}",
+        kinds(&events)
+    );
+    assert!(
+        !s.root().join("again.txt").exists(),
+        "the agent did not run again"
+    );
+}
+
+/// An engine killed right after a run completed left its branch and a lock: recovery (and the
+/// next plan run) tidies them away, and doing it twice is harmless.
+#[test]
+fn what_a_completed_run_left_behind_is_tidied_on_recovery() {
+    use orchestrator::delegator::locks::lease_conflicts;
+    use orchestrator::domain::{LockMode, Timestamp};
+    use orchestrator::store::NewLease;
+    let s = setup(|_| vec![], &["hello.txt", "T1.txt"], TASK_AGENT_NOW);
+    let out = s.run(&["run", &s.plan.to_string(), "--json"]);
+    assert!(out.status.success(), "{}", explain(&out));
+    // The leftovers of a kill between COMPLETED and the cleanup.
+    git(s.root(), &["branch", "orchestrator/run-1", "HEAD"]);
+    let store = s.project.store();
+    let project = store.ensure_project(s.root(), "project").unwrap();
+    store
+        .acquire_leases(
+            &[NewLease {
+                project_id: project.id,
+                pattern: "hello.txt".into(),
+                mode: LockMode::Exclusive,
+                owner: "dead:1:engine00".into(),
+                run_id: Some(RunId(1)),
+                expires_at: Timestamp::now().plus(Duration::from_secs(3600)),
+            }],
+            lease_conflicts,
+        )
+        .unwrap()
+        .unwrap();
+    for _ in 0..2 {
+        let out = s.run(&["runs", "recover"]);
+        assert!(out.status.success(), "{}", explain(&out));
+    }
+    assert!(
+        !git(s.root(), &["branch", "--list"]).contains("orchestrator/run-1"),
+        "the branch is gone"
+    );
+    let locks = s.run(&["locks", "list", "--json"]);
+    let held: Value = serde_json::from_slice(&locks.stdout).unwrap();
+    assert_eq!(held, serde_json::json!([]), "no lock is left held");
+}

@@ -849,6 +849,9 @@ async fn runs(orchestrator: &Orchestrator, command: RunsCommand) -> anyhow::Resu
         RunsCommand::Recover => {
             let stop = CancellationToken::new();
             tokio::spawn(cancel_on_signal(stop.clone()));
+            for id in orchestrator.tidy_ended_runs().await? {
+                errln!("run {id} had ended: its worktree and branch are removed");
+            }
             let orphans = crate::supervisor::orphans(orchestrator).await?;
             if orphans.is_empty() {
                 outln!("No run needs recovering.");

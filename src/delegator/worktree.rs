@@ -86,6 +86,25 @@ pub fn branch_of(run: RunId) -> String {
     format!("orchestrator/run-{run}")
 }
 
+/// The runs that still have a branch of their own (`orchestrator/run-N`).
+pub fn run_branches(root: &Path) -> Vec<RunId> {
+    let Ok((true, out)) = git(
+        root,
+        &[
+            "branch",
+            "--list",
+            "--format=%(refname:short)",
+            "orchestrator/run-*",
+        ],
+    ) else {
+        return Vec::new();
+    };
+    out.lines()
+        .filter_map(|b| b.trim().strip_prefix("orchestrator/run-")?.parse().ok())
+        .map(RunId)
+        .collect()
+}
+
 /// Creates (or finds, after a restart) the worktree of a run under `dir`, on its own branch from
 /// `base`.
 pub fn create(root: &Path, dir: &Path, run: RunId, base: &str) -> Result<PathBuf> {

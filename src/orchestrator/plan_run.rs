@@ -142,6 +142,7 @@ impl Orchestrator {
         on_event: Arc<dyn Fn(PlanEvent) + Send + Sync>,
     ) -> Result<PlanRunReport> {
         let row = self.project_plan(plan).await?;
+        self.tidy_ended_runs().await?;
         let started = Instant::now();
         match row.status {
             PlanStatus::Approved | PlanStatus::Completed => {

@@ -243,9 +243,37 @@ impl Orchestrator {
         Ok(run)
     }
 
+    /// What ended runs left behind when their engine died between the end and the cleanup:
+    /// locks still held, worktrees and branches of completed or cancelled runs (an escalated
+    /// run keeps its worktree for the person). Safe to repeat; returns the runs tidied.
+    pub async fn tidy_ended_runs(&self) -> Result<Vec<RunId>> {
+        let project = self.project.id;
+        self.blocking(move |s| {
+            s.release_leases_of_ended_runs(project, "its run had ended (tidied up on recovery)")
+        })
+        .await?;
+        let ended = self
+            .runs(vec![RunStatus::Completed, RunStatus::Cancelled])
+            .await?;
+        let root = self.project.root.clone();
+        let branches =
+            tokio::task::spawn_blocking(move || crate::delegator::worktree::run_branches(&root))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        let mut tidied = Vec::new();
+        for run in ended {
+            if run.worktree.as_ref().is_some_and(|w| w.exists()) || branches.contains(&run.id) {
+                self.remove_worktree(run.id).await;
+                tidied.push(run.id);
+            }
+        }
+        Ok(tidied)
+    }
+
     /// Runs whose engine died with them in flight: each is supervised again in the background
     /// (resumed from its agent session). Returns their ids.
     pub async fn recover_runs(&self, stop: CancellationToken) -> Result<Vec<RunId>> {
+        self.tidy_ended_runs().await?;
         let orphans = supervisor::orphans(self).await?;
         for run in &orphans {
             self.spawn_run(*run, stop.clone());

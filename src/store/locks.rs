@@ -207,6 +207,19 @@ impl Store {
         })
     }
 
+    /// Gives back the leases runs of the project still hold after they ended (an engine killed
+    /// between a run's end and its cleanup), saying why. Returns how many were released.
+    pub fn release_leases_of_ended_runs(&self, project: ProjectId, reason: &str) -> Result<usize> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE lock_leases SET released_at = ?2, released_reason = ?3
+                 WHERE released_at IS NULL AND project_id = ?1
+                   AND run_id IN (SELECT id FROM runs WHERE status IN ('COMPLETED', 'CANCELLED', 'ESCALATED'))",
+                params![project.0, Timestamp::now().as_millis(), reason],
+            )?)
+        })
+    }
+
     /// Gives back every lease of a run, saying why. Returns how many were released.
     pub fn release_run_leases(&self, run: RunId, reason: &str) -> Result<usize> {
         self.write(|tx| {

@@ -314,6 +314,20 @@ async fn attempt(
         // Recovered during verification: verify again.
         return verify(engine, run_id, on_event).await;
     }
+    if recovering && finished_cleanly(&store.events(run_id, 0, u32::MAX)?) {
+        // The engine died after the agent's clean end was logged and before verification:
+        // the work is done, so it is verified, not started again.
+        log(
+            engine,
+            run_id,
+            "recovered",
+            &json!({"from": "the agent's logged clean exit", "next": "verification"}),
+            on_event,
+        )
+        .await;
+        store.set_run_status(run_id, RunStatus::Verifying, None)?;
+        return verify(engine, run_id, on_event).await;
+    }
     let dir: PathBuf = run
         .worktree
         .clone()
@@ -734,6 +748,27 @@ async fn verify(
             }
         }
     }
+}
+
+/// Whether the latest attempt's agent ended as a success ends: exit code 0 (or none) with no
+/// signal, no error result, and not stopped by anyone.
+fn finished_cleanly(events: &[RunEvent]) -> bool {
+    let start = events
+        .iter()
+        .rposition(|e| e.kind == "attempt_started")
+        .map_or(0, |i| i + 1);
+    let attempt = &events[start..];
+    // An agent stopped, stalled or taken from this engine did not finish its work.
+    let failed = attempt.iter().any(|e| {
+        (e.kind == "result" && e.payload["is_error"] == true)
+            || matches!(e.kind.as_str(), "stopping" | "stalled" | "lease_lost")
+    });
+    let exited = attempt.iter().any(|e| {
+        e.kind == "exited"
+            && matches!(e.payload["code"].as_i64(), Some(0) | None)
+            && e.payload["signal"].is_null()
+    });
+    exited && !failed
 }
 
 /// Runs the verifier on the run's tree: `Ok(Ok(()))` when the report completes the work.
