@@ -992,8 +992,31 @@ fn a_run_killed_after_its_agent_finished_is_verified_not_run_again() {
             &serde_json::json!({"type": "exited", "code": 0, "signal": null, "stderr_tail": ""}),
         )
         .unwrap();
+    // A command of the dead engine's agent is still at work.
+    let prefix = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        orchestrator::Orchestrator::with_store(s.project.store(), s.root(), "project")
+            .await
+            .unwrap()
+            .agent_mark_prefix(run.id)
+    });
+    let mut leftover = Command::new("sleep")
+        .arg("300")
+        .env(orchestrator::agent::MARK_VAR, format!("{prefix}deadbeef"))
+        .spawn()
+        .unwrap();
     let out = s.run(&["runs", "recover"]);
     assert!(out.status.success(), "{}", explain(&out));
+    let mut ended = None;
+    wait_for("the leftover to end", Duration::from_secs(10), || {
+        ended = leftover.try_wait().unwrap();
+        ended.is_some()
+    });
+    let ended = ended.unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&ended),
+        Some(9),
+        "the leftover was killed"
+    );
     assert_eq!(run_status(&s, 1).as_deref(), Some("COMPLETED"));
     let events = s.events(RunId(1));
     assert_eq!(
@@ -1053,4 +1076,47 @@ fn what_a_completed_run_left_behind_is_tidied_on_recovery() {
     let locks = s.run(&["locks", "list", "--json"]);
     let held: Value = serde_json::from_slice(&locks.stdout).unwrap();
     assert_eq!(held, serde_json::json!([]), "no lock is left held");
+}
+
+/// Whether a process is alive (a zombie is not).
+fn process_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// A command the agent started in a session of its own (as Claude Code runs every Bash command)
+/// outlives the agent's process group: it is ended with the agent all the same, and one left by
+/// an engine that died is ended before the run is recovered.
+#[test]
+fn what_an_agent_started_dies_with_it() {
+    let s = setup(
+        |_| vec![],
+        &["hello.txt", "bg.pid"],
+        "#agent\ncommand = \"sh\"\nkind = \"command\"\nargs = [\"-c\", \"setsid sh -c 'echo $$ > bg.pid; exec sleep 300' </dev/null >/dev/null 2>&1 & while [ ! -s bg.pid ]; do sleep 0.05; done; echo hi > hello.txt\"]\n",
+    );
+    let (out, run) = s.run_task();
+    assert!(out.status.success(), "{}", explain(&out));
+    assert_eq!(run["status"], "COMPLETED");
+    let pid: i32 = std::fs::read_to_string(s.root().join("bg.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        !process_alive(pid),
+        "the agent's background command {pid} still runs"
+    );
+    let events = s.events(RunId(1));
+    assert_eq!(
+        of_kind(&events, "processes_killed")[0]["count"],
+        1,
+        "{:?}",
+        kinds(&events)
+    );
 }

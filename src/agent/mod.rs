@@ -232,6 +232,57 @@ pub fn kill_group(pid: Option<u32>) {
     }
 }
 
+/// The variable every agent carries — and so everything it starts, in whatever session or
+/// process group (Claude Code runs each command in a session of its own) — naming its run and
+/// attempt, so that all of it can be found and ended with the agent.
+pub const MARK_VAR: &str = "ORCHESTRATOR_AGENT_MARK";
+
+/// Kills (SIGKILL) every process of this user whose environment carries [`MARK_VAR`] with a
+/// value starting with `prefix`: what an agent started and left behind, orphans included.
+/// Looks again until none is left. Returns how many were killed.
+pub fn kill_marked(prefix: &str) -> usize {
+    let needle = format!("{MARK_VAR}={prefix}");
+    let me = std::process::id();
+    let mut killed = 0;
+    for _ in 0..50 {
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return killed;
+        };
+        let mut found = 0;
+        for entry in dir.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+                .filter(|p| *p > 1 && u32::try_from(*p).ok() != Some(me))
+            else {
+                continue;
+            };
+            // A zombie's environment reads empty: it is dead already.
+            let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+                continue;
+            };
+            if environ
+                .split(|b| *b == 0)
+                .any(|v| v.starts_with(needle.as_bytes()))
+            {
+                // SAFETY: kill(2) on a process found carrying this run's mark.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+                found += 1;
+            }
+        }
+        if found == 0 {
+            break;
+        }
+        killed += found;
+        // The signals land asynchronously; look again for what they left or what was forked.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    killed
+}
+
 /// Whether a process is still alive.
 pub fn alive(pid: u32) -> bool {
     let Ok(pid) = i32::try_from(pid) else {

@@ -184,6 +184,15 @@ impl Orchestrator {
         ))
     }
 
+    /// The start of [`crate::agent::MARK_VAR`] for a run's agents: the store and the run, so that
+    /// runs of other stores on this machine are never mistaken for it.
+    pub fn agent_mark_prefix(&self, run: crate::domain::RunId) -> String {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.store.path().hash(&mut hasher);
+        format!("{:016x}/{run}/", hasher.finish())
+    }
+
     /// The same engine counting context tokens with `estimator` (a closer tokenizer, say).
     #[must_use]
     pub fn with_estimator(

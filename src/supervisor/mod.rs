@@ -310,6 +310,23 @@ async fn attempt(
             current = store.set_run_status(run_id, next, None)?.status;
         }
     }
+    if recovering || current == RunStatus::Verifying {
+        // What the dead engine's agent started may still be at work in the tree: not any more.
+        let run_mark = engine.agent_mark_prefix(run_id);
+        let left = tokio::task::spawn_blocking(move || agent::kill_marked(&run_mark))
+            .await
+            .unwrap_or(0);
+        if left > 0 {
+            log(
+                engine,
+                run_id,
+                "processes_killed",
+                &json!({"count": left, "why": "left running by the engine that died"}),
+                on_event,
+            )
+            .await;
+        }
+    }
     if current == RunStatus::Verifying {
         // Recovered during verification: verify again.
         return verify(engine, run_id, on_event).await;
@@ -386,6 +403,13 @@ async fn attempt(
             .env_pairs()
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
+    // Everything this attempt's agent starts carries its mark, to end it all with the agent.
+    let mark = format!(
+        "{}{}",
+        engine.agent_mark_prefix(run_id),
+        uuid::Uuid::new_v4().simple()
+    );
+    env.push((agent::MARK_VAR.to_owned(), mark.clone()));
     // The prompt: built by the context builder, within the budget.
     let for_run = ContextFor {
         version: Some(run.plan_version),
@@ -595,6 +619,24 @@ async fn attempt(
         }
     }
     handle.kill();
+    // Commands the agent started in sessions of their own (Claude Code's Bash does) outlive its
+    // process group: they end now, before anything else touches the tree.
+    let left = {
+        let mark = mark.clone();
+        tokio::task::spawn_blocking(move || agent::kill_marked(&mark))
+            .await
+            .unwrap_or(0)
+    };
+    if left > 0 {
+        log(
+            engine,
+            run_id,
+            "processes_killed",
+            &json!({"count": left, "why": "the agent had ended"}),
+            on_event,
+        )
+        .await;
+    }
     if lost {
         // Nothing here is this engine's any more: not the status, the requests, the checkpoints.
         return Ok(Ending::Stopped);
