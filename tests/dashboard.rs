@@ -515,6 +515,60 @@ async fn a_runs_events_arrive_live() {
             .unwrap()
             > 5
     }));
+    // A browser reconnecting says where it was with Last-Event-ID: nothing is sent twice.
+    let reconnected = c
+        .get(format!("{}api/runs/1/events", dash.url))
+        .header("Last-Event-ID", "5")
+        .send()
+        .await
+        .unwrap();
+    let again = read_events(reconnected, |e| e.iter().any(|(n, _)| n == "end")).await;
+    let seqs: Vec<u64> = again
+        .iter()
+        .filter(|(n, _)| n == "run_event")
+        .map(|(_, d)| {
+            serde_json::from_str::<Value>(d).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert!(!seqs.is_empty() && seqs.iter().all(|s| *s > 5), "{seqs:?}");
+
+    // An escalated run's stream ends too (it used to spin without end), and closes.
+    let escalated = store
+        .create_run(&orchestrator::store::NewRun {
+            plan_id: orchestrator::domain::PlanId(1),
+            task_key: "T2".into(),
+            agent: "claude".into(),
+        })
+        .unwrap();
+    for status in [
+        RunStatus::Delegated,
+        RunStatus::InProgress,
+        RunStatus::Failed,
+        RunStatus::Escalated,
+    ] {
+        store.set_run_status(escalated.id, status, None).unwrap();
+    }
+    let stream = c
+        .get(format!("{}api/runs/{}/events", dash.url, escalated.id))
+        .send()
+        .await
+        .unwrap();
+    let mut reader = EventReader::new(stream);
+    let events = reader
+        .until(|e| e.iter().any(|(n, _)| n == "end"))
+        .await
+        .to_vec();
+    assert_eq!(
+        events.last().unwrap(),
+        &("end".to_owned(), "ESCALATED".to_owned())
+    );
+    let closed = tokio::time::timeout(Duration::from_secs(10), reader.response.chunk())
+        .await
+        .expect("the stream closes after its end")
+        .unwrap();
+    assert!(closed.is_none(), "nothing follows the end: {closed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

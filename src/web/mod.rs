@@ -359,13 +359,20 @@ struct AfterQuery {
     after: u64,
 }
 
-/// A run's events as they are logged: those after `after` at once, then each new one; an
-/// `end` event once the run has ended and nothing is left.
+/// A run's events as they are logged: those after `after` (or after the `Last-Event-ID` a
+/// reconnecting browser sends) at once, then each new one; an `end` event, and the stream
+/// closes, once the run has ended or waits for a person (escalated) and nothing is left.
 async fn run_events(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(q): Query<AfterQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
+    let resumed = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
     let engine = state.engine.clone();
     let id = RunId(id);
     if let Err(e) = engine.own_run(id).await {
@@ -373,7 +380,7 @@ async fn run_events(
     }
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(64);
     tokio::spawn(async move {
-        let mut after = q.after;
+        let mut after = q.after.max(resumed);
         loop {
             let events = match engine.run_events(id, after, 200).await {
                 Ok(events) => events,
@@ -397,9 +404,13 @@ async fn run_events(
                 continue;
             }
             match engine.watch_run(id, after, Duration::from_secs(15)).await {
+                // Escalated counts as an end: nothing happens until a person acts, and the page
+                // opens the stream again when they do.
                 Ok(view)
-                    if matches!(view.run.status, RunStatus::Completed | RunStatus::Cancelled)
-                        && view.recent_events.last().is_none_or(|e| e.seq <= after) =>
+                    if matches!(
+                        view.run.status,
+                        RunStatus::Completed | RunStatus::Cancelled | RunStatus::Escalated
+                    ) && view.recent_events.last().is_none_or(|e| e.seq <= after) =>
                 {
                     let _ = sender
                         .send(Ok(Event::default()

@@ -27,6 +27,8 @@ async function api(path, options = {}) {
 }
 
 let streams = [];
+// The run page's hook for a retry or resume sent from it (its closed event stream reopens).
+let onRunControlled = null;
 function stream(path, handlers) {
   const url = token() ? path + (path.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token()) : path;
   const source = new EventSource(url);
@@ -187,6 +189,8 @@ function controls(path, buttons) {
     try {
       message.textContent = '';
       await api(path, { body: { action } });
+      const run = path.match(/^\/api\/runs\/(\d+)\/control$/);
+      if (run && onRunControlled) onRunControlled(run[1]);
     } catch (err) {
       message.textContent = err.message;
     }
@@ -398,9 +402,11 @@ async function run(main, id) {
     pending = setTimeout(() => { pending = null; api('/api/runs/' + id).then(draw).catch(() => {}); }, 400);
   };
   fill(main, h('h1', {}, 'Run ' + r.id + ' ', status), head, waiting, h('h2', {}, 'Events (live)'), list, details);
-  stream('/api/runs/' + id + '/events', {
+  let seen = 0;
+  const events = () => stream('/api/runs/' + id + '/events?after=' + seen, {
     run_event: (e) => {
       const ev = JSON.parse(e.data);
+      seen = Math.max(seen, ev.seq);
       if (ev.kind === 'status' && ev.payload.to) fill(status, badge(ev.payload.to));
       if (ev.kind === 'result') {
         cost += ev.payload.cost_usd || 0;
@@ -413,8 +419,12 @@ async function run(main, id) {
       list.scrollTop = list.scrollHeight;
       refresh();
     },
-    end: (e) => { fill(status, badge(e.data)); refresh(); },
+    // The run ended (or waits for a person): the stream closes instead of reconnecting and
+    // repeating itself; a retry or resume from this page opens it again.
+    end: (e) => { source.close(); fill(status, badge(e.data)); refresh(); },
   });
+  let source = events();
+  onRunControlled = (runId) => { if (String(runId) === String(id) && source.readyState === EventSource.CLOSED) source = events(); };
   // What this run waits for, answerable in place.
   const drawWaiting = keeping((list, keep) => {
     const mine = list.filter((a) => String(a.run_id) === String(id));
@@ -517,6 +527,7 @@ const routes = [
 async function render() {
   for (const s of streams) s.close();
   streams = [];
+  onRunControlled = null;
   const main = document.getElementById('main');
   const hash = location.hash || '#/';
   for (const [pattern, page] of routes) {
