@@ -248,7 +248,7 @@ async fn always_for_this_run_remembers_exactly_the_call_for_that_run_only() {
         store
             .create_run(&NewRun {
                 plan_id: plan,
-                task_key: "T1".into(),
+                task_key: "T2".into(),
                 agent: "claude".into(),
             })
             .unwrap()

@@ -179,11 +179,31 @@ async fn http_refuses_bad_input_and_foreign_origins_and_keeps_serving() {
         malformed.status,
         malformed.text
     );
-    assert!(
-        malformed.text.contains("deserialize"),
-        "the error says what went wrong: {}",
-        malformed.text
+    let answer: Value = serde_json::from_str(&malformed.text).unwrap();
+    assert_eq!(
+        answer["error"]["code"], -32700,
+        "a JSON-RPC parse error: {answer}"
     );
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not JSON"),
+        "the error says what went wrong: {answer}"
+    );
+    let batch = client
+        .post(
+            json!([{"jsonrpc": "2.0", "id": 6, "method": "ping"}]).to_string(),
+            None,
+        )
+        .await;
+    let answer: Value = serde_json::from_str(&batch.text).unwrap();
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    let nameless = client
+        .request(7, "tools/call", json!({"name": 5, "arguments": {}}))
+        .await;
+    assert_eq!(nameless["error"]["code"], -32602, "{nameless}");
+    assert_eq!(nameless["id"], 7, "{nameless}");
 
     let body = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {}}).to_string();
     let foreign = client.post(body.clone(), Some("http://evil.example")).await;

@@ -251,8 +251,32 @@ fn bad_calls_get_errors_that_say_what_to_send_and_the_server_keeps_serving() {
     );
     assert_eq!(unknown_tool["error"]["code"], -32602, "{unknown_tool}");
 
-    peer.send_raw("{\"jsonrpc\": \"2.0\", \"id\": 7, \"method\": ");
-    peer.send_raw("not json at all");
+    // Malformed input gets the JSON-RPC errors the specification names, with the id when
+    // there is one, instead of silence.
+    for (line, code, id) in [
+        (
+            "{\"jsonrpc\": \"2.0\", \"id\": 7, \"method\": ",
+            -32700,
+            Value::Null,
+        ),
+        ("not json at all", -32700, Value::Null),
+        ("{\"jsonrpc\": \"2.0\", \"id\": 70}", -32600, json!(70)),
+        (
+            "[{\"jsonrpc\": \"2.0\", \"id\": 71, \"method\": \"ping\"}]",
+            -32600,
+            Value::Null,
+        ),
+        (
+            "{\"jsonrpc\": \"2.0\", \"id\": 72, \"method\": \"tools/call\", \"params\": {\"name\": 5}}",
+            -32602,
+            json!(72),
+        ),
+    ] {
+        peer.send_raw(line);
+        let answer = peer.next();
+        assert_eq!(answer["error"]["code"], code, "{line}: {answer}");
+        assert_eq!(answer["id"], id, "{line}: {answer}");
+    }
     let after = peer.request(
         8,
         "tools/call",

@@ -21,6 +21,39 @@ pub struct HttpOptions {
     pub profile: ToolProfile,
 }
 
+/// A POST to /mcp whose body the gate refuses is answered with its JSON-RPC error (HTTP 400
+/// for what is not a request at all); the rest goes on to the SDK unchanged.
+async fn json_rpc_gate(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024 * 1024).await else {
+        return (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            axum::Json(serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "Invalid Request: the body is too large"}})),
+        )
+            .into_response();
+    };
+    match super::gate::check(&String::from_utf8_lossy(&bytes)) {
+        super::gate::Verdict::Pass => {
+            next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+                .await
+        }
+        super::gate::Verdict::Answer(answer) => {
+            let status = match answer["error"]["code"].as_i64() {
+                Some(-32602) => axum::http::StatusCode::OK,
+                _ => axum::http::StatusCode::BAD_REQUEST,
+            };
+            (status, axum::Json(answer)).into_response()
+        }
+    }
+}
+
 /// Binds, prints the endpoint's URL on stderr, and serves until `shutdown` is cancelled.
 pub async fn serve_http(
     orchestrator: Orchestrator,
@@ -56,7 +89,9 @@ pub async fn serve_http(
         LocalSessionManager::default().into(),
         config,
     );
-    let router = axum::Router::new().nest_service("/mcp", service);
+    let router = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn(json_rpc_gate));
     // The one line scripts and tests wait for: where the server listens.
     eprintln!("orchestrator: MCP over HTTP at http://{local}/mcp");
     tracing::info!(%local, "serving MCP over streamable HTTP");

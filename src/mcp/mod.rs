@@ -10,6 +10,7 @@
 mod approvals;
 mod delegation;
 mod elicit;
+mod gate;
 mod http;
 mod knowledge;
 mod runs;
@@ -28,10 +29,66 @@ use crate::config::ToolProfile;
 pub async fn serve_stdio(orchestrator: Orchestrator, profile: ToolProfile) -> anyhow::Result<()> {
     recover(&orchestrator).await;
     let server = OrchestratorMcp::new(orchestrator.clone(), profile);
-    let running = server.serve(rmcp::transport::stdio()).await?;
+    // The SDK reads what the gate lets through; both write whole lines to stdout.
+    let (ours, sdk) = tokio::io::duplex(1 << 20);
+    let (sdk_read, sdk_write) = tokio::io::split(sdk);
+    let stdout = std::sync::Arc::new(tokio::sync::Mutex::new(tokio::io::stdout()));
+    let (from_sdk, to_sdk) = tokio::io::split(ours);
+    let gate = tokio::spawn(stdio_gate(to_sdk, stdout.clone()));
+    let out = tokio::spawn(stdio_out(from_sdk, stdout));
+    let running = server.serve((sdk_read, sdk_write)).await?;
     running.waiting().await?;
+    gate.abort();
+    let _ = out.await;
     orchestrator.shutdown().await;
     Ok(())
+}
+
+type SharedStdout = std::sync::Arc<tokio::sync::Mutex<tokio::io::Stdout>>;
+
+/// Reads the client's lines from stdin: what the gate passes goes on to the SDK, what it does
+/// not is answered here. The end of stdin ends the SDK's input.
+async fn stdio_gate(
+    mut to_sdk: tokio::io::WriteHalf<tokio::io::DuplexStream>,
+    stdout: SharedStdout,
+) {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match gate::check(&line) {
+            gate::Verdict::Pass => {
+                if to_sdk
+                    .write_all(format!("{line}\n").as_bytes())
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            gate::Verdict::Answer(answer) => {
+                let mut out = stdout.lock().await;
+                let _ = out.write_all(format!("{answer}\n").as_bytes()).await;
+                let _ = out.flush().await;
+            }
+        }
+    }
+    let _ = to_sdk.shutdown().await;
+}
+
+/// Copies the SDK's messages to stdout, a line at a time.
+async fn stdio_out(from_sdk: tokio::io::ReadHalf<tokio::io::DuplexStream>, stdout: SharedStdout) {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    let mut lines = tokio::io::BufReader::new(from_sdk).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let mut out = stdout.lock().await;
+        if out.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+            break;
+        }
+        let _ = out.flush().await;
+    }
 }
 
 /// Supervises again the runs a dead orchestrator left in flight.
