@@ -628,3 +628,44 @@ fn processes_writing_at_once_all_succeed() {
         "most writers wrote a version: {versions:?}"
     );
 }
+
+/// The newest events, the newest of a kind and a count come straight from SQL (the dashboard and
+/// the plan report no longer read a whole log), and they agree with the full log; a second run
+/// of a task is refused while the first is in flight, and allowed once it is cancelled.
+#[test]
+fn the_newest_events_and_counts_agree_with_the_whole_log() {
+    let (_dir, store, project) = seeded();
+    let (plan, run) = approved_run(&store, &project);
+    for i in 0..50 {
+        let kind = if i % 10 == 0 {
+            "verification"
+        } else {
+            "output"
+        };
+        store
+            .append_event(run.id, kind, &serde_json::json!({"i": i}))
+            .unwrap();
+    }
+    let all = store.events(run.id, 0, u32::MAX).unwrap();
+    let last = store.last_events(run.id, 20).unwrap();
+    assert_eq!(last, all[all.len() - 20..].to_vec());
+    let verification = store
+        .last_event_of(run.id, "verification")
+        .unwrap()
+        .unwrap();
+    assert_eq!(verification.payload["i"], 40);
+    assert_eq!(store.last_event_of(run.id, "nothing").unwrap(), None);
+    assert_eq!(store.count_events(run.id, "verification").unwrap(), 5);
+
+    let second = NewRun {
+        plan_id: plan.id,
+        task_key: "T1".into(),
+        agent: "claude".into(),
+    };
+    let busy = store.create_run(&second).unwrap_err();
+    assert!(matches!(busy, Error::Busy(_)), "{busy}");
+    store
+        .set_run_status(run.id, RunStatus::Cancelled, None)
+        .unwrap();
+    assert_eq!(store.create_run(&second).unwrap().task_key, "T1");
+}

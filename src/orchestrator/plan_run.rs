@@ -485,22 +485,20 @@ impl Orchestrator {
                         .and_then(|r| r.last_error.clone())
                         .filter(|_| latest.is_some_and(|r| r.status != RunStatus::Completed)),
                     verification: match latest {
-                        Some(run) => s
-                            .events(run.id, 0, u32::MAX)?
-                            .into_iter()
-                            .rev()
-                            .find(|e| e.kind == "verification")
-                            .map(|e| VerificationOutcome {
-                                passed: e.payload["passed"] == true,
-                                failed_checks: e.payload["failed_checks"]
-                                    .as_array()
-                                    .map(|a| {
-                                        a.iter()
-                                            .filter_map(|c| c.as_str().map(str::to_owned))
-                                            .collect()
-                                    })
-                                    .unwrap_or_default(),
-                            }),
+                        Some(run) => {
+                            s.last_event_of(run.id, "verification")?
+                                .map(|e| VerificationOutcome {
+                                    passed: e.payload["passed"] == true,
+                                    failed_checks: e.payload["failed_checks"]
+                                        .as_array()
+                                        .map(|a| {
+                                            a.iter()
+                                                .filter_map(|c| c.as_str().map(str::to_owned))
+                                                .collect()
+                                        })
+                                        .unwrap_or_default(),
+                                })
+                        }
                         None => None,
                     },
                 });

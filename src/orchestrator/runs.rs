@@ -112,8 +112,7 @@ impl Orchestrator {
             .blocking(move |s| {
                 let run = s.run(id)?;
                 let checkpoints = s.checkpoints(id)?;
-                let last = s.events(id, 0, u32::MAX)?.len() as u64;
-                let events = s.events(id, last.saturating_sub(20), 20)?;
+                let events = s.last_events(id, 20)?;
                 Ok((run, checkpoints, events))
             })
             .await?;

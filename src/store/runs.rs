@@ -305,16 +305,51 @@ impl Store {
             let mut stmt = tx.prepare(
                 "SELECT seq, kind, payload, at FROM run_events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![run_id.0, after as i64, limit], |row| {
-                Ok(RunEvent {
-                    run_id,
-                    seq: row.get::<_, i64>(0)? as u64,
-                    kind: row.get(1)?,
-                    payload: json_col(row, 2)?,
-                    at: ts_col(row, 3)?,
-                })
-            })?;
+            let rows =
+                stmt.query_map(params![run_id.0, after as i64, limit], |row| {
+                    event_row(run_id, row)
+                })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// A run's newest `n` events, oldest first (without reading the whole log).
+    pub fn last_events(&self, run_id: RunId, n: u32) -> Result<Vec<RunEvent>> {
+        self.read(|tx| {
+            load_run(tx, run_id)?;
+            let mut stmt = tx.prepare(
+                "SELECT seq, kind, payload, at FROM run_events WHERE run_id = ?1 ORDER BY seq DESC LIMIT ?2",
+            )?;
+            let mut events = stmt
+                .query_map(params![run_id.0, n], |row| event_row(run_id, row))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            events.reverse();
+            Ok(events)
+        })
+    }
+
+    /// A run's newest event of one kind.
+    pub fn last_event_of(&self, run_id: RunId, kind: &str) -> Result<Option<RunEvent>> {
+        self.read(|tx| {
+            Ok(tx
+                .query_row(
+                    "SELECT seq, kind, payload, at FROM run_events WHERE run_id = ?1 AND kind = ?2 ORDER BY seq DESC LIMIT 1",
+                    params![run_id.0, kind],
+                    |row| event_row(run_id, row),
+                )
+                .optional()?)
+        })
+    }
+
+    /// How many events of one kind a run has logged.
+    pub fn count_events(&self, run_id: RunId, kind: &str) -> Result<u64> {
+        self.read(|tx| {
+            let n: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM run_events WHERE run_id = ?1 AND kind = ?2",
+                params![run_id.0, kind],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
         })
     }
 
@@ -446,4 +481,15 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()?)
         })
     }
+}
+
+/// A `seq, kind, payload, at` row of `run_events`.
+fn event_row(run_id: RunId, row: &Row<'_>) -> rusqlite::Result<RunEvent> {
+    Ok(RunEvent {
+        run_id,
+        seq: row.get::<_, i64>(0)? as u64,
+        kind: row.get(1)?,
+        payload: json_col(row, 2)?,
+        at: ts_col(row, 3)?,
+    })
 }

@@ -767,11 +767,7 @@ async fn verify(
                     on_event,
                 )
                 .await;
-                let conflicts = store
-                    .events(run_id, 0, u32::MAX)?
-                    .iter()
-                    .filter(|e| e.kind == "merge_conflict")
-                    .count();
+                let conflicts = store.count_events(run_id, "merge_conflict")?;
                 let what = format!(
                     "merging the work onto the latest {branch} conflicts in {}: those files now hold conflict markers (<<<<<<< … =======  … >>>>>>>); resolve them so that both changes survive, and stop — the orchestrator finishes the merge",
                     files.join(", ")
