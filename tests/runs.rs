@@ -1120,3 +1120,75 @@ fn what_an_agent_started_dies_with_it() {
         kinds(&events)
     );
 }
+
+/// Cancelling a run whose agent is a plain program: over MCP (this process supervises it) the
+/// agent is stopped first, so CANCELLED is the last thing in the run's log; from another
+/// process (`runs cancel` while `run-task` supervises) the supervisor hears of it at its next
+/// heartbeat and stops the program (SIGTERM: it has no other way to hear "stop").
+#[test]
+fn a_cancelled_run_stops_its_program_and_says_so_last() {
+    let agent = "#agent\ncommand = \"sh\"\nkind = \"command\"\nargs = [\"-c\", \"echo $$ > agent.pid; exec sleep 300\"]\n";
+    let s = setup(|_| vec![], &["hello.txt", "agent.pid"], agent);
+    let pid = |s: &Setup| -> i32 {
+        std::fs::read_to_string(s.root().join("agent.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+
+    // From another process.
+    let task = s.start_task();
+    wait_for("the agent at work", Duration::from_secs(30), || {
+        s.root().join("agent.pid").exists() && run_status(&s, 1).as_deref() == Some("IN_PROGRESS")
+    });
+    let out = s.run(&["runs", "cancel", "1"]);
+    assert!(out.status.success(), "{}", explain(&out));
+    let out = finish_within(task, Duration::from_secs(20));
+    assert_eq!(
+        run_status(&s, 1).as_deref(),
+        Some("CANCELLED"),
+        "{}",
+        explain(&out)
+    );
+    assert!(!process_alive(pid(&s)), "the program was stopped");
+    std::fs::remove_file(s.root().join("agent.pid")).unwrap();
+
+    // Over MCP, in the process that supervises it.
+    git(s.root(), &["checkout", "-q", "--", "."]);
+    let mut cmd = s.cmd(&["serve"]);
+    cmd.env("ORCHESTRATOR_TOOLS", "all");
+    let mut peer = support::StdioPeer::spawn(cmd);
+    peer.initialize();
+    let started = support::call(
+        &mut peer,
+        2,
+        "run_start",
+        serde_json::json!({"plan_id": s.plan.0, "task": "T1"}),
+    );
+    let run = support::structured(&started)["run"]["id"].as_i64().unwrap() as u64;
+    wait_for("the agent at work", Duration::from_secs(30), || {
+        s.root().join("agent.pid").exists() && run_status(&s, run).as_deref() == Some("IN_PROGRESS")
+    });
+    let cancelled = support::call(
+        &mut peer,
+        3,
+        "run_control",
+        serde_json::json!({"run_id": run, "action": "cancel"}),
+    );
+    assert_eq!(
+        support::structured(&cancelled)["run"]["status"],
+        "CANCELLED",
+        "{cancelled}"
+    );
+    assert!(!process_alive(pid(&s)), "the program was stopped first");
+    let events = s.events(RunId(run as i64));
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last["kind"].as_str(), last["payload"]["to"].as_str()),
+        (Some("status"), Some("CANCELLED")),
+        "{:?}",
+        kinds(&events)
+    );
+    assert!(peer.finish().success());
+}

@@ -59,8 +59,15 @@ impl Agent for CommandAgent {
         }
         let (event_tx, event_rx) = mpsc::channel(256);
         let (control_tx, mut control_rx) = mpsc::channel::<Control>(16);
-        // Nothing to answer: drain controls so senders never block.
-        tokio::spawn(async move { while control_rx.recv().await.is_some() {} });
+        // Nothing to answer; an interrupt is SIGTERM to its process group (a program has no
+        // other way to hear "stop"). Drained so senders never block.
+        tokio::spawn(async move {
+            while let Some(control) = control_rx.recv().await {
+                if matches!(control, Control::Interrupt) {
+                    super::signal_group(pid, libc::SIGTERM);
+                }
+            }
+        });
         let stdout = child.stdout.take();
         let events = event_tx.clone();
         let reader = tokio::spawn(async move {

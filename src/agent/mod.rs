@@ -224,10 +224,15 @@ impl AgentHandle {
 
 /// Kills a process group led by `pid`.
 pub fn kill_group(pid: Option<u32>) {
+    signal_group(pid, libc::SIGKILL);
+}
+
+/// Sends `signal` to the process group led by `pid`.
+pub(crate) fn signal_group(pid: Option<u32>, signal: libc::c_int) {
     if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
         // SAFETY: kill(2) on the process group the agent leads (started with process_group(0)).
         unsafe {
-            libc::kill(-pid, libc::SIGKILL);
+            libc::kill(-pid, signal);
         }
     }
 }

@@ -46,6 +46,8 @@ pub enum RunAction {
 #[derive(Debug, Default)]
 pub(super) struct Live {
     runs: Mutex<HashMap<RunId, CancellationToken>>,
+    /// Woken whenever a supervisor of this process ends.
+    ended: tokio::sync::Notify,
 }
 
 impl Orchestrator {
@@ -81,6 +83,15 @@ impl Orchestrator {
         let result = supervisor::supervise(self, run, token, on_event).await;
         if let Ok(mut live) = self.live.runs.lock() {
             live.remove(&run);
+        }
+        self.live.ended.notify_waiters();
+        if let Ok(ended) = &result
+            && ended.status == RunStatus::Cancelled
+        {
+            // Cancelled while its worktree was being made, or while it started: nothing of it
+            // stays behind.
+            self.unlock_run(run, "the run was cancelled").await?;
+            self.remove_worktree(run).await;
         }
         result
     }
@@ -188,7 +199,19 @@ impl Orchestrator {
         if action == RunAction::Cancel
             && let Some(token) = self.live.runs.lock().ok().and_then(|l| l.get(&id).cloned())
         {
+            // Its supervisor stops the agent first (checkpoint, requests withdrawn), so that
+            // CANCELLED is the last word in the run's log; it has 10 seconds.
             token.cancel();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let ended = self.live.ended.notified();
+                if !self.live.runs.lock().is_ok_and(|l| l.contains_key(&id)) {
+                    break;
+                }
+                if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                    break;
+                }
+            }
         }
         let run = self
             .blocking(move |s| {

@@ -406,9 +406,10 @@ impl Store {
     }
 
     /// The supervisor's heartbeat, in one transaction: while `owner` still holds the run, its
-    /// lease and its file locks are extended to `until`. False, and nothing changed, when
+    /// lease and its file locks are extended to `until`, and the run's status is returned (a
+    /// person may have cancelled it from another process). `None`, and nothing changed, when
     /// another engine holds the run now.
-    pub fn heartbeat(&self, id: RunId, owner: &str, until: Timestamp) -> Result<bool> {
+    pub fn heartbeat(&self, id: RunId, owner: &str, until: Timestamp) -> Result<Option<RunStatus>> {
         self.write(|tx| {
             let run = load_run(tx, id)?;
             let now = Timestamp::now();
@@ -418,7 +419,7 @@ impl Store {
                 (Some(_), Some(expires)) => expires <= now,
             };
             if !ours {
-                return Ok(false);
+                return Ok(None);
             }
             tx.execute(
                 "UPDATE runs SET lease_owner = ?2, lease_expires_at = ?3 WHERE id = ?1",
@@ -429,7 +430,7 @@ impl Store {
                  WHERE run_id = ?1 AND released_at IS NULL AND expires_at > ?3",
                 params![id.0, owner, now.as_millis(), until.as_millis()],
             )?;
-            Ok(true)
+            Ok(Some(run.status))
         })
     }
 

@@ -497,6 +497,8 @@ async fn attempt(
     let mut stalled = false;
     let mut stopped = false;
     let mut lost = false;
+    // Fired by `stop`, or by the heartbeat seeing the run cancelled elsewhere.
+    let halt = stop.child_token();
     loop {
         tokio::select! {
             event = handle.next_event() => {
@@ -580,7 +582,11 @@ async fn attempt(
                     store2.heartbeat(run_id, &owner2, Timestamp::now().plus(lease))
                 })
                 .await;
-                if matches!(held, Ok(false)) {
+                if matches!(held, Ok(Some(RunStatus::Cancelled))) && !stopped {
+                    // Cancelled by a person from another process: stop as for any stop.
+                    halt.cancel();
+                }
+                if matches!(held, Ok(None)) {
                     // Another engine took the run over (this one was thought dead): two agents
                     // must never work on one task, so this one stops and leaves it all to that one.
                     log(engine, run_id, "lease_lost", &json!({"owner": owner}), on_event).await;
@@ -600,7 +606,7 @@ async fn attempt(
                     last_checkpoint = Instant::now();
                 }
             }
-            () = stop.cancelled(), if !stopped => {
+            () = halt.cancelled(), if !stopped => {
                 stopped = true;
                 let why = if engine.stop_token().is_cancelled() {
                     "the orchestrator is shutting down"
