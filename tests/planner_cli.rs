@@ -353,9 +353,15 @@ fn plan_with_agent(project: &Project, agent: &str) -> Output {
 
 #[test]
 fn the_configured_agent_drafts_the_plan_and_the_skeleton_covers_for_it() {
-    // The model cannot run here: this agent program stands in for `claude -p`. It checks that it
-    // got the brief and the schema, then answers in Claude Code's JSON result shape.
+    // A script that stands in for `claude -p` (declared a Claude agent, whatever its name). It
+    // checks that it got the brief and the schema, then answers in Claude Code's JSON result
+    // shape. The real CLI drafts in `claude_code_drafts_through_its_structured_output_tool`.
     let project = Project::new();
+    std::fs::write(
+        project.root.join("orchestrator.toml"),
+        "[agent]\nkind = \"claude\"\n",
+    )
+    .unwrap();
     let agent = project.dir.path().join("fake-agent.sh");
     let plan = json!({
         "goal": "A URL shortener",
@@ -517,4 +523,83 @@ success = ["maybe", "not sure", ""]
             .is_some_and(|w| w.starts_with("Assumed: "))),
         "{decisions:#?}"
     );
+}
+
+/// `--draft agent` with the real Claude Code CLI against the fake API: asked with
+/// `--json-schema`, it answers through its StructuredOutput tool, and the plan it gave is the
+/// one approved. The agent is run from the same configuration as runs: the fake API's address
+/// is only in `[agent.env]`, and `args` are passed.
+#[test]
+fn claude_code_drafts_through_its_structured_output_tool() {
+    use support::fake_api::{FakeApi, Step};
+    let project = Project::new();
+    let plan = json!({
+        "goal": "A URL shortener",
+        "success_criteria": ["A short URL redirects"],
+        "constraints": ["Python only"],
+        "phases": [{"key": "core", "name": "Core", "tasks": [
+            {"key": "S1", "title": "Shorten and redirect", "description": "The two endpoints.",
+             "files": ["src/short/app.py", "tests/test_app.py"], "depends_on": [], "verification": ["pytest"]}
+        ]}],
+        "decisions": [{"key": "D1", "what": "Use the standard library", "why": "No dependencies", "rejected_alternatives": []}]
+    });
+    let api = FakeApi::start(vec![
+        Step::Tool {
+            name: "StructuredOutput".into(),
+            input: plan.clone(),
+        },
+        Step::text("Here is the plan."),
+    ]);
+    let home = project.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let claude = support::tool("npm/node_modules/.bin/claude");
+    std::fs::write(
+        project.root.join("orchestrator.toml"),
+        format!(
+            "[agent]\ncommand = {claude:?}\nargs = [\"--max-turns\", \"5\"]\n[agent.env]\nANTHROPIC_API_KEY = \"sk-fake\"\n{}",
+            api.toml_env(&home)
+        ),
+    )
+    .unwrap();
+    let output = plan_with_agent_args(&project, &["--draft", "agent", "--approve"]);
+    let (out, err) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{out}\n{err}");
+    assert!(
+        out.contains("Draft 1 (agent, written by the agent)"),
+        "{out}"
+    );
+    let approved = json_of(&project, &["plan", "show", "1", "--json"]);
+    let content = &approved["version"]["content"];
+    assert_eq!(content["phases"][0]["tasks"][0]["key"], "S1", "{content:#}");
+    assert_eq!(content["decisions"][0]["what"], "Use the standard library");
+    let asked = api.requests()[0].to_string();
+    assert!(
+        asked.contains("StructuredOutput") && asked.contains("success_criteria"),
+        "Claude Code was given the schema as its output tool"
+    );
+}
+
+/// `plan_with_agent`'s answers, with the configured agent and these extra arguments.
+fn plan_with_agent_args(project: &Project, extra: &[&str]) -> Output {
+    let answers = project.dir.path().join("answers.json");
+    std::fs::write(
+        &answers,
+        json!({
+            "requirements.users": "1", "requirements.features": "Shorten a URL; Redirect",
+            "requirements.errors": "1", "scope.out": "none", "scope.first_delivery": "1",
+            "constraints.stack": "Python", "constraints.limits": "none", "constraints.protected": "none",
+            "architecture.shape": "src/short/", "architecture.data": "1", "architecture.dependencies": "none",
+            "verification.tests": "pytest", "verification.checks": "ruff check .",
+            "verification.success": "A short URL redirects"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    project
+        .command()
+        .args(["plan", "new", "A URL shortener", "--answers"])
+        .arg(&answers)
+        .args(extra)
+        .output()
+        .unwrap()
 }

@@ -318,7 +318,7 @@ pub fn for_config(config: &AgentConfig) -> Box<dyn Agent> {
 /// The environment an agent gets: the orchestrator's, without `CLAUDECODE` (so Claude Code
 /// does not think it runs inside itself) and without `ORCHESTRATOR_*`, plus the extra
 /// variables.
-fn agent_env(cmd: &mut tokio::process::Command, extra: &[(String, String)]) {
+pub(crate) fn agent_env(cmd: &mut tokio::process::Command, extra: &[(String, String)]) {
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
         if key == "CLAUDECODE"

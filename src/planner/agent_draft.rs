@@ -6,55 +6,93 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
-use crate::config::Settings;
+use crate::config::{AgentKind, Settings};
 use crate::domain::PlanContent;
 
 /// How long the agent may take to write a draft.
 pub const DRAFT_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// The JSON schema a draft must follow (the same one the MCP tool publishes).
+/// The JSON schema a draft must follow (the same one the MCP tool publishes), without its
+/// `$schema` line: Claude Code's validator does not know the 2020-12 meta-schema and refuses
+/// the whole schema for it ("--json-schema is not a valid JSON Schema").
 pub fn draft_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(PlanContent)).unwrap_or_default()
+    let mut schema = serde_json::to_value(schemars::schema_for!(PlanContent)).unwrap_or_default();
+    if let Some(object) = schema.as_object_mut() {
+        object.remove("$schema");
+    }
+    schema
 }
 
-/// Asks the configured agent for a draft. The error says why it could not be had, so the caller
-/// can fall back to the skeleton and tell the user.
+/// Asks the configured agent for a draft — the same agent configuration runs use: its program
+/// (a path may hold spaces), `args`, `[agent.env]`, the secrets, and its kind (Claude Code is
+/// asked with `-p --output-format json --json-schema …`; any other program gets the prompt on
+/// stdin, or where its `args` say `{prompt}`, and prints the plan). The error says why no draft
+/// could be had, so the caller can fall back to the skeleton and tell the user.
 pub async fn agent_draft(settings: &Settings, brief: &str) -> Result<PlanContent, String> {
-    let mut words = settings.config.agent.command.split_whitespace();
-    let program = words
-        .next()
-        .ok_or("no agent is configured ([agent] command is empty)")?;
-    let mut command = tokio::process::Command::new(program);
-    command
-        .args(words)
-        .args(["-p", "--output-format", "json", "--setting-sources", ""])
-        .arg("--json-schema")
-        .arg(draft_schema().to_string());
     let agent = &settings.config.agent;
-    if let Some(model) = &agent.model {
-        command.args(["--model", model]);
+    let program = agent.command.trim();
+    if program.is_empty() {
+        return Err("no agent is configured ([agent] command is empty)".into());
     }
-    if let Some(turns) = agent.max_turns {
-        command.args(["--max-turns", &turns.to_string()]);
-    }
-    if let Some(budget) = agent.max_budget_usd {
-        command.args(["--max-budget-usd", &budget.to_string()]);
-    }
-    command
-        .current_dir(&settings.root)
-        .env_remove("CLAUDECODE")
-        .envs(settings.secrets.env_pairs())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("could not start the agent `{program}`: {e}"))?;
     let prompt = format!(
         "{brief}\n\nWrite the plan for this brief. You may read the project's files to ground it. \
 Reply with the plan only, as JSON that follows the given schema."
     );
+    let mut args: Vec<String> = Vec::new();
+    let prompt_in_args = agent.args.iter().any(|a| a.contains("{prompt}"));
+    if agent.kind() == AgentKind::Claude {
+        args.extend(
+            [
+                "-p",
+                "--output-format",
+                "json",
+                "--setting-sources",
+                "",
+                "--json-schema",
+            ]
+            .map(str::to_owned),
+        );
+        args.push(draft_schema().to_string());
+        if let Some(model) = &agent.model {
+            args.extend(["--model".to_owned(), model.clone()]);
+        }
+        if let Some(turns) = agent.max_turns {
+            args.extend(["--max-turns".to_owned(), turns.to_string()]);
+        }
+        if let Some(budget) = agent.max_budget_usd {
+            args.extend(["--max-budget-usd".to_owned(), budget.to_string()]);
+        }
+        args.extend(agent.args.iter().cloned());
+    } else {
+        args.extend(agent.args.iter().map(|a| a.replace("{prompt}", &prompt)));
+    }
+    let mut env: Vec<(String, String)> = agent
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    env.extend(
+        settings
+            .secrets
+            .env_pairs()
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(&args)
+        .current_dir(&settings.root)
+        .stdin(if prompt_in_args {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    crate::agent::agent_env(&mut command, &env);
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("could not start the agent `{program}`: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(prompt.as_bytes())
