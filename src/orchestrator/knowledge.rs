@@ -457,7 +457,8 @@ impl Orchestrator {
             tracing::warn!(error = %e, "semantic search is off");
             None
         });
-        let depth = if embedder.is_some() { k.max(50) } else { k };
+        // Deeper than asked: the answer is spread over documents before it is cut to `k`.
+        let depth = k.saturating_mul(4).max(50);
         let dir = self.kb_dir();
         let kb = std::sync::Arc::new(
             tokio::task::spawn_blocking(move || KnowledgeBase::open(&dir))
@@ -469,19 +470,28 @@ impl Orchestrator {
             tokio::task::spawn_blocking(move || index.search_keyed(&text, depth, &known))
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))??;
-        let mut hits: Vec<Hit> = match &embedder {
+        let hits: Vec<Hit> = match &embedder {
             Some(embedder) => match self
-                .semantic(embedder, &kb, query, k, depth, fulltext.clone(), &sources)
+                .semantic(
+                    embedder,
+                    &kb,
+                    query,
+                    depth,
+                    depth,
+                    fulltext.clone(),
+                    &sources,
+                )
                 .await
             {
                 Ok(fused) => fused,
                 Err(e) => {
                     tracing::warn!(error = %e, "semantic search failed; full text alone");
-                    fulltext.into_iter().take(k).map(|(_, hit)| hit).collect()
+                    fulltext.into_iter().map(|(_, hit)| hit).collect()
                 }
             },
             None => fulltext.into_iter().map(|(_, hit)| hit).collect(),
         };
+        let mut hits = spread_over_documents(hits, k);
         // Documents of the project are named from its root; no secret is ever shown.
         let root = format!("{}/", self.project.root.display());
         for hit in &mut hits {
@@ -646,6 +656,26 @@ impl Orchestrator {
             .unwrap_or_default();
         crate::skills::discover(&self.project.root, home.as_deref(), &extra)
     }
+}
+
+/// The best hits, cut to `k`, spread over documents: each further chunk of a document already
+/// listed steps back `REPEAT_PENALTY` places, so one long document cannot fill the top of the
+/// list when others also answer, and a weak match elsewhere does not jump a strong one.
+fn spread_over_documents(hits: Vec<Hit>, k: usize) -> Vec<Hit> {
+    const REPEAT_PENALTY: usize = 10;
+    let mut listed: HashMap<String, usize> = HashMap::new();
+    let mut ranked: Vec<(usize, Hit)> = hits
+        .into_iter()
+        .enumerate()
+        .map(|(rank, hit)| {
+            let before = listed.entry(hit.chunk.source.clone()).or_default();
+            let place = rank + REPEAT_PENALTY * *before;
+            *before += 1;
+            (place, hit)
+        })
+        .collect();
+    ranked.sort_by_key(|(place, _)| *place);
+    ranked.into_iter().take(k).map(|(_, hit)| hit).collect()
 }
 
 /// The scheme of `location` when it is written as a URL (`scheme://…`), lower-cased.
