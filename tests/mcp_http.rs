@@ -164,7 +164,13 @@ async fn http_refuses_bad_input_and_foreign_origins_and_keeps_serving() {
             json!({"name": "plan_get", "arguments": {"plan_id": [1]}}),
         )
         .await;
-    assert!(tool_error_text(&wrong).contains("expected"));
+    let text = tool_error_text(&wrong);
+    assert!(
+        text.contains("`plan_id`")
+            && text.contains("expected integer")
+            && text.contains("got array"),
+        "the argument is named: {text}"
+    );
     let unknown = client
         .request(2, "tools/call", json!({"name": "nope", "arguments": {}}))
         .await;

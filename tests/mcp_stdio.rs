@@ -212,8 +212,11 @@ fn bad_calls_get_errors_that_say_what_to_send_and_the_server_keeps_serving() {
     );
     let text = tool_error_text(&wrong_type);
     assert!(
-        text.contains("invalid type") && text.contains("expected"),
-        "{text}"
+        text.contains("invalid type")
+            && text.contains("`plan_id`")
+            && text.contains("expected integer")
+            && text.contains("got string \"three\""),
+        "the argument is named: {text}"
     );
 
     let unknown_field = peer.request(

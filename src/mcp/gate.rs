@@ -18,8 +18,12 @@ fn error(id: Value, code: i64, message: String) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
+/// The input schemas of the tools served, by name: a `tools/call` whose arguments have the wrong
+/// JSON type is answered with a tool error naming the argument (the SDK's message does not).
+pub(crate) type Schemas = std::collections::HashMap<String, Value>;
+
 /// Judges one message (a stdio line, an HTTP body).
-pub(crate) fn check(text: &str) -> Verdict {
+pub(crate) fn check(text: &str, schemas: &Schemas) -> Verdict {
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
         Err(e) => {
@@ -71,6 +75,19 @@ pub(crate) fn check(text: &str) -> Verdict {
             }
             if method == "tools/call" {
                 let name = message.get("params").and_then(|p| p.get("name"));
+                if let (Some(Value::String(tool)), Some(Value::Object(arguments))) =
+                    (name, message.get("params").and_then(|p| p.get("arguments")))
+                    && let Some(schema) = schemas.get(tool)
+                    && let Some(wrong) = wrong_argument(arguments, schema)
+                {
+                    return Verdict::Answer(json!({
+                        "jsonrpc": "2.0",
+                        "id": id,
+                        // `resultType` for clients of protocol 2026-07-28, which require it; clients of
+                        // earlier versions take it as an unknown field and ignore it.
+                        "result": {"content": [{"type": "text", "text": wrong}], "isError": true, "resultType": "complete"},
+                    }));
+                }
                 if !matches!(name, Some(Value::String(_))) {
                     return Verdict::Answer(error(
                         id,
@@ -97,12 +114,74 @@ pub(crate) fn check(text: &str) -> Verdict {
     }
 }
 
+/// The first argument whose JSON type its schema does not allow, said with its name.
+fn wrong_argument(arguments: &serde_json::Map<String, Value>, schema: &Value) -> Option<String> {
+    let properties = schema.get("properties")?.as_object()?;
+    for (name, value) in arguments {
+        let Some(property) = properties.get(name) else {
+            continue;
+        };
+        let Some(allowed) = allowed_types(property, schema, 0) else {
+            continue;
+        };
+        let actual = json_type(value);
+        let fits = allowed
+            .iter()
+            .any(|t| *t == actual || (*t == "number" && actual == "integer"));
+        if !fits {
+            return Some(format!(
+                "invalid type for the argument `{name}`: expected {}, got {actual} {value}",
+                allowed.join(" or ")
+            ));
+        }
+    }
+    None
+}
+
+/// The JSON types a schema allows (following `$ref` into `$defs`, and `anyOf`/`oneOf`); `None`
+/// when it cannot be told.
+fn allowed_types<'a>(schema: &'a Value, root: &'a Value, depth: u8) -> Option<Vec<&'a str>> {
+    if depth > 8 {
+        return None;
+    }
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        let name = reference.strip_prefix("#/$defs/")?;
+        return allowed_types(root.get("$defs")?.get(name)?, root, depth + 1);
+    }
+    match schema.get("type") {
+        Some(Value::String(t)) => return Some(vec![t.as_str()]),
+        Some(Value::Array(types)) => return types.iter().map(Value::as_str).collect(),
+        _ => {}
+    }
+    let members = schema
+        .get("anyOf")
+        .or_else(|| schema.get("oneOf"))?
+        .as_array()?;
+    let mut all = Vec::new();
+    for member in members {
+        all.extend(allowed_types(member, root, depth + 1)?);
+    }
+    Some(all)
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn answered(text: &str) -> (i64, Value) {
-        match check(text) {
+        match check(text, &Schemas::new()) {
             Verdict::Answer(v) => (v["error"]["code"].as_i64().unwrap(), v["id"].clone()),
             Verdict::Pass => panic!("{text} passed"),
         }
@@ -126,15 +205,21 @@ mod tests {
             (-32602, json!(4))
         );
         assert_eq!(
-            check(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            check(
+                r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+                &Schemas::new()
+            ),
             Verdict::Pass
         );
         assert_eq!(
-            check(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            check(
+                r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+                &Schemas::new()
+            ),
             Verdict::Pass
         );
         assert_eq!(
-            check(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+            check(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#, &Schemas::new()),
             Verdict::Pass
         );
     }

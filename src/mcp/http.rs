@@ -24,6 +24,7 @@ pub struct HttpOptions {
 /// A POST to /mcp whose body the gate refuses is answered with its JSON-RPC error (HTTP 400
 /// for what is not a request at all); the rest goes on to the SDK unchanged.
 async fn json_rpc_gate(
+    schemas: std::sync::Arc<super::gate::Schemas>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -39,14 +40,14 @@ async fn json_rpc_gate(
         )
             .into_response();
     };
-    match super::gate::check(&String::from_utf8_lossy(&bytes)) {
+    match super::gate::check(&String::from_utf8_lossy(&bytes), &schemas) {
         super::gate::Verdict::Pass => {
             next.run(axum::extract::Request::from_parts(parts, bytes.into()))
                 .await
         }
         super::gate::Verdict::Answer(answer) => {
             let status = match answer["error"]["code"].as_i64() {
-                Some(-32602) => axum::http::StatusCode::OK,
+                Some(-32602) | None => axum::http::StatusCode::OK,
                 _ => axum::http::StatusCode::BAD_REQUEST,
             };
             (status, axum::Json(answer)).into_response()
@@ -89,9 +90,14 @@ pub async fn serve_http(
         LocalSessionManager::default().into(),
         config,
     );
-    let router = axum::Router::new()
-        .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn(json_rpc_gate));
+    let schemas =
+        std::sync::Arc::new(OrchestratorMcp::new(engine.clone(), profile).input_schemas());
+    let router =
+        axum::Router::new()
+            .nest_service("/mcp", service)
+            .layer(axum::middleware::from_fn(move |request, next| {
+                json_rpc_gate(schemas.clone(), request, next)
+            }));
     // The one line scripts and tests wait for: where the server listens.
     eprintln!("orchestrator: MCP over HTTP at http://{local}/mcp");
     tracing::info!(%local, "serving MCP over streamable HTTP");

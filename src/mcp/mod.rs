@@ -34,7 +34,8 @@ pub async fn serve_stdio(orchestrator: Orchestrator, profile: ToolProfile) -> an
     let (sdk_read, sdk_write) = tokio::io::split(sdk);
     let stdout = std::sync::Arc::new(tokio::sync::Mutex::new(tokio::io::stdout()));
     let (from_sdk, to_sdk) = tokio::io::split(ours);
-    let gate = tokio::spawn(stdio_gate(to_sdk, stdout.clone()));
+    let schemas = server.input_schemas();
+    let gate = tokio::spawn(stdio_gate(to_sdk, stdout.clone(), schemas));
     let out = tokio::spawn(stdio_out(from_sdk, stdout));
     let running = server.serve((sdk_read, sdk_write)).await?;
     running.waiting().await?;
@@ -51,6 +52,7 @@ type SharedStdout = std::sync::Arc<tokio::sync::Mutex<tokio::io::Stdout>>;
 async fn stdio_gate(
     mut to_sdk: tokio::io::WriteHalf<tokio::io::DuplexStream>,
     stdout: SharedStdout,
+    schemas: gate::Schemas,
 ) {
     use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
@@ -58,7 +60,7 @@ async fn stdio_gate(
         if line.trim().is_empty() {
             continue;
         }
-        match gate::check(&line) {
+        match gate::check(&line, &schemas) {
             gate::Verdict::Pass => {
                 if to_sdk
                     .write_all(format!("{line}\n").as_bytes())

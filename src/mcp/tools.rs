@@ -722,6 +722,20 @@ impl OrchestratorMcp {
             tool_router,
         }
     }
+
+    /// Each tool's input schema, by name (for the gate's argument check).
+    pub(crate) fn input_schemas(&self) -> super::gate::Schemas {
+        self.tool_router
+            .list_all()
+            .into_iter()
+            .map(|tool| {
+                (
+                    tool.name.to_string(),
+                    serde_json::Value::Object((*tool.input_schema).clone()),
+                )
+            })
+            .collect()
+    }
 }
 
 #[tool_handler(router = self.tool_router)]
