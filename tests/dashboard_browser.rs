@@ -157,6 +157,12 @@ fn a_person_follows_a_running_plan_and_answers_its_agent_from_the_browser() {
         seen["phone_overflow"], false,
         "nothing wider than a phone's screen"
     );
+    assert!(
+        seen["time_left"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("denied in ") && t.ends_with(" unless answered")),
+        "a waiting request says how long it has left: {seen}"
+    );
     assert_eq!(
         seen["hash"], "#/runs/1",
         "the back button led back to the run"

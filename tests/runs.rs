@@ -209,6 +209,8 @@ fn a_run_writes_a_file_is_verified_and_completes() {
     ] {
         assert!(k.contains(&expected), "{expected} missing from {k:?}");
     }
+    // No plumbing logged as if it were the agent's (the initialize answer, hook notices).
+    assert!(!k.contains(&"unknown"), "{k:?}");
     let answer = of_kind(&events, "permission_answer")[0];
     assert_eq!(
         (answer["allowed"].as_bool(), answer["decided_by"].as_str()),

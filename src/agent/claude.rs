@@ -228,6 +228,9 @@ pub fn translate(msg: &Value) -> Vec<AgentEvent> {
                     .and_then(|s| u16::try_from(s).ok()),
                 error: msg["error"].as_str().unwrap_or_default().to_owned(),
             }],
+            // The policy hook starting and answering before each tool call: the permission
+            // request that follows, if any, is what counts.
+            Some("hook_started" | "hook_response" | "hook_progress") => Vec::new(),
             _ => unknown(),
         },
         Some("assistant") => {
@@ -277,6 +280,9 @@ pub fn translate(msg: &Value) -> Vec<AgentEvent> {
                 input: msg["request"]["input"].clone(),
             }]
         }
+        // Plumbing, not the agent's work: the CLI's answer to our own `initialize` (logged, it
+        // was noise in every run).
+        Some("control_response") => Vec::new(),
         Some("control_cancel_request") => vec![AgentEvent::PermissionCancelled {
             request_id: msg["request_id"].as_str().unwrap_or_default().to_owned(),
         }],
@@ -315,9 +321,10 @@ mod tests {
         let kinds: Vec<&str> = events.iter().map(AgentEvent::kind).collect();
         assert_eq!(
             kinds.first(),
-            Some(&"unknown"),
-            "the initialize response is kept raw"
+            Some(&"init"),
+            "the answer to our own initialize is no event"
         );
+        assert!(!kinds.contains(&"unknown"), "{kinds:?}");
         assert!(
             kinds.contains(&"init")
                 && kinds.contains(&"permission_request")

@@ -44,7 +44,8 @@ await scenario(async ({ page, waitFor, seen }) => {
   await page.click('#nav-approvals');
   const second = page.locator('#waiting .approval', { hasText: 'wget' });
   await second.waitFor();
-  await page.locator('#answered .approval', { hasText: 'curl' }).waitFor();
+  await page.locator('#answered .approval.answered', { hasText: 'curl' }).waitFor();
+  seen.time_left = await second.locator('.actions .muted').last().textContent();
   await page.screenshot({ path: `${shots}/approvals.png`, fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: `${shots}/approvals-phone.png`, fullPage: true });

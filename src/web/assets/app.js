@@ -4,13 +4,16 @@
 'use strict';
 
 const TOKEN_KEY = 'orchestrator-token';
-(function takeToken() {
+// The token from a `#token=…` address — the one printed at start, opened or pasted into a tab
+// already showing the dashboard — kept for the session and taken out of the address.
+function takeToken() {
   const m = location.hash.match(/^#token=([^&]+)/);
   if (m) {
     sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
     history.replaceState(null, '', '#/');
   }
-})();
+}
+takeToken();
 const token = () => sessionStorage.getItem(TOKEN_KEY);
 
 async function api(path, options = {}) {
@@ -382,7 +385,7 @@ async function run(main, id) {
     const run = data.view.run;
     fill(head,
       h('div', {}, 'Task ', h('strong', {}, run.task_key), ' of ', h('a', { href: '#/plans/' + run.plan_id }, 'plan #' + run.plan_id), ' · attempt ' + run.attempt + ' · ' + run.agent + ' · ', h('span', { id: 'run-cost' }, money(cost))),
-      run.worktree ? h('div', { class: 'muted' }, 'worktree ' + run.worktree) : null,
+      run.worktree && !['COMPLETED', 'CANCELLED'].includes(run.status) ? h('div', { class: 'muted' }, 'worktree ' + run.worktree) : null,
       run.last_error ? h('div', { class: 'error' }, run.last_error) : null,
       keep(run.status, () => runControls(run)));
     fill(details,
@@ -452,26 +455,39 @@ const waitingCard = (a, keep) => keep(a.id, () => approvalCard(a, false));
 function approvalCard(a, answered) {
   const reason = h('input', { type: 'text', placeholder: 'reason (required to deny)', 'aria-label': 'reason' });
   const message = h('span', { class: 'error' });
+  let buttons = [];
   const decide = async (decision) => {
+    // Disabled while the answer is on its way: one click, one answer.
+    for (const b of buttons) b.disabled = true;
     try {
       await api('/api/approvals/' + a.id, { body: { decision, reason: reason.value || null } });
     } catch (err) {
       message.textContent = err.message;
+      for (const b of buttons) b.disabled = false;
     }
   };
-  return h('div', { class: 'card approval', 'data-approval': a.id },
+  const actions = answered ? null : [
+    h('button', { class: 'primary', onclick: () => decide('approve') }, 'Approve'),
+    h('button', { onclick: () => decide('approve_always'), title: a.grants.length ? 'Also allows, for the rest of this run: ' + a.grants.join(', ') : null }, 'Always for this run'),
+    h('button', { class: 'danger', onclick: () => { if (!reason.value.trim()) { message.textContent = 'Say why: the agent reads it.'; reason.focus(); return; } decide('deny'); } }, 'Deny'),
+  ];
+  buttons = actions || [];
+  return h('div', { class: answered ? 'card approval answered' : 'card approval', 'data-approval': a.id },
     h('div', {}, h('strong', {}, '#' + a.id + ' ' + a.tool_name), ' ', badge(a.status), ' · task ', a.task_key, ' · ', h('a', { href: '#/runs/' + a.run_id }, 'run ' + a.run_id)),
     h('div', {}, a.reason),
     h('pre', {}, JSON.stringify(a.input, null, 2)),
     answered
       ? h('div', { class: 'muted' }, (a.decided_by ? 'by ' + a.decided_by : '') + (a.applies_to_run ? ', always for this run' : '') + (a.decision_reason ? ': ' + a.decision_reason : '') + (a.decided_at ? ' · ' + time(a.decided_at) : ''))
-      : h('div', { class: 'actions' },
-          h('button', { class: 'primary', onclick: () => decide('approve') }, 'Approve'),
-          h('button', { onclick: () => decide('approve_always'), title: a.grants.length ? 'Also allows, for the rest of this run: ' + a.grants.join(', ') : null }, 'Always for this run'),
-          reason,
-          h('button', { class: 'danger', onclick: () => { if (!reason.value.trim()) { message.textContent = 'Say why: the agent reads it.'; reason.focus(); return; } decide('deny'); } }, 'Deny'),
-          message,
-          h('span', { class: 'muted' }, 'expires ' + time(a.expires_at))));
+      : h('div', { class: 'actions' }, actions[0], actions[1], reason, actions[2], message,
+          h('span', { class: 'muted', title: 'expires ' + time(a.expires_at) }, timeLeft(a.expires_at))));
+}
+
+// "denied in 23 min" for a waiting request: the time left, not a clock time to work out.
+function timeLeft(at) {
+  const minutes = Math.round((new Date(at) - Date.now()) / 60000);
+  if (minutes <= 0) return 'denied at any moment';
+  if (minutes < 90) return 'denied in ' + minutes + ' min unless answered';
+  return 'denied in ' + Math.round(minutes / 60) + ' h unless answered';
 }
 
 async function approvals(main) {
@@ -556,5 +572,5 @@ function watchWaiting() {
   });
 }
 
-window.addEventListener('hashchange', render);
+window.addEventListener('hashchange', () => { takeToken(); render(); });
 window.addEventListener('DOMContentLoaded', () => { render(); watchWaiting(); });
