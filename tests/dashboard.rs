@@ -401,6 +401,45 @@ async fn every_endpoint_answers_and_changes_need_the_pages_own_request() {
     );
 }
 
+/// A tab follows everything its page shows through one stream (browsers allow six connections
+/// to a host; a stream per topic hung a third tab and kept a fourth from loading).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_stream_carries_every_topic_a_page_follows() {
+    let project = seeded();
+    let dash = start(&project, &["--addr", "127.0.0.1:0"]);
+    let c = client();
+    let stream = c
+        .get(format!(
+            "{}api/stream?approvals=true&overview=true&plan=1&run=1",
+            dash.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status().as_u16(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let mut reader = EventReader::new(stream);
+    let names = |e: &[(String, String)]| -> std::collections::BTreeSet<String> {
+        e.iter().map(|(n, _)| n.clone()).collect()
+    };
+    let events = reader.until(|e| names(e).len() == 4).await.to_vec();
+    assert_eq!(
+        names(&events).into_iter().collect::<Vec<_>>(),
+        ["approvals", "overview", "plan", "run_event"]
+    );
+    // A topic that names nothing of this project is refused as a whole.
+    assert_eq!(
+        get(&c, &format!("{}api/stream?plan=99", dash.url)).await.0,
+        404
+    );
+    assert_eq!(
+        get(&c, &format!("{}api/stream?run=99&approvals=true", dash.url))
+            .await
+            .0,
+        404
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runs_events_arrive_live() {
     let project = seeded();

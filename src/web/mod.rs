@@ -110,6 +110,7 @@ fn router(state: AppState) -> axum::Router {
     let api = axum::Router::new()
         .route("/api/overview", get(overview))
         .route("/api/overview/stream", get(overview_stream))
+        .route("/api/stream", get(tab_stream))
         .route("/api/plans/{id}", get(plan))
         .route("/api/plans/{id}/diff", get(plan_diff))
         .route("/api/plans/{id}/stream", get(plan_stream))
@@ -379,8 +380,23 @@ async fn run_events(
         return engine_error(&e);
     }
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(64);
+    spawn_run_events(engine, id, q.after.max(resumed), sender);
+    Sse::new(Events(receiver))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// Sends a run's events after `after` to `sender` as `run_event`s, then each new one, then
+/// `end` once the run is completed, cancelled or escalated and nothing is left; stops when the
+/// receiver goes.
+fn spawn_run_events(
+    engine: Orchestrator,
+    id: RunId,
+    after: u64,
+    sender: tokio::sync::mpsc::Sender<Result<Event, Infallible>>,
+) {
     tokio::spawn(async move {
-        let mut after = q.after.max(resumed);
+        let mut after = after;
         loop {
             let events = match engine.run_events(id, after, 200).await {
                 Ok(events) => events,
@@ -427,9 +443,6 @@ async fn run_events(
             }
         }
     });
-    Sse::new(Events(receiver))
-        .keep_alive(KeepAlive::default())
-        .into_response()
 }
 
 /// A channel's receiving end as a stream of server-sent events.
@@ -466,15 +479,92 @@ async fn approvals(State(state): State<AppState>, Query(q): Query<ApprovalsQuery
 
 /// The waiting requests, sent again whenever they change (answers from anywhere, new requests).
 async fn approvals_stream(State(state): State<AppState>) -> Response {
-    snapshots(state.engine, "approvals", |engine| async move {
-        let filter = ApprovalFilter {
-            status: Some(ApprovalStatus::Pending),
-            run_id: None,
-            limit: Some(200),
-            project_id: None,
-        };
-        Ok(json!(engine.approvals(filter).await?))
-    })
+    snapshots(state.engine, "approvals", waiting_json)
+}
+
+async fn waiting_json(engine: Orchestrator) -> crate::Result<Value> {
+    let filter = ApprovalFilter {
+        status: Some(ApprovalStatus::Pending),
+        run_id: None,
+        limit: Some(200),
+        project_id: None,
+    };
+    Ok(json!(engine.approvals(filter).await?))
+}
+
+/// What a page follows, as `/api/stream` takes it.
+#[derive(Deserialize)]
+struct TabQuery {
+    #[serde(default)]
+    overview: bool,
+    #[serde(default)]
+    approvals: bool,
+    plan: Option<i64>,
+    version: Option<u32>,
+    run: Option<i64>,
+    #[serde(default)]
+    after: u64,
+}
+
+/// One stream per browser tab, carrying every topic its page follows — `approvals`,
+/// `overview`, a `plan` (at a `version`), a `run`'s events (after `after`, or the reconnecting
+/// browser's `Last-Event-ID`) — each as its own named events, as the single-topic streams send
+/// them. Browsers allow six connections to a host: two or three streams a page used to hang a
+/// third tab's clicks and keep a fourth from loading.
+async fn tab_stream(
+    State(state): State<AppState>,
+    Query(q): Query<TabQuery>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let engine = state.engine;
+    if let Some(id) = q.plan
+        && let Err(e) = plan_json(&engine, PlanId(id), q.version).await
+    {
+        return engine_error(&e);
+    }
+    if let Some(id) = q.run
+        && let Err(e) = engine.own_run(RunId(id)).await
+    {
+        return engine_error(&e);
+    }
+    let resumed = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(64);
+    if q.approvals {
+        spawn_snapshots(engine.clone(), "approvals", waiting_json, sender.clone());
+    }
+    if q.overview {
+        spawn_snapshots(
+            engine.clone(),
+            "overview",
+            |engine| async move { overview_json(&engine).await },
+            sender.clone(),
+        );
+    }
+    if let Some(id) = q.plan {
+        let version = q.version;
+        spawn_snapshots(
+            engine.clone(),
+            "plan",
+            move |engine| async move { plan_json(&engine, PlanId(id), version).await },
+            sender.clone(),
+        );
+    }
+    if let Some(id) = q.run {
+        spawn_run_events(
+            engine.clone(),
+            RunId(id),
+            q.after.max(resumed),
+            sender.clone(),
+        );
+    }
+    drop(sender);
+    Sse::new(Events(receiver))
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 /// An event stream of `name` events, each a fresh `produce` whenever it differs from the last
@@ -486,6 +576,22 @@ where
     Fut: std::future::Future<Output = crate::Result<Value>> + Send,
 {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(8);
+    spawn_snapshots(engine, name, produce, sender);
+    Sse::new(Events(receiver))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// What [`snapshots`] streams, sent to `sender` (one topic of a tab's stream, or a stream alone).
+fn spawn_snapshots<F, Fut>(
+    engine: Orchestrator,
+    name: &'static str,
+    produce: F,
+    sender: tokio::sync::mpsc::Sender<Result<Event, Infallible>>,
+) where
+    F: Fn(Orchestrator) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = crate::Result<Value>> + Send,
+{
     tokio::spawn(async move {
         let mut last = String::new();
         loop {
@@ -510,9 +616,6 @@ where
             }
         }
     });
-    Sse::new(Events(receiver))
-        .keep_alive(KeepAlive::default())
-        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -29,21 +29,30 @@ async function api(path, options = {}) {
   return data;
 }
 
-let streams = [];
-// The run page's hook for a retry or resume sent from it (its closed event stream reopens).
+// The tab's one event stream (browsers allow six connections to a host, so a stream per topic
+// hung a third tab): a page says what it follows while it draws, and `render` opens one
+// `/api/stream` for all of it — the header's count of waiting requests included.
+let tab = null;
+// The run page's hook for a retry or resume sent from it (its ended events start again).
 let onRunControlled = null;
-function stream(path, handlers) {
-  const url = token() ? path + (path.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token()) : path;
-  const source = new EventSource(url);
-  for (const [name, fn] of Object.entries(handlers)) source.addEventListener(name, (e) => fn(e));
-  streams.push(source);
-  return source;
+function follow(topics, handlers) {
+  for (const [k, v] of Object.entries(topics)) tab.topics.set(k, String(v));
+  for (const [name, fn] of Object.entries(handlers)) (tab.handlers[name] ||= []).push(fn);
 }
 
-// Redraws with each `name` event of the stream at `path` that differs from the last.
-function live(path, name, draw) {
+function openTab(current) {
+  const params = new URLSearchParams(current.topics);
+  if (token()) params.set('token', token());
+  current.source = new EventSource('/api/stream?' + params);
+  for (const [name, fns] of Object.entries(current.handlers)) {
+    current.source.addEventListener(name, (e) => { for (const fn of fns) fn(e); });
+  }
+}
+
+// Redraws with each `name` event of the tab's stream that differs from the last.
+function live(topics, name, draw) {
   let last = null;
-  stream(path, {
+  follow(topics, {
     [name]: (e) => {
       if (e.data !== last) draw(JSON.parse(e.data));
       last = e.data;
@@ -112,7 +121,7 @@ function table(headers, rows) {
 // The plans, drawn again whenever they change.
 async function overview(main) {
   drawOverview(main, await api('/api/overview'));
-  live('/api/overview/stream', 'overview', (data) => drawOverview(main, data));
+  live({ overview: true }, 'overview', (data) => drawOverview(main, data));
 }
 
 function drawOverview(main, data) {
@@ -181,7 +190,7 @@ async function plan(main, id, version) {
   const query = version ? '?version=' + version : '';
   const draw = keeping((data, keep) => drawPlan(main, id, data, keep));
   draw(await api('/api/plans/' + id + query));
-  live('/api/plans/' + id + '/stream' + query, 'plan', draw);
+  live(version ? { plan: id, version } : { plan: id }, 'plan', draw);
 }
 
 // Buttons that POST an action; a `confirm` one asks for a second click first. Errors show beside
@@ -405,11 +414,11 @@ async function run(main, id) {
     pending = setTimeout(() => { pending = null; api('/api/runs/' + id).then(draw).catch(() => {}); }, 400);
   };
   fill(main, h('h1', {}, 'Run ' + r.id + ' ', status), head, waiting, h('h2', {}, 'Events (live)'), list, details);
-  let seen = 0;
-  const events = () => stream('/api/runs/' + id + '/events?after=' + seen, {
+  let ended = false;
+  follow({ run: id }, {
     run_event: (e) => {
       const ev = JSON.parse(e.data);
-      seen = Math.max(seen, ev.seq);
+      ended = false;
       if (ev.kind === 'status' && ev.payload.to) fill(status, badge(ev.payload.to));
       if (ev.kind === 'result') {
         cost += ev.payload.cost_usd || 0;
@@ -422,18 +431,17 @@ async function run(main, id) {
       list.scrollTop = list.scrollHeight;
       refresh();
     },
-    // The run ended (or waits for a person): the stream closes instead of reconnecting and
-    // repeating itself; a retry or resume from this page opens it again.
-    end: (e) => { source.close(); fill(status, badge(e.data)); refresh(); },
+    // The run ended (or waits for a person): its events stop; a retry or resume from this page
+    // draws the page again, following it anew.
+    end: (e) => { ended = true; fill(status, badge(e.data)); refresh(); },
   });
-  let source = events();
-  onRunControlled = (runId) => { if (String(runId) === String(id) && source.readyState === EventSource.CLOSED) source = events(); };
+  onRunControlled = (runId) => { if (String(runId) === String(id) && ended) render(); };
   // What this run waits for, answerable in place.
   const drawWaiting = keeping((list, keep) => {
     const mine = list.filter((a) => String(a.run_id) === String(id));
     fill(waiting, mine.length ? [h('h2', {}, 'Waiting for you'), mine.map((a) => waitingCard(a, keep))] : null);
   });
-  stream('/api/approvals/stream', { approvals: (e) => drawWaiting(JSON.parse(e.data)) });
+  follow({ approvals: true }, { approvals: (e) => drawWaiting(JSON.parse(e.data)) });
 }
 
 function report(rep) {
@@ -498,7 +506,7 @@ async function approvals(main) {
   const drawWaiting = keeping((list, keep) => {
     fill(waiting, ...(list.length ? list.map((a) => waitingCard(a, keep)) : [h('p', { class: 'muted' }, 'Nothing waits for you.')]));
   });
-  stream('/api/approvals/stream', {
+  follow({ approvals: true }, {
     approvals: (e) => {
       drawWaiting(JSON.parse(e.data));
       api('/api/approvals?all=true').then((all) => fill(answered, ...all.filter((a) => a.status !== 'PENDING').slice(0, 20).map((a) => approvalCard(a, true)))).catch(() => {});
@@ -541,36 +549,34 @@ const routes = [
 ];
 
 async function render() {
-  for (const s of streams) s.close();
-  streams = [];
+  if (tab && tab.source) tab.source.close();
   onRunControlled = null;
+  // The approvals count in the header stays live on every page.
+  const current = { topics: new URLSearchParams({ approvals: 'true' }), handlers: {}, source: null };
+  tab = current;
+  follow({}, { approvals: countWaiting });
   const main = document.getElementById('main');
   const hash = location.hash || '#/';
-  for (const [pattern, page] of routes) {
-    const m = hash.match(pattern);
-    if (m) {
-      try {
-        await page(m, main);
-      } catch (err) {
-        fill(main, h('h1', {}, 'Cannot show this'), h('p', { class: 'error' }, err.message), h('p', {}, h('a', { href: '#/' }, 'Back to the plans')));
-      }
-      return;
+  const route = routes.find(([pattern]) => pattern.test(hash));
+  if (route) {
+    try {
+      await route[1](hash.match(route[0]), main);
+    } catch (err) {
+      fill(main, h('h1', {}, 'Cannot show this'), h('p', { class: 'error' }, err.message), h('p', {}, h('a', { href: '#/' }, 'Back to the plans')));
     }
+  } else {
+    fill(main, h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '#/' }, 'Back to the plans')));
   }
-  fill(main, h('h1', {}, 'No such page'), h('p', {}, h('a', { href: '#/' }, 'Back to the plans')));
+  // Another render began meanwhile (a quick click): that one opens its own stream.
+  if (tab === current) openTab(current);
 }
 
-// The approvals count in the header stays live on every page.
-function watchWaiting() {
-  const url = '/api/approvals/stream' + (token() ? '?token=' + encodeURIComponent(token()) : '');
-  const source = new EventSource(url);
-  source.addEventListener('approvals', (e) => {
-    const n = JSON.parse(e.data).length;
-    const el = document.getElementById('waiting-count');
-    el.textContent = n;
-    el.hidden = n === 0;
-  });
+function countWaiting(e) {
+  const n = JSON.parse(e.data).length;
+  const el = document.getElementById('waiting-count');
+  el.textContent = n;
+  el.hidden = n === 0;
 }
 
 window.addEventListener('hashchange', () => { takeToken(); render(); });
-window.addEventListener('DOMContentLoaded', () => { render(); watchWaiting(); });
+window.addEventListener('DOMContentLoaded', render);
