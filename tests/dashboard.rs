@@ -251,6 +251,9 @@ async fn every_endpoint_answers_and_changes_need_the_pages_own_request() {
     assert_eq!(plan["view"]["version"]["version"], 2);
     assert_eq!(plan["run"]["report"]["tasks"][0]["status"], "IN_PROGRESS");
     assert_eq!(plan["runs"][0]["id"], 1);
+    // The page says which task waits for a person, and where.
+    assert_eq!(plan["waiting"][0]["task"], "T1", "{plan}");
+    assert_eq!(plan["waiting"][0]["run_id"], 1);
     let (_, v1) = get(&c, &u("/api/plans/1?version=1")).await;
     assert_eq!(
         v1["view"]["version"]["content"]["goal"],
@@ -291,6 +294,16 @@ async fn every_endpoint_answers_and_changes_need_the_pages_own_request() {
 
     let (_, waiting) = get(&c, &u("/api/approvals")).await;
     assert_eq!(waiting.as_array().unwrap().len(), 2);
+    // A card can say which task of which plan asks.
+    assert_eq!(
+        (
+            waiting[0]["plan_id"].as_i64(),
+            waiting[0]["task_key"].as_str(),
+            waiting[0]["task_title"].as_str()
+        ),
+        (Some(1), Some("T1"), Some("Task T1")),
+        "{waiting}"
+    );
     let (_, locks) = get(&c, &u("/api/locks")).await;
     assert_eq!(locks[0]["pattern"], "src/**");
     let (_, knowledge) = get(&c, &u("/api/knowledge")).await;

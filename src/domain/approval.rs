@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ApprovalId, ApprovalStatus, RunId, Timestamp};
+use super::{ApprovalId, ApprovalStatus, PlanId, RunId, Timestamp};
 
 /// A tool call waiting for (or answered by) a person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -16,6 +16,11 @@ pub struct ApprovalRequest {
     pub tool_name: String,
     /// The task the run works on.
     pub task_key: String,
+    /// That task's title, in the plan version the run follows.
+    #[serde(default)]
+    pub task_title: Option<String>,
+    /// The plan the run belongs to.
+    pub plan_id: PlanId,
     /// The tool's input as the agent sent it (secret values redacted).
     pub input: serde_json::Value,
     /// Why the policy escalated instead of deciding.

@@ -5,7 +5,7 @@ use rusqlite::{Row, Transaction, params};
 
 use super::{Store, found, json_col, opt_ts_col, parse_col, to_json, ts_col};
 use crate::domain::{
-    ApprovalId, ApprovalRequest, ApprovalStatus, AuditEntry, ProjectId, RunId, Timestamp,
+    ApprovalId, ApprovalRequest, ApprovalStatus, AuditEntry, PlanId, ProjectId, RunId, Timestamp,
     Transition,
 };
 use crate::error::{Error, Result};
@@ -73,7 +73,8 @@ pub struct ApprovalFilter {
 }
 
 const APPROVAL_COLS: &str = "a.id, a.run_id, r.task_key, a.tool_name, a.input, a.reason, a.status, a.grants, \
-                             a.applies_to_run, a.decided_by, a.decision_reason, a.created_at, a.decided_at, a.expires_at";
+                             a.applies_to_run, a.decided_by, a.decision_reason, a.created_at, a.decided_at, a.expires_at, \
+                             r.plan_id, (SELECT t.title FROM tasks t WHERE t.plan_id = r.plan_id AND t.version = r.plan_version AND t.key = r.task_key)";
 
 fn approval_row(row: &Row<'_>) -> rusqlite::Result<ApprovalRequest> {
     Ok(ApprovalRequest {
@@ -91,6 +92,8 @@ fn approval_row(row: &Row<'_>) -> rusqlite::Result<ApprovalRequest> {
         created_at: ts_col(row, 11)?,
         decided_at: opt_ts_col(row, 12)?,
         expires_at: ts_col(row, 13)?,
+        plan_id: PlanId(row.get(14)?),
+        task_title: row.get(15)?,
     })
 }
 

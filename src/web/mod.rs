@@ -298,7 +298,20 @@ async fn plan_json(
     let view = engine.plan(id, version).await?;
     let status = engine.plan_run_status(id, Duration::ZERO).await?;
     let runs = engine.plan_runs(id).await?;
-    Ok(json!({"view": view, "run": status, "runs": runs}))
+    // Which tasks wait for a person, and on which request.
+    let waiting: Vec<Value> = engine
+        .approvals(ApprovalFilter {
+            status: Some(ApprovalStatus::Pending),
+            run_id: None,
+            limit: Some(200),
+            project_id: None,
+        })
+        .await?
+        .into_iter()
+        .filter(|a| a.plan_id == id)
+        .map(|a| json!({"task": a.task_key, "run_id": a.run_id, "approval_id": a.id}))
+        .collect();
+    Ok(json!({"view": view, "run": status, "runs": runs, "waiting": waiting}))
 }
 
 async fn plan(

@@ -271,6 +271,8 @@ function drawPlan(main, id, data, keep) {
   const latestRun = {};
   for (const r of data.runs) latestRun[r.task_key] = r.id;
   const outcome = Object.fromEntries(report.tasks.map((t) => [t.task, t]));
+  const waits = {};
+  for (const w of data.waiting || []) waits[w.task] = w;
   fill(main,
     h('h1', {}, '#' + view.plan.id + ' ' + view.plan.title, ' ', badge(view.plan.status)),
     view.version.version !== view.plan.current_version
@@ -290,7 +292,8 @@ function drawPlan(main, id, data, keep) {
       table(['Task', 'Status', ['Files', { class: 'optional' }], 'Run', ['Attempts', { class: 'optional' }]],
         phase.tasks.map((t) => h('tr', { 'data-task': t.key },
           h('td', {}, h('strong', {}, t.key), ' ', t.title, t.depends_on.length ? h('div', { class: 'muted' }, 'after ' + t.depends_on.join(', ')) : null),
-          h('td', {}, badge(statuses[t.key] || 'NOT_STARTED')),
+          h('td', {}, badge(statuses[t.key] || 'NOT_STARTED'),
+            waits[t.key] ? h('a', { class: 'waits', href: '#/runs/' + waits[t.key].run_id }, ' waits for you') : null),
           h('td', { class: 'optional' }, h('code', {}, t.files.join(', '))),
           h('td', {}, latestRun[t.key] ? h('a', { href: '#/runs/' + latestRun[t.key] }, 'run ' + latestRun[t.key]) : '–'),
           h('td', { class: 'optional' }, outcome[t.key] ? outcome[t.key].attempts : 0)))),
@@ -481,7 +484,8 @@ function approvalCard(a, answered) {
   ];
   buttons = actions || [];
   return h('div', { class: answered ? 'card approval answered' : 'card approval', 'data-approval': a.id },
-    h('div', {}, h('strong', {}, '#' + a.id + ' ' + a.tool_name), ' ', badge(a.status), ' · task ', a.task_key, ' · ', h('a', { href: '#/runs/' + a.run_id }, 'run ' + a.run_id)),
+    h('div', {}, h('strong', {}, '#' + a.id + ' ' + a.tool_name), ' ', badge(a.status), ' · task ', a.task_key, a.task_title ? ' ' + a.task_title : '',
+      ' of ', h('a', { href: '#/plans/' + a.plan_id }, 'plan #' + a.plan_id), ' · ', h('a', { href: '#/runs/' + a.run_id }, 'run ' + a.run_id)),
     h('div', {}, a.reason),
     h('pre', {}, JSON.stringify(a.input, null, 2)),
     answered
