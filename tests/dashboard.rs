@@ -361,17 +361,21 @@ async fn every_endpoint_answers_and_changes_need_the_pages_own_request() {
     let stream = c.get(u("/api/approvals/stream")).send().await.unwrap();
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let origin = dash.url.trim_end_matches('/').to_owned();
-    let answered = post("/api/approvals/1", json!({"decision": "approve_always"}))
-        .header("X-Orchestrator", "1")
-        .header("Origin", origin.as_str())
-        .send()
-        .await
-        .unwrap();
+    let answered = post(
+        "/api/approvals/1",
+        json!({"decision": "approve_always", "by": "Ada"}),
+    )
+    .header("X-Orchestrator", "1")
+    .header("Origin", origin.as_str())
+    .send()
+    .await
+    .unwrap();
     assert_eq!(answered.status().as_u16(), 200);
     let answered: Value = answered.json().await.unwrap();
     assert_eq!(
         (answered["status"].as_str(), answered["decided_by"].as_str()),
-        (Some("APPROVED"), Some("dashboard"))
+        (Some("APPROVED"), Some("Ada (dashboard)")),
+        "the audit log says who answered"
     );
     // Another process (the CLI) denies the second: the stream hears it too.
     let out = project

@@ -674,10 +674,16 @@ async fn answer(
             "say why it is denied: the agent reads the reason",
         );
     }
-    let by = body
-        .by
-        .filter(|b| !crate::domain::blank(b))
-        .unwrap_or_else(|| "dashboard".into());
+    // Who answered, as the page says it (a name the person gave), marked as from the dashboard.
+    let by = body.by.filter(|b| !crate::domain::blank(b)).map_or_else(
+        || "dashboard".to_owned(),
+        |name| {
+            format!(
+                "{} (dashboard)",
+                name.trim().chars().take(80).collect::<String>()
+            )
+        },
+    );
     match state
         .engine
         .answer_approval(ApprovalId(id), answer, &by, reason.as_deref())

@@ -471,7 +471,7 @@ function approvalCard(a, answered) {
     // Disabled while the answer is on its way: one click, one answer.
     for (const b of buttons) b.disabled = true;
     try {
-      await api('/api/approvals/' + a.id, { body: { decision, reason: reason.value || null } });
+      await api('/api/approvals/' + a.id, { body: { decision, reason: reason.value || null, by: localStorage.getItem(NAME_KEY) || null } });
     } catch (err) {
       message.textContent = err.message;
       for (const b of buttons) b.disabled = false;
@@ -502,10 +502,18 @@ function timeLeft(at) {
   return 'denied in ' + Math.round(minutes / 60) + ' h unless answered';
 }
 
+// The name a person answers as, kept in this browser: the audit log says who decided.
+const NAME_KEY = 'orchestrator-name';
+function answerAs() {
+  const input = h('input', { type: 'text', id: 'answer-as', placeholder: 'your name', 'aria-label': 'answer as', value: localStorage.getItem(NAME_KEY) || '' });
+  input.addEventListener('change', () => localStorage.setItem(NAME_KEY, input.value.trim()));
+  return h('label', { class: 'muted' }, 'Answer as ', input);
+}
+
 async function approvals(main) {
   const waiting = h('div', { id: 'waiting' }, h('p', { class: 'muted' }, 'Nothing waits for you.'));
   const answered = h('div', { id: 'answered' });
-  fill(main, h('h1', {}, 'Approvals'), h('p', { class: 'muted' }, 'Tool calls the permission policy put before a person. The agent waits for your answer.'), waiting,
+  fill(main, h('h1', {}, 'Approvals'), h('p', { class: 'muted' }, 'Tool calls the permission policy put before a person. The agent waits for your answer.'), answerAs(), waiting,
     h('h2', {}, 'Answered'), answered);
   const drawWaiting = keeping((list, keep) => {
     fill(waiting, ...(list.length ? list.map((a) => waitingCard(a, keep)) : [h('p', { class: 'muted' }, 'Nothing waits for you.')]));
