@@ -326,29 +326,12 @@ fn ctrl_c_keeps_the_session_and_an_answers_file_finishes_it() {
     assert!(text(&output.stderr).contains("option: reason"));
 }
 
-/// Answers every question of a new session non-interactively and returns the output.
+/// Answers every question of a new session non-interactively, with `agent` as the agent
+/// command, and returns the output.
 fn plan_with_agent(project: &Project, agent: &str) -> Output {
-    let answers = project.dir.path().join("answers.json");
-    std::fs::write(
-        &answers,
-        json!({
-            "requirements.users": "1", "requirements.features": "Shorten a URL; Redirect",
-            "requirements.errors": "1", "scope.out": "none", "scope.first_delivery": "1",
-            "constraints.stack": "Python", "constraints.limits": "none", "constraints.protected": "none",
-            "architecture.shape": "src/short/", "architecture.data": "1", "architecture.dependencies": "none",
-            "verification.tests": "pytest", "verification.checks": "ruff check .",
-            "verification.success": "A short URL redirects"
-        })
-        .to_string(),
-    )
-    .unwrap();
-    project
-        .command()
-        .env("ORCHESTRATOR_AGENT_COMMAND", agent)
-        .args(["plan", "new", "A URL shortener", "--answers"])
-        .arg(&answers)
-        .output()
-        .unwrap()
+    let mut cmd = plan_command(project, &[]);
+    cmd.env("ORCHESTRATOR_AGENT_COMMAND", agent);
+    cmd.output().unwrap()
 }
 
 #[test]
@@ -561,7 +544,9 @@ fn claude_code_drafts_through_its_structured_output_tool() {
         ),
     )
     .unwrap();
-    let output = plan_with_agent_args(&project, &["--draft", "agent", "--approve"]);
+    let output = plan_command(&project, &["--draft", "agent", "--approve"])
+        .output()
+        .unwrap();
     let (out, err) = (text(&output.stdout), text(&output.stderr));
     assert!(output.status.success(), "{out}\n{err}");
     assert!(
@@ -579,8 +564,8 @@ fn claude_code_drafts_through_its_structured_output_tool() {
     );
 }
 
-/// `plan_with_agent`'s answers, with the configured agent and these extra arguments.
-fn plan_with_agent_args(project: &Project, extra: &[&str]) -> Output {
+/// `plan new` with an answers file for every question, and these extra arguments.
+fn plan_command(project: &Project, extra: &[&str]) -> Command {
     let answers = project.dir.path().join("answers.json");
     std::fs::write(
         &answers,
@@ -595,11 +580,9 @@ fn plan_with_agent_args(project: &Project, extra: &[&str]) -> Output {
         .to_string(),
     )
     .unwrap();
-    project
-        .command()
-        .args(["plan", "new", "A URL shortener", "--answers"])
+    let mut cmd = project.command();
+    cmd.args(["plan", "new", "A URL shortener", "--answers"])
         .arg(&answers)
-        .args(extra)
-        .output()
-        .unwrap()
+        .args(extra);
+    cmd
 }

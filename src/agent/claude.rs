@@ -39,19 +39,34 @@ pub fn arguments(spec: &StartSpec) -> Vec<String> {
         Session::New(id) => args.extend(["--session-id".to_owned(), id.clone()]),
         Session::Resume(id) => args.push(format!("--resume={id}")),
     }
-    if let Some(model) = &spec.model {
-        args.extend(["--model".to_owned(), model.clone()]);
-    }
-    if let Some(turns) = spec.max_turns {
-        args.extend(["--max-turns".to_owned(), turns.to_string()]);
-    }
-    if let Some(budget) = spec.max_budget_usd {
-        args.extend(["--max-budget-usd".to_owned(), budget.to_string()]);
-    }
+    args.extend(limit_arguments(
+        spec.model.as_deref(),
+        spec.max_turns,
+        spec.max_budget_usd,
+    ));
     if let Some(settings) = &spec.settings {
         args.extend(["--settings".to_owned(), settings.clone()]);
     }
     args.extend(spec.args.iter().cloned());
+    args
+}
+
+/// `--model`, `--max-turns` and `--max-budget-usd`, for those that are set.
+pub fn limit_arguments(
+    model: Option<&str>,
+    max_turns: Option<u32>,
+    max_budget_usd: Option<f64>,
+) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(model) = model {
+        args.extend(["--model".to_owned(), model.to_owned()]);
+    }
+    if let Some(turns) = max_turns {
+        args.extend(["--max-turns".to_owned(), turns.to_string()]);
+    }
+    if let Some(budget) = max_budget_usd {
+        args.extend(["--max-budget-usd".to_owned(), budget.to_string()]);
+    }
     args
 }
 

@@ -364,6 +364,25 @@ async fn tail_of(stream: Option<impl tokio::io::AsyncRead + Unpin>) -> String {
     crate::verifier::run::last_chars(&String::from_utf8_lossy(&kept), 2000)
 }
 
+/// The variables an agent gets on top of the orchestrator's own: `[agent.env]`, then the
+/// secrets of `.secrets.json`.
+pub fn configured_env(settings: &crate::config::Settings) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = settings
+        .config
+        .agent
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    env.extend(
+        settings
+            .secrets
+            .env_pairs()
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    env
+}
+
 /// Quotes a word for a POSIX shell when it needs it.
 pub fn shell_quote(word: &str) -> String {
     let plain = !word.is_empty()

@@ -202,31 +202,11 @@ impl Orchestrator {
             let now = Timestamp::now();
             // A run that is no longer in flight (a person cancelled it while it waited for locks)
             // waits for nothing.
-            told_waiting.retain(|id, _| {
-                latest.values().any(|r| {
-                    r.id == *id
-                        && matches!(
-                            r.status,
-                            RunStatus::Pending
-                                | RunStatus::Delegated
-                                | RunStatus::InProgress
-                                | RunStatus::Verifying
-                                | RunStatus::Failed
-                        )
-                })
-            });
+            told_waiting
+                .retain(|id, _| latest.values().any(|r| r.id == *id && in_flight(r.status)));
             let mut candidates: Vec<Run> = latest
                 .values()
-                .filter(|r| {
-                    matches!(
-                        r.status,
-                        RunStatus::Pending
-                            | RunStatus::Delegated
-                            | RunStatus::InProgress
-                            | RunStatus::Verifying
-                            | RunStatus::Failed
-                    )
-                })
+                .filter(|r| in_flight(r.status))
                 .filter(|r| !supervised.contains_key(&r.id))
                 .filter(|r| match (&r.lease_owner, r.lease_expires_at) {
                     (Some(owner), Some(until)) if *owner != me && until > now => {
@@ -733,4 +713,16 @@ impl Orchestrator {
         }
         self.plan_run_status(plan, Duration::ZERO).await
     }
+}
+
+/// A run that is not over: it goes on, with this engine or another.
+fn in_flight(status: RunStatus) -> bool {
+    matches!(
+        status,
+        RunStatus::Pending
+            | RunStatus::Delegated
+            | RunStatus::InProgress
+            | RunStatus::Verifying
+            | RunStatus::Failed
+    )
 }

@@ -53,30 +53,16 @@ Reply with the plan only, as JSON that follows the given schema."
             .map(str::to_owned),
         );
         args.push(draft_schema().to_string());
-        if let Some(model) = &agent.model {
-            args.extend(["--model".to_owned(), model.clone()]);
-        }
-        if let Some(turns) = agent.max_turns {
-            args.extend(["--max-turns".to_owned(), turns.to_string()]);
-        }
-        if let Some(budget) = agent.max_budget_usd {
-            args.extend(["--max-budget-usd".to_owned(), budget.to_string()]);
-        }
+        args.extend(crate::agent::claude::limit_arguments(
+            agent.model.as_deref(),
+            agent.max_turns,
+            agent.max_budget_usd,
+        ));
         args.extend(agent.args.iter().cloned());
     } else {
         args.extend(agent.args.iter().map(|a| a.replace("{prompt}", &prompt)));
     }
-    let mut env: Vec<(String, String)> = agent
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    env.extend(
-        settings
-            .secrets
-            .env_pairs()
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
+    let env = crate::agent::configured_env(settings);
     let mut command = tokio::process::Command::new(program);
     command
         .args(&args)

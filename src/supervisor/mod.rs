@@ -312,20 +312,14 @@ async fn attempt(
     }
     if recovering || current == RunStatus::Verifying {
         // What the dead engine's agent started may still be at work in the tree: not any more.
-        let run_mark = engine.agent_mark_prefix(run_id);
-        let left = tokio::task::spawn_blocking(move || agent::kill_marked(&run_mark))
-            .await
-            .unwrap_or(0);
-        if left > 0 {
-            log(
-                engine,
-                run_id,
-                "processes_killed",
-                &json!({"count": left, "why": "left running by the engine that died"}),
-                on_event,
-            )
-            .await;
-        }
+        end_marked(
+            engine,
+            run_id,
+            engine.agent_mark_prefix(run_id),
+            "left running by the engine that died",
+            on_event,
+        )
+        .await;
     }
     if current == RunStatus::Verifying {
         // Recovered during verification: verify again.
@@ -391,18 +385,7 @@ async fn attempt(
             },
         )?;
     }
-    let mut env: Vec<(String, String)> = config
-        .agent
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    env.extend(
-        settings
-            .secrets
-            .env_pairs()
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
+    let mut env = agent::configured_env(settings);
     // Everything this attempt's agent starts carries its mark, to end it all with the agent.
     let mark = format!(
         "{}{}",
@@ -627,22 +610,14 @@ async fn attempt(
     handle.kill();
     // Commands the agent started in sessions of their own (Claude Code's Bash does) outlive its
     // process group: they end now, before anything else touches the tree.
-    let left = {
-        let mark = mark.clone();
-        tokio::task::spawn_blocking(move || agent::kill_marked(&mark))
-            .await
-            .unwrap_or(0)
-    };
-    if left > 0 {
-        log(
-            engine,
-            run_id,
-            "processes_killed",
-            &json!({"count": left, "why": "the agent had ended"}),
-            on_event,
-        )
-        .await;
-    }
+    end_marked(
+        engine,
+        run_id,
+        mark.clone(),
+        "the agent had ended",
+        on_event,
+    )
+    .await;
     if lost {
         // Nothing here is this engine's any more: not the status, the requests, the checkpoints.
         return Ok(Ending::Stopped);
@@ -791,6 +766,29 @@ async fn verify(
                 )));
             }
         }
+    }
+}
+
+/// Kills what carries `mark` (see [`agent::kill_marked`]) and logs how many, and why, if any.
+async fn end_marked(
+    engine: &Orchestrator,
+    run_id: RunId,
+    mark: String,
+    why: &str,
+    on_event: &(dyn Fn(&RunEvent) + Send + Sync),
+) {
+    let left = tokio::task::spawn_blocking(move || agent::kill_marked(&mark))
+        .await
+        .unwrap_or(0);
+    if left > 0 {
+        log(
+            engine,
+            run_id,
+            "processes_killed",
+            &json!({"count": left, "why": why}),
+            on_event,
+        )
+        .await;
     }
 }
 
