@@ -216,6 +216,34 @@ async fn one_long_document_does_not_fill_the_top_of_the_list() {
     );
 }
 
+/// A question's own words ("how do I") do not make an FAQ heading that shares them outrank the
+/// page that answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_questions_own_words_do_not_decide_the_answer() {
+    let project = Project::new();
+    support::write_files(
+        &project.root.join("docs"),
+        &[
+            (
+                "faq.md",
+                "# FAQ\n\n## How do I get started, and what do I do first?\n\nRead the guide, then ask us.\n",
+            ),
+            (
+                "network.md",
+                "# Network\n\n## Proxies\n\nSet a proxy with the --proxy flag or HTTPS_PROXY.\n",
+            ),
+        ],
+    );
+    let engine = engine(&project).await;
+    engine.kb_add("docs").await.unwrap();
+    engine.kb_index(None, &|_| {}).await.unwrap();
+    let hits = engine.kb_search("How do I set a proxy?", 3).await.unwrap();
+    assert_eq!(hits[0].chunk.source, "docs/network.md", "{hits:#?}");
+    // A query of nothing but such words still finds what says them.
+    let hits = engine.kb_search("how do I", 3).await.unwrap();
+    assert_eq!(hits[0].chunk.source, "docs/faq.md");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reindexing_reads_only_what_changed() {
     let project = Project::new();

@@ -450,10 +450,29 @@ impl KnowledgeBase {
 }
 
 /// A person's text as plain words for the query parser: `ssl: verify` is no field query, a
-/// pasted URL no syntax error, `-x` no exclusion and `AND` no operator.
+/// pasted URL no syntax error, `-x` no exclusion and `AND` no operator. The words of a question
+/// ("how do I …") are left out when something else is asked: they say nothing of the answer, and
+/// matched FAQ headings ("How do I …?") over the page that answers.
 fn plain_words(text: &str) -> String {
-    text.chars()
+    const ASKING: &[&str] = &[
+        "how", "what", "why", "when", "where", "which", "who", "whom", "do", "does", "did", "can",
+        "could", "should", "would", "shall", "may", "might", "must", "i", "me", "my", "we", "us",
+        "our", "you", "your", "am", "have", "has", "had", "get",
+    ];
+    let lowered = text
+        .chars()
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })
         .collect::<String>()
-        .to_lowercase()
+        .to_lowercase();
+    let words: Vec<&str> = lowered.split_whitespace().collect();
+    let asked: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| !ASKING.contains(w))
+        .collect();
+    if asked.is_empty() {
+        words.join(" ")
+    } else {
+        asked.join(" ")
+    }
 }
