@@ -196,15 +196,7 @@ impl Store {
     /// Extends every lease of a run still in force, for `owner` — only while `owner` holds the
     /// run itself (it may be a new engine that took the run over). Returns how many were renewed.
     pub fn renew_run_leases(&self, run: RunId, owner: &str, until: Timestamp) -> Result<usize> {
-        self.write(|tx| {
-            let now = Timestamp::now();
-            Ok(tx.execute(
-                "UPDATE lock_leases SET owner = ?2, heartbeat_at = ?3, expires_at = ?4
-                 WHERE run_id = ?1 AND released_at IS NULL AND expires_at > ?3
-                   AND EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND lease_owner = ?2)",
-                params![run.0, owner, now.as_millis(), until.as_millis()],
-            )?)
-        })
+        self.write(|tx| renew_leases(tx, run, owner, until))
     }
 
     /// Gives back the leases runs of the project still hold after they ended (an engine killed
@@ -272,4 +264,20 @@ impl Store {
             Ok(stmt.query_map(params![project_id.0, Timestamp::now().as_millis(), limit], lease_row)?.collect::<rusqlite::Result<_>>()?)
         })
     }
+}
+
+/// [`Store::renew_run_leases`] inside a transaction (the supervisor's heartbeat shares it).
+pub(super) fn renew_leases(
+    tx: &Transaction<'_>,
+    run: RunId,
+    owner: &str,
+    until: Timestamp,
+) -> Result<usize> {
+    let now = Timestamp::now();
+    Ok(tx.execute(
+        "UPDATE lock_leases SET owner = ?2, heartbeat_at = ?3, expires_at = ?4
+         WHERE run_id = ?1 AND released_at IS NULL AND expires_at > ?3
+           AND EXISTS (SELECT 1 FROM runs WHERE id = ?1 AND lease_owner = ?2)",
+        params![run.0, owner, now.as_millis(), until.as_millis()],
+    )?)
 }

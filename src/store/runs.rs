@@ -385,24 +385,7 @@ impl Store {
     /// run out. Returns whether the run is now this owner's. Two engines racing for a run: one
     /// wins, the other is told no.
     pub fn claim_run(&self, id: RunId, owner: &str, until: Timestamp) -> Result<bool> {
-        self.write(|tx| {
-            let run = load_run(tx, id)?;
-            let now = Timestamp::now();
-            let free = match (&run.lease_owner, run.lease_expires_at) {
-                (None, _) => true,
-                (Some(holder), _) if holder == owner => true,
-                (Some(_), Some(expires)) => expires <= now,
-                (Some(_), None) => true,
-            };
-            if !free {
-                return Ok(false);
-            }
-            tx.execute(
-                "UPDATE runs SET lease_owner = ?2, lease_expires_at = ?3, updated_at = ?4 WHERE id = ?1",
-                params![id.0, owner, until.as_millis(), now.as_millis()],
-            )?;
-            Ok(true)
-        })
+        self.write(|tx| Ok(claim(tx, id, owner, until)?.is_some()))
     }
 
     /// The supervisor's heartbeat, in one transaction: while `owner` still holds the run, its
@@ -411,25 +394,10 @@ impl Store {
     /// another engine holds the run now.
     pub fn heartbeat(&self, id: RunId, owner: &str, until: Timestamp) -> Result<Option<RunStatus>> {
         self.write(|tx| {
-            let run = load_run(tx, id)?;
-            let now = Timestamp::now();
-            let ours = match (&run.lease_owner, run.lease_expires_at) {
-                (Some(holder), _) if holder == owner => true,
-                (None, _) | (Some(_), None) => true,
-                (Some(_), Some(expires)) => expires <= now,
-            };
-            if !ours {
+            let Some(run) = claim(tx, id, owner, until)? else {
                 return Ok(None);
-            }
-            tx.execute(
-                "UPDATE runs SET lease_owner = ?2, lease_expires_at = ?3 WHERE id = ?1",
-                params![id.0, owner, until.as_millis()],
-            )?;
-            tx.execute(
-                "UPDATE lock_leases SET owner = ?2, heartbeat_at = ?3, expires_at = ?4
-                 WHERE run_id = ?1 AND released_at IS NULL AND expires_at > ?3",
-                params![id.0, owner, now.as_millis(), until.as_millis()],
-            )?;
+            };
+            super::locks::renew_leases(tx, id, owner, until)?;
             Ok(Some(run.status))
         })
     }
@@ -493,4 +461,24 @@ fn event_row(run_id: RunId, row: &Row<'_>) -> rusqlite::Result<RunEvent> {
         payload: json_col(row, 2)?,
         at: ts_col(row, 3)?,
     })
+}
+
+/// Takes (or keeps) a run's lease for `owner` until `until`, unless another live owner holds it;
+/// the run as it stood, or `None` when it is another's.
+fn claim(tx: &Transaction<'_>, id: RunId, owner: &str, until: Timestamp) -> Result<Option<Run>> {
+    let run = load_run(tx, id)?;
+    let now = Timestamp::now();
+    let free = match (&run.lease_owner, run.lease_expires_at) {
+        (None, _) | (Some(_), None) => true,
+        (Some(holder), _) if holder == owner => true,
+        (Some(_), Some(expires)) => expires <= now,
+    };
+    if !free {
+        return Ok(None);
+    }
+    tx.execute(
+        "UPDATE runs SET lease_owner = ?2, lease_expires_at = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id.0, owner, until.as_millis(), now.as_millis()],
+    )?;
+    Ok(Some(run))
 }
