@@ -395,3 +395,18 @@ pub fn shell_quote(word: &str) -> String {
         format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shell_quote_leaves_plain_paths_alone() {
+        assert_eq!(
+            super::shell_quote("/usr/bin/orchestrator"),
+            "/usr/bin/orchestrator"
+        );
+        assert_eq!(
+            super::shell_quote("/my projects/it's"),
+            r"'/my projects/it'\''s'"
+        );
+    }
+}

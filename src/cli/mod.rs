@@ -38,6 +38,7 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use crate::Orchestrator;
+use crate::agent::shell_quote;
 use crate::config::{self, Overrides, Settings, ToolProfile};
 use crate::domain::RunStatus;
 use crate::domain::{
@@ -724,10 +725,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hook {
             command: HookCommand::PreToolUse { run },
         } => {
+            // Unreadable input is no reason to fail: a failing hook lets the call through.
             let mut input = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
-            let answer = pre_tool_use(&orchestrator, &input, run).await;
-            if !answer.is_empty() {
+            let request = std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+                .ok()
+                .and_then(|_| hook_request(&input));
+            if let Some(answer) =
+                render::hook_answer(&orchestrator.pre_tool_use(request, run).await)
+            {
                 outln!("{answer}");
             }
             Ok(())
@@ -883,48 +888,13 @@ fn who(by: Option<String>) -> String {
         .unwrap_or_else(|| "cli".into())
 }
 
-/// The PreToolUse hook's answer (printed JSON, exit 0) for the hook input `input`. What cannot
-/// be judged — unreadable input, a store error — is put to a person, never allowed.
-async fn pre_tool_use(orchestrator: &Orchestrator, input: &str, run: Option<RunId>) -> String {
-    use crate::policy::Severity;
-    let answer = |decision: &str, reason: &str| {
-        serde_json::json!({"hookSpecificOutput": {
-            "hookEventName": "PreToolUse",
-            "permissionDecision": decision,
-            "permissionDecisionReason": reason,
-        }})
-        .to_string()
-    };
-    let request = serde_json::from_str::<serde_json::Value>(input)
-        .ok()
-        .and_then(|hook| {
-            Some(ToolRequest {
-                tool_name: hook.get("tool_name")?.as_str()?.to_owned(),
-                input: hook.get("tool_input").cloned().unwrap_or_default(),
-            })
-        });
-    let Some(request) = request else {
-        return answer(
-            "ask",
-            "the orchestrator could not read this tool call, so a person decides",
-        );
-    };
-    match orchestrator.check_permission(request, run, None).await {
-        Ok(decision) => match (decision.verdict, run) {
-            // In a run, whatever the policy does not allow goes to the supervisor's permission
-            // prompt ("ask"), which decides it again, logs it, audits it and queues it for a
-            // person; what it allows goes on as Claude Code would have it.
-            (Severity::Allow, Some(_)) => String::new(),
-            (_, Some(_)) => answer("ask", &decision.reason),
-            (Severity::Deny, None) => answer("deny", &decision.reason),
-            (Severity::Escalate, None) => answer("ask", &decision.reason),
-            (Severity::Allow, None) => answer("allow", &decision.reason),
-        },
-        Err(e) => answer(
-            "ask",
-            &format!("the orchestrator could not judge this call ({e}), so a person decides"),
-        ),
-    }
+/// The tool call in a PreToolUse hook's input (`tool_name`, `tool_input`).
+fn hook_request(input: &str) -> Option<ToolRequest> {
+    let hook: serde_json::Value = serde_json::from_str(input).ok()?;
+    Some(ToolRequest {
+        tool_name: hook.get("tool_name")?.as_str()?.to_owned(),
+        input: hook.get("tool_input").cloned().unwrap_or_default(),
+    })
 }
 
 async fn policy(orchestrator: &Orchestrator, command: PolicyCommand) -> anyhow::Result<()> {
@@ -1206,8 +1176,6 @@ fn command_line(words: &[String]) -> String {
     }
 }
 
-use crate::agent::shell_quote;
-
 async fn cancel_on_signal(token: CancellationToken) {
     #[cfg(unix)]
     {
@@ -1234,15 +1202,6 @@ async fn cancel_on_signal(token: CancellationToken) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shell_quote_leaves_plain_paths_alone() {
-        assert_eq!(
-            shell_quote("/usr/bin/orchestrator"),
-            "/usr/bin/orchestrator"
-        );
-        assert_eq!(shell_quote("/my projects/it's"), r"'/my projects/it'\''s'");
-    }
 
     #[test]
     fn policy_check_words_are_quoted_and_one_word_is_a_command_line() {

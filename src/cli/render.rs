@@ -751,3 +751,21 @@ pub(super) fn run_view(view: &RunView) -> String {
     }
     out
 }
+
+/// Claude Code's PreToolUse hook output for an answer; `None` when nothing is to be said.
+pub(super) fn hook_answer(answer: &crate::orchestrator::HookAnswer) -> Option<String> {
+    let (decision, reason) = match answer {
+        crate::orchestrator::HookAnswer::Pass => return None,
+        crate::orchestrator::HookAnswer::Allow(reason) => ("allow", reason),
+        crate::orchestrator::HookAnswer::Ask(reason) => ("ask", reason),
+        crate::orchestrator::HookAnswer::Deny(reason) => ("deny", reason),
+    };
+    Some(
+        serde_json::json!({"hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": decision,
+            "permissionDecisionReason": reason,
+        }})
+        .to_string(),
+    )
+}

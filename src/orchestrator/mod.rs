@@ -26,7 +26,7 @@ mod verification;
 pub use context::ContextFor;
 pub use delegation::Landing;
 pub use knowledge::KbIndexing;
-pub use permissions::PermissionAnswer;
+pub use permissions::{HookAnswer, PermissionAnswer};
 pub use plan_run::{
     PlanEvent, PlanRunAction, PlanRunReport, PlanRunStatus, TaskOutcome, VerificationOutcome,
 };

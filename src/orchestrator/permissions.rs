@@ -15,6 +15,21 @@ use crate::store::ApprovalFilter;
 /// How often a waiting agent looks for an answer given by another process.
 const ANSWER_POLL: Duration = Duration::from_millis(300);
 
+/// What Claude Code's PreToolUse hook answers for a call (`orchestrator hook pre-tool-use`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookAnswer {
+    /// Nothing: the call goes on as Claude Code would have it (within a run, to the
+    /// supervisor's own permission prompt if it asks).
+    Pass,
+    /// Let it run without asking.
+    Allow(String),
+    /// Put it to a person — within a run, to the supervisor's prompt, which decides it again,
+    /// logs, audits and queues it.
+    Ask(String),
+    /// Refuse it, with why.
+    Deny(String),
+}
+
 /// The answer an agent gets for a tool call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PermissionAnswer {
@@ -91,6 +106,34 @@ impl Orchestrator {
             gate.check(&request, &context)
         })
         .await
+    }
+
+    /// The PreToolUse hook's answer for a call Claude Code is about to make — `None` when the
+    /// hook's input could not be read. Within a run, whatever the policy does not allow is
+    /// "ask" (so the supervisor's prompt decides, logs and audits it) and what it allows passes;
+    /// alone (a person's own session), deny / ask / allow. What cannot be judged is put to a
+    /// person, never allowed.
+    pub async fn pre_tool_use(
+        &self,
+        request: Option<ToolRequest>,
+        run: Option<RunId>,
+    ) -> HookAnswer {
+        let Some(request) = request else {
+            return HookAnswer::Ask(
+                "the orchestrator could not read this tool call, so a person decides".into(),
+            );
+        };
+        match self.check_permission(request, run, None).await {
+            Ok(decision) => match (decision.verdict, run) {
+                (Severity::Allow, Some(_)) => HookAnswer::Pass,
+                (_, Some(_)) | (Severity::Escalate, None) => HookAnswer::Ask(decision.reason),
+                (Severity::Deny, None) => HookAnswer::Deny(decision.reason),
+                (Severity::Allow, None) => HookAnswer::Allow(decision.reason),
+            },
+            Err(e) => HookAnswer::Ask(format!(
+                "the orchestrator could not judge this call ({e}), so a person decides"
+            )),
+        }
     }
 
     /// Puts a run's call through the policy and audits the decision. An escalation is queued,
