@@ -278,16 +278,15 @@ async fn runner_counts(
             return;
         }
     };
+    // The same checks' settings, whole, on the base's tree, with nothing to compare against.
     let mut at_base = VerifyRequest {
         dir: checkout.dir.clone(),
         checks: Vec::new(),
         files_changed: None,
         base: None,
         declared_files: Vec::new(),
-        env: request.env.clone(),
-        timeout: request.timeout,
-        max_output: request.max_output,
         scope_tests: false,
+        ..request.clone()
     };
     // The project's own tools (a venv is never committed) serve the base too.
     if let Some((_, path)) = at_base.env.iter_mut().find(|(k, _)| k == "PATH") {
