@@ -5,6 +5,7 @@ mod support;
 use std::time::Duration;
 
 use orchestrator::agent::{Agent, AgentEvent, Control, Session, StartSpec, claude::Claude};
+use orchestrator::domain::{RunEventData, RunEventKind};
 use support::fake_api::{FakeApi, Step};
 
 #[tokio::test]
@@ -42,7 +43,11 @@ async fn the_real_cli_writes_a_file_after_a_permission_answer() {
         .await
         .unwrap()
     {
-        kinds.push(event.kind());
+        kinds.push(
+            RunEventData::from(event.clone())
+                .kind()
+                .map_or("?", RunEventKind::as_str),
+        );
         if let AgentEvent::PermissionRequest {
             request_id,
             tool_name,

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use orchestrator::domain::{
-    CheckResult, Finding, LockMode, PlanStatus, RunStatus, Severity, Timestamp,
+    CheckResult, Finding, LockMode, PlanStatus, RunEventData, RunStatus, Severity, Timestamp,
 };
 use orchestrator::store::{NewApproval, NewLease, NewReport, NewRun};
 use serde_json::{Value, json};
@@ -54,8 +54,11 @@ fn seeded() -> Project {
     store
         .append_event(
             run.id,
-            "tool_use",
-            &json!({"name": "Bash", "input": {"command": "cargo test"}}),
+            &RunEventData::ToolUse {
+                id: "toolu_1".into(),
+                name: "Bash".into(),
+                input: json!({"command": "cargo test"}),
+            },
         )
         .unwrap();
     store
@@ -498,8 +501,9 @@ async fn a_runs_events_arrive_live() {
     store
         .append_event(
             orchestrator::domain::RunId(1),
-            "assistant_text",
-            &json!({"text": "All tests pass."}),
+            &RunEventData::AssistantText {
+                text: "All tests pass.".into(),
+            },
         )
         .unwrap();
     for status in [RunStatus::Verifying, RunStatus::Completed] {

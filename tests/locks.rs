@@ -82,7 +82,7 @@ use std::time::Duration;
 
 use orchestrator::Orchestrator;
 use orchestrator::config::{Overrides, Settings};
-use orchestrator::domain::{LockMode, PlanStatus, RunId, Timestamp};
+use orchestrator::domain::{LockMode, PlanStatus, RunEventData, RunEventKind, RunId, Timestamp};
 use orchestrator::store::{NewLease, NewRun};
 use serde_json::json;
 use support::{Project, StdioPeer, call, structured, tool_error_text};
@@ -586,8 +586,8 @@ async fn a_supervisor_that_loses_its_run_stops_its_agent() {
                     run.id,
                     tokio_util::sync::CancellationToken::new(),
                     &move |e| {
-                        if e.kind == "agent_started" {
-                            let _ = started_tx.send(e.payload["pid"].as_u64());
+                        if let RunEventData::AgentStarted { pid } = e.data {
+                            let _ = started_tx.send(pid);
                         }
                     },
                 )
@@ -618,14 +618,14 @@ async fn a_supervisor_that_loses_its_run_stops_its_agent() {
         .unwrap();
     assert_eq!(ended.status, orchestrator::domain::RunStatus::InProgress);
     assert_eq!(ended.lease_owner.as_deref(), Some("elsewhere:1:newowner"));
-    let kinds: Vec<String> = engine
+    let kinds: Vec<_> = engine
         .run_events(run.id, 0, 1000)
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.kind)
+        .filter_map(|e| e.kind())
         .collect();
-    assert!(kinds.contains(&"lease_lost".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&RunEventKind::LeaseLost), "{kinds:?}");
     // Its agent is gone.
     let alive = std::path::Path::new(&format!("/proc/{pid}")).exists()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use orchestrator::domain::{PlanId, PlanStatus, RunId};
+use orchestrator::domain::{PlanId, PlanStatus, RunEventData, RunId};
 use serde_json::Value;
 use support::fake_api::{FakeApi, Step};
 use support::{Project, content_v1, git};
@@ -982,16 +982,23 @@ fn a_run_killed_after_its_agent_finished_is_verified_not_run_again() {
     store
         .append_event(
             run.id,
-            "attempt_started",
-            &serde_json::json!({"attempt": 1}),
+            &RunEventData::AttemptStarted {
+                attempt: 1,
+                session: "0f8a3c1e-5b7d-4e2a-9c6f-1d2e3f4a5b6c".into(),
+                resumed: false,
+                agent: "command".into(),
+            },
         )
         .unwrap();
     std::fs::write(s.root().join("hello.txt"), "hi\n").unwrap();
     store
         .append_event(
             run.id,
-            "exited",
-            &serde_json::json!({"type": "exited", "code": 0, "signal": null, "stderr_tail": ""}),
+            &RunEventData::Exited {
+                code: Some(0),
+                signal: None,
+                stderr_tail: String::new(),
+            },
         )
         .unwrap();
     // A command of the dead engine's agent is still at work.

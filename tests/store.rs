@@ -360,7 +360,14 @@ fn runs_events_and_checkpoints_round_trip() {
     assert_eq!(retried.last_error.as_deref(), Some("agent crashed"));
 
     let event = store
-        .append_event(run.id, "tool_use", &serde_json::json!({"name": "Bash"}))
+        .append_event(
+            run.id,
+            &RunEventData::ToolUse {
+                id: "toolu_1".into(),
+                name: "Bash".into(),
+                input: serde_json::json!({"command": "ls"}),
+            },
+        )
         .unwrap();
     let events = store.events(run.id, 0, 100).unwrap();
     assert_eq!(events.last(), Some(&event));
@@ -637,25 +644,41 @@ fn the_newest_events_and_counts_agree_with_the_whole_log() {
     let (_dir, store, project) = seeded();
     let (plan, run) = approved_run(&store, &project);
     for i in 0..50 {
-        let kind = if i % 10 == 0 {
-            "verification"
+        let data = if i % 10 == 0 {
+            RunEventData::Verification {
+                report_id: ReportId(i),
+                passed: false,
+                failed_checks: vec![],
+            }
         } else {
-            "output"
+            RunEventData::Output {
+                text: i.to_string(),
+            }
         };
-        store
-            .append_event(run.id, kind, &serde_json::json!({"i": i}))
-            .unwrap();
+        store.append_event(run.id, &data).unwrap();
     }
     let all = store.events(run.id, 0, u32::MAX).unwrap();
     let last = store.last_events(run.id, 20).unwrap();
     assert_eq!(last, all[all.len() - 20..].to_vec());
     let verification = store
-        .last_event_of(run.id, "verification")
+        .last_event_of(run.id, RunEventKind::Verification)
         .unwrap()
         .unwrap();
-    assert_eq!(verification.payload["i"], 40);
-    assert_eq!(store.last_event_of(run.id, "nothing").unwrap(), None);
-    assert_eq!(store.count_events(run.id, "verification").unwrap(), 5);
+    assert!(
+        matches!(verification.data, RunEventData::Verification { report_id, .. } if report_id == ReportId(40))
+    );
+    assert_eq!(
+        store
+            .last_event_of(run.id, RunEventKind::Escalated)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .count_events(run.id, RunEventKind::Verification)
+            .unwrap(),
+        5
+    );
 
     let second = NewRun {
         plan_id: plan.id,

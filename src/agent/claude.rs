@@ -333,7 +333,14 @@ mod tests {
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .flat_map(|v| translate(&v))
             .collect();
-        let kinds: Vec<&str> = events.iter().map(AgentEvent::kind).collect();
+        let kinds: Vec<&str> = events
+            .iter()
+            .map(|e| {
+                crate::domain::RunEventData::from(e.clone())
+                    .kind()
+                    .map_or("?", crate::domain::RunEventKind::as_str)
+            })
+            .collect();
         assert_eq!(
             kinds.first(),
             Some(&"init"),

@@ -112,21 +112,71 @@ pub enum AgentEvent {
     },
 }
 
-impl AgentEvent {
-    /// The event's kind as stored in the run's event log.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Init { .. } => "init",
-            Self::AssistantText { .. } => "assistant_text",
-            Self::ToolUse { .. } => "tool_use",
-            Self::ToolResult { .. } => "tool_result",
-            Self::PermissionRequest { .. } => "permission_request",
-            Self::PermissionCancelled { .. } => "permission_cancelled",
-            Self::ApiRetry { .. } => "api_retry",
-            Self::Output { .. } => "output",
-            Self::Result { .. } => "result",
-            Self::Exited { .. } => "exited",
-            Self::Unknown { .. } => "unknown",
+impl From<AgentEvent> for crate::domain::RunEventData {
+    /// The event as the run's log records it.
+    fn from(event: AgentEvent) -> Self {
+        match event {
+            AgentEvent::Init { session_id, model } => Self::Init { session_id, model },
+            AgentEvent::AssistantText { text } => Self::AssistantText { text },
+            AgentEvent::ToolUse { id, name, input } => Self::ToolUse { id, name, input },
+            AgentEvent::ToolResult {
+                tool_use_id,
+                is_error,
+                content,
+            } => Self::ToolResult {
+                tool_use_id,
+                is_error,
+                content,
+            },
+            AgentEvent::PermissionRequest {
+                request_id,
+                tool_name,
+                input,
+            } => Self::PermissionRequest {
+                request_id,
+                tool_name,
+                input,
+            },
+            AgentEvent::PermissionCancelled { request_id } => {
+                Self::PermissionCancelled { request_id }
+            }
+            AgentEvent::ApiRetry {
+                attempt,
+                status,
+                error,
+            } => Self::ApiRetry {
+                attempt,
+                status,
+                error,
+            },
+            AgentEvent::Output { text } => Self::Output { text },
+            AgentEvent::Result {
+                is_error,
+                subtype,
+                text,
+                cost_usd,
+                input_tokens,
+                output_tokens,
+                denials,
+            } => Self::Result {
+                is_error,
+                subtype,
+                text,
+                cost_usd,
+                input_tokens,
+                output_tokens,
+                denials,
+            },
+            AgentEvent::Exited {
+                code,
+                signal,
+                stderr_tail,
+            } => Self::Exited {
+                code,
+                signal,
+                stderr_tail,
+            },
+            AgentEvent::Unknown { raw } => Self::Unknown { raw },
         }
     }
 }

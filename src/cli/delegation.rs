@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use super::print;
 use crate::Orchestrator;
-use crate::domain::{LeaseId, LockLease, Timestamp};
+use crate::domain::{LeaseId, LockLease, RunEventData, Timestamp};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum LocksCommand {
@@ -221,16 +221,13 @@ impl Board {
             PlanEvent::Run { task, event } => {
                 let line = super::render::run_event(event);
                 if let Some(entry) = s.lines.get_mut(task) {
-                    match event.kind.as_str() {
-                        "status" => {
-                            entry.state =
-                                event.payload["to"].as_str().unwrap_or_default().to_owned()
-                        }
-                        "attempt_started" => entry.state = "IN_PROGRESS".into(),
-                        "verification" => entry.state = "VERIFYING".into(),
-                        "approval_waiting" => entry.waiting = true,
-                        "permission_answer" => entry.waiting = false,
-                        "result" => entry.cost += event.payload["cost_usd"].as_f64().unwrap_or(0.0),
+                    match &event.data {
+                        RunEventData::Status { to, .. } => entry.state = to.to_string(),
+                        RunEventData::AttemptStarted { .. } => entry.state = "IN_PROGRESS".into(),
+                        RunEventData::Verification { .. } => entry.state = "VERIFYING".into(),
+                        RunEventData::ApprovalWaiting { .. } => entry.waiting = true,
+                        RunEventData::PermissionAnswer { .. } => entry.waiting = false,
+                        RunEventData::Result { cost_usd, .. } => entry.cost += cost_usd,
                         _ => {}
                     }
                     if let Some(line) = &line {

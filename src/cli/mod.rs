@@ -833,10 +833,7 @@ async fn runs(orchestrator: &Orchestrator, command: RunsCommand) -> anyhow::Resu
         } => {
             let events = orchestrator.run_events(id, after, limit).await?;
             print(json, &events, |events| {
-                events
-                    .iter()
-                    .map(|e| format!("{:>5} {} {:<20} {}\n", e.seq, e.at, e.kind, e.payload))
-                    .collect()
+                events.iter().map(render::logged_event).collect()
             })
         }
         RunsCommand::Retry { id } => {

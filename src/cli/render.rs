@@ -8,7 +8,7 @@ use crate::domain::{
     ChangeKind, Draft, FieldChange, ItemChange, Plan, PlanContent, PlanDiff, PlanId, PlanView,
     PlanningSession,
 };
-use crate::domain::{Run, RunEvent, VerificationReport};
+use crate::domain::{Run, RunEvent, RunEventData, RunEventKind, VerificationReport};
 use crate::orchestrator::RunView;
 use crate::planner::SessionView;
 use crate::policy::Decision;
@@ -602,86 +602,51 @@ impl RunProgress {
     }
 }
 
-/// An event as a line for a person, or `None` for the ones not worth a line.
+/// An event as a progress line for a person, or `None` for the ones not worth a line while
+/// watching (the agent's session and process, tool output, the context's make-up).
 pub(super) fn run_event(event: &RunEvent) -> Option<String> {
-    let p = &event.payload;
-    let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
-    Some(match event.kind.as_str() {
-        "attempt_started" => format!(
-            "attempt {} ({}{})",
-            p["attempt"],
-            s("agent"),
-            if p["resumed"] == true {
-                ", resuming its session"
-            } else {
-                ""
-            }
-        ),
-        "tool_use" => {
-            let input = &p["input"];
-            let what = input["command"]
-                .as_str()
-                .or_else(|| input["file_path"].as_str())
-                .or_else(|| input["url"].as_str())
-                .unwrap_or_default();
-            format!(
-                "tool {} {}",
-                s("name"),
-                what.lines().next().unwrap_or_default()
-            )
-        }
-        "permission_answer" => format!(
-            "{} by {}{}",
-            if p["allowed"] == true {
-                "allowed"
-            } else {
-                "denied"
-            },
-            s("decided_by"),
-            if p["allowed"] == true {
-                String::new()
-            } else {
-                format!(": {}", s("message"))
-            }
-        ),
-        "permission_request" => format!("asks to use {}", s("tool_name")),
-        "approval_waiting" => format!(
-            "⏸ waiting for a person: request #{} ({}) — `orchestrator approve {}` or `orchestrator deny {} --reason …`",
-            p["approval_id"],
-            s("reason"),
-            p["approval_id"],
-            p["approval_id"]
-        ),
-        "assistant_text" => format!("says: {}", s("text").lines().next().unwrap_or_default()),
-        "output" => format!("| {}", s("text")),
-        "api_retry" => format!("API error {}, the agent retries", p["status"]),
-        "result" => format!(
-            "agent finished ({}), ${:.4}",
-            s("subtype"),
-            p["cost_usd"].as_f64().unwrap_or(0.0)
-        ),
-        "verification" => format!(
-            "verification {}",
-            if p["passed"] == true {
-                "✓ passed".to_owned()
-            } else {
-                format!("✗ failed: {}", p["failed_checks"])
-            }
-        ),
-        "stalled" => format!(
-            "stalled: no event for {} s; stopping the agent",
-            p["silent_secs"]
-        ),
-        "attempt_failed" => format!("attempt {} failed: {}", p["attempt"], s("error")),
-        "retry_scheduled" => format!("retrying in {:.0} s", p["in_secs"].as_f64().unwrap_or(0.0)),
-        "escalated" => format!(
-            "escalated to a person after {} attempts: {}",
-            p["attempts"],
-            s("last_error")
-        ),
-        "status" => format!("status {}", s("to")),
-        _ => return None,
-    })
+    use RunEventKind as K;
+    let kind = event.kind();
+    if matches!(
+        kind,
+        Some(
+            K::AgentStarted
+                | K::Init
+                | K::ToolResult
+                | K::PermissionCancelled
+                | K::Context
+                | K::Exited
+                | K::Unknown
+        )
+    ) {
+        return None;
+    }
+    let summary = event.summary();
+    let mut line = format!(
+        "{} {}",
+        event.data.kind_text().replace('_', " "),
+        summary.lines().next().unwrap_or_default()
+    );
+    if let RunEventData::ApprovalWaiting { approval_id, .. } = &event.data {
+        let _ = write!(
+            line,
+            " — `orchestrator approve {approval_id}` or `orchestrator deny {approval_id} --reason …`"
+        );
+    }
+    Some(line)
+}
+
+/// A logged event as `runs events` lists it: number, time, kind and what happened.
+pub(super) fn logged_event(event: &RunEvent) -> String {
+    format!(
+        "{:>5} {} {:<20} {}\n",
+        event.seq,
+        event.at,
+        event.data.kind_text(),
+        event
+            .summary()
+            .replace('\n', "\n                                                ")
+    )
 }
 
 pub(super) fn run_line(run: &Run) -> String {

@@ -14,6 +14,7 @@ mod plan;
 mod planning;
 mod project;
 mod run;
+mod run_event;
 pub mod status;
 mod time;
 mod verification;
@@ -34,6 +35,7 @@ pub use planning::{
 };
 pub use project::Project;
 pub use run::{Checkpoint, Run, RunEvent};
+pub use run_event::{CheckpointMark, ContextEntry, RunEventData, RunEventKind};
 pub use status::{
     ApprovalStatus, IllegalTransition, PlanStatus, RunStatus, SessionStatus, Transition,
 };

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{CheckpointId, PlanId, RunId, RunStatus, Timestamp};
+use super::{CheckpointId, PlanId, RunEventData, RunEventKind, RunId, RunStatus, Timestamp};
 
 /// One execution of one task by one agent. A retry is a new attempt of the same run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -42,19 +42,31 @@ pub struct Run {
     pub updated_at: Timestamp,
 }
 
-/// One entry of a run's event log, appended before it is acted on and never changed.
+/// One entry of a run's event log, appended before it is acted on and never changed. On the
+/// wire: `{"run_id", "seq", "kind", "payload", "at"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunEvent {
     /// The run.
     pub run_id: RunId,
     /// Position in the run's log, from 1.
     pub seq: u64,
-    /// Event type (`init`, `assistant_text`, `tool_use`, `permission_request`, `status`, …).
-    pub kind: String,
-    /// The event's data as received or produced.
-    pub payload: serde_json::Value,
+    /// What happened: the entry's kind and its data.
+    #[serde(flatten)]
+    pub data: RunEventData,
     /// When it was recorded.
     pub at: Timestamp,
+}
+
+impl RunEvent {
+    /// The entry's kind, or `None` for one this version cannot read.
+    pub fn kind(&self) -> Option<RunEventKind> {
+        self.data.kind()
+    }
+
+    /// What happened, for a person (see [`RunEventData::summary`]).
+    pub fn summary(&self) -> String {
+        self.data.summary()
+    }
 }
 
 /// What is needed to resume a run: written periodically and at milestones, never changed.

@@ -14,7 +14,10 @@ use tokio_util::sync::CancellationToken;
 use super::{ContextFor, Orchestrator};
 use crate::delegator::schedule::{self, TaskState};
 use crate::delegator::worktree;
-use crate::domain::{PlanId, PlanStatus, Run, RunEvent, RunId, RunStatus, Timestamp, Transition};
+use crate::domain::{
+    PlanId, PlanStatus, Run, RunEvent, RunEventData, RunEventKind, RunId, RunStatus, Timestamp,
+    Transition,
+};
 use crate::error::{Error, Result};
 
 /// What a plan run tells its display.
@@ -465,20 +468,19 @@ impl Orchestrator {
                         .and_then(|r| r.last_error.clone())
                         .filter(|_| latest.is_some_and(|r| r.status != RunStatus::Completed)),
                     verification: match latest {
-                        Some(run) => {
-                            s.last_event_of(run.id, "verification")?
-                                .map(|e| VerificationOutcome {
-                                    passed: e.payload["passed"] == true,
-                                    failed_checks: e.payload["failed_checks"]
-                                        .as_array()
-                                        .map(|a| {
-                                            a.iter()
-                                                .filter_map(|c| c.as_str().map(str::to_owned))
-                                                .collect()
-                                        })
-                                        .unwrap_or_default(),
-                                })
-                        }
+                        Some(run) => s
+                            .last_event_of(run.id, RunEventKind::Verification)?
+                            .and_then(|e| match e.data {
+                                RunEventData::Verification {
+                                    passed,
+                                    failed_checks,
+                                    ..
+                                } => Some(VerificationOutcome {
+                                    passed,
+                                    failed_checks,
+                                }),
+                                _ => None,
+                            }),
                         None => None,
                     },
                 });

@@ -6,8 +6,8 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{Store, found, json_col, opt_ts_col, parse_col, to_json, ts_col};
 use crate::domain::{
-    Checkpoint, CheckpointId, PlanId, PlanStatus, Run, RunEvent, RunId, RunStatus, Timestamp,
-    Transition,
+    Checkpoint, CheckpointId, PlanId, PlanStatus, Run, RunEvent, RunEventData, RunEventKind, RunId,
+    RunStatus, Timestamp, Transition,
 };
 use crate::error::{Error, Result};
 
@@ -119,12 +119,7 @@ fn next_seq(tx: &Transaction<'_>, run_id: RunId) -> Result<u64> {
     )? as u64)
 }
 
-fn insert_event(
-    tx: &Transaction<'_>,
-    run_id: RunId,
-    kind: &str,
-    payload: &serde_json::Value,
-) -> Result<RunEvent> {
+fn insert_event(tx: &Transaction<'_>, run_id: RunId, data: &RunEventData) -> Result<RunEvent> {
     let seq = next_seq(tx, run_id)?;
     let at = Timestamp::now();
     tx.execute(
@@ -132,16 +127,15 @@ fn insert_event(
         params![
             run_id.0,
             seq as i64,
-            kind,
-            to_json(payload)?,
+            data.kind_text(),
+            to_json(&data.payload())?,
             at.as_millis()
         ],
     )?;
     Ok(RunEvent {
         run_id,
         seq,
-        kind: kind.to_string(),
-        payload: payload.clone(),
+        data: data.clone(),
         at,
     })
 }
@@ -218,7 +212,15 @@ impl Store {
                 params![new.plan_id.0, new.task_key, current_version, RunStatus::Pending.as_str(), new.agent, now],
             )?;
             let run = load_run(tx, RunId(tx.last_insert_rowid()))?;
-            insert_event(tx, run.id, "status", &serde_json::json!({ "to": run.status }))?;
+            insert_event(
+                tx,
+                run.id,
+                &RunEventData::Status {
+                    from: None,
+                    to: run.status,
+                    error: None,
+                },
+            )?;
             Ok(run)
         })
     }
@@ -252,7 +254,15 @@ impl Store {
                  WHERE id = ?1",
                 params![id.0, to.as_str(), i64::from(retry), error, Timestamp::now().as_millis()],
             )?;
-            insert_event(tx, id, "status", &serde_json::json!({ "from": run.status, "to": to, "error": error }))?;
+            insert_event(
+                tx,
+                id,
+                &RunEventData::Status {
+                    from: Some(run.status),
+                    to,
+                    error: error.map(str::to_owned),
+                },
+            )?;
             load_run(tx, id)
         })
     }
@@ -286,15 +296,10 @@ impl Store {
     }
 
     /// Appends an event to a run's log and returns it with its sequence number.
-    pub fn append_event(
-        &self,
-        run_id: RunId,
-        kind: &str,
-        payload: &serde_json::Value,
-    ) -> Result<RunEvent> {
+    pub fn append_event(&self, run_id: RunId, data: &RunEventData) -> Result<RunEvent> {
         self.write(|tx| {
             load_run(tx, run_id)?;
-            insert_event(tx, run_id, kind, payload)
+            insert_event(tx, run_id, data)
         })
     }
 
@@ -329,12 +334,12 @@ impl Store {
     }
 
     /// A run's newest event of one kind.
-    pub fn last_event_of(&self, run_id: RunId, kind: &str) -> Result<Option<RunEvent>> {
+    pub fn last_event_of(&self, run_id: RunId, kind: RunEventKind) -> Result<Option<RunEvent>> {
         self.read(|tx| {
             Ok(tx
                 .query_row(
                     "SELECT seq, kind, payload, at FROM run_events WHERE run_id = ?1 AND kind = ?2 ORDER BY seq DESC LIMIT 1",
-                    params![run_id.0, kind],
+                    params![run_id.0, kind.as_str()],
                     |row| event_row(run_id, row),
                 )
                 .optional()?)
@@ -342,11 +347,11 @@ impl Store {
     }
 
     /// How many events of one kind a run has logged.
-    pub fn count_events(&self, run_id: RunId, kind: &str) -> Result<u64> {
+    pub fn count_events(&self, run_id: RunId, kind: RunEventKind) -> Result<u64> {
         self.read(|tx| {
             let n: i64 = tx.query_row(
                 "SELECT COUNT(*) FROM run_events WHERE run_id = ?1 AND kind = ?2",
-                params![run_id.0, kind],
+                params![run_id.0, kind.as_str()],
                 |r| r.get(0),
             )?;
             Ok(u64::try_from(n).unwrap_or(0))
@@ -407,7 +412,7 @@ impl Store {
         self.write(|tx| {
             load_run(tx, id)?;
             tx.execute("UPDATE runs SET attempt = 0 WHERE id = ?1", [id.0])?;
-            insert_event(tx, id, "attempts_reset", &serde_json::json!({}))?;
+            insert_event(tx, id, &RunEventData::AttemptsReset {})?;
             Ok(())
         })
     }
@@ -457,8 +462,7 @@ fn event_row(run_id: RunId, row: &Row<'_>) -> rusqlite::Result<RunEvent> {
     Ok(RunEvent {
         run_id,
         seq: row.get::<_, i64>(0)? as u64,
-        kind: row.get(1)?,
-        payload: json_col(row, 2)?,
+        data: RunEventData::from_stored(&row.get::<_, String>(1)?, json_col(row, 2)?),
         at: ts_col(row, 3)?,
     })
 }

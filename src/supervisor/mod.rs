@@ -23,7 +23,10 @@ use crate::Orchestrator;
 use crate::agent::{self, AgentEvent, Control, Session, StartSpec};
 use crate::config::Settings;
 pub use crate::domain::{Checkpoint, RunEvent};
-use crate::domain::{Run, RunId, RunStatus, Timestamp, Transition};
+use crate::domain::{
+    CheckpointMark, ContextEntry, Run, RunEventData, RunEventKind, RunId, RunStatus, Timestamp,
+    Transition,
+};
 use crate::error::{Error, Result};
 use crate::orchestrator::{ContextFor, Landing, VerifyOptions};
 use crate::policy::ToolRequest;
@@ -208,8 +211,10 @@ async fn attempts(
                 log(
                     engine,
                     run_id,
-                    "attempt_failed",
-                    &json!({"attempt": run.attempt, "error": why}),
+                    RunEventData::AttemptFailed {
+                        attempt: run.attempt,
+                        error: why.clone(),
+                    },
                     on_event,
                 )
                 .await;
@@ -220,8 +225,10 @@ async fn attempts(
                 log(
                     engine,
                     run_id,
-                    "retry_scheduled",
-                    &json!({"attempt": run.attempt + 1, "in_secs": backoff.as_secs_f64()}),
+                    RunEventData::RetryScheduled {
+                        attempt: run.attempt + 1,
+                        in_secs: backoff.as_secs_f64(),
+                    },
                     on_event,
                 )
                 .await;
@@ -245,14 +252,14 @@ pub fn backoff(base_secs: u64, attempt: u32) -> Duration {
 async fn log(
     engine: &Orchestrator,
     run_id: RunId,
-    kind: &str,
-    payload: &serde_json::Value,
+    data: RunEventData,
     on_event: &(dyn Fn(&RunEvent) + Send + Sync),
 ) {
     let store = engine.store().clone();
-    let (kind, payload) = (kind.to_owned(), engine.redact_value(payload));
+    // Secrets are masked wherever they sit in the entry's data.
+    let data = RunEventData::from_stored(data.kind_text(), engine.redact_value(&data.payload()));
     if let Ok(Ok(event)) =
-        tokio::task::spawn_blocking(move || store.append_event(run_id, &kind, &payload)).await
+        tokio::task::spawn_blocking(move || store.append_event(run_id, &data)).await
     {
         on_event(&event);
     }
@@ -268,20 +275,25 @@ async fn escalate(
     let store = engine.store().clone();
     let checkpoints = store.checkpoints(run.id)?;
     let last = checkpoints.last();
-    let summary = json!({
-        "task": run.task_key,
-        "attempts": run.attempt,
-        "last_error": why,
-        "last_checkpoint": last.map(|c| json!({"reason": c.reason, "commit": c.commit, "at": c.at})),
-        "files_changed": last.map(|c| c.files_changed.clone()).unwrap_or_default(),
-        "cost_usd": last.map_or(0.0, |c| c.cost_usd),
-    });
+    let summary = RunEventData::Escalated {
+        task: run.task_key.clone(),
+        attempts: run.attempt,
+        last_error: why.to_owned(),
+        last_checkpoint: last.map(|c| CheckpointMark {
+            reason: c.reason.clone(),
+            commit: c.commit.clone(),
+            at: c.at,
+        }),
+        files_changed: last.map(|c| c.files_changed.clone()).unwrap_or_default(),
+        cost_usd: last.map_or(0.0, |c| c.cost_usd),
+    };
     let escalated = store.set_run_status(run.id, RunStatus::Escalated, Some(why))?;
-    log(engine, run.id, "escalated", &summary, on_event).await;
+    let summary_json = summary.payload();
+    log(engine, run.id, summary, on_event).await;
     crate::policy::notify::notify_event(
         &settings.config.policy,
         "run_escalated",
-        &json!({"run": escalated, "summary": summary}),
+        &json!({"run": escalated, "summary": summary_json}),
     )
     .await;
     Ok(escalated)
@@ -331,8 +343,10 @@ async fn attempt(
         log(
             engine,
             run_id,
-            "recovered",
-            &json!({"from": "the agent's logged clean exit", "next": "verification"}),
+            RunEventData::Recovered {
+                from: "the agent's logged clean exit".into(),
+                next: "verification".into(),
+            },
             on_event,
         )
         .await;
@@ -363,10 +377,20 @@ async fn attempt(
         let store = store.clone();
         run_blocking(move || {
             let events = store.events(run_id, 0, u32::MAX)?;
-            let spoke = |e: &RunEvent| matches!(e.kind.as_str(), "assistant_text" | "tool_use");
-            let last_start = events.iter().rposition(|e| e.kind == "attempt_started");
+            let spoke = |e: &RunEvent| {
+                matches!(
+                    e.kind(),
+                    Some(RunEventKind::AssistantText | RunEventKind::ToolUse)
+                )
+            };
+            let last_start = events
+                .iter()
+                .rposition(|e| e.kind() == Some(RunEventKind::AttemptStarted));
             Ok(!last_start.is_some_and(|at| {
-                events[at].payload["resumed"] == true && !events[at..].iter().any(spoke)
+                matches!(
+                    events[at].data,
+                    RunEventData::AttemptStarted { resumed: true, .. }
+                ) && !events[at..].iter().any(spoke)
             }))
         })
         .await?
@@ -411,14 +435,26 @@ async fn attempt(
             ))));
         }
     };
-    let items = |items: &[crate::context::ContextItem]| -> Vec<serde_json::Value> {
-        items.iter().map(|i| json!({"section": i.section, "label": i.label, "tokens": i.tokens, "reason": i.reason})).collect()
+    let items = |items: &[crate::context::ContextItem]| -> Vec<ContextEntry> {
+        items
+            .iter()
+            .map(|i| ContextEntry {
+                section: i.section.clone(),
+                label: i.label.clone(),
+                tokens: i.tokens,
+                reason: i.reason.clone(),
+            })
+            .collect()
     };
     log(
         engine,
         run_id,
-        "context",
-        &json!({"estimated_tokens": context.estimated_tokens, "budget": context.budget, "included": items(&context.included), "dropped": items(&context.dropped)}),
+        RunEventData::Context {
+            estimated_tokens: context.estimated_tokens,
+            budget: context.budget,
+            included: items(&context.included),
+            dropped: items(&context.dropped),
+        },
         on_event,
     )
     .await;
@@ -445,7 +481,18 @@ async fn attempt(
                 .to_string()
         }),
     };
-    log(engine, run_id, "attempt_started", &json!({"attempt": run.attempt, "session": session.id(), "resumed": matches!(session, Session::Resume(_)), "agent": adapter.name()}), on_event).await;
+    log(
+        engine,
+        run_id,
+        RunEventData::AttemptStarted {
+            attempt: run.attempt,
+            session: session.id().to_owned(),
+            resumed: matches!(session, Session::Resume(_)),
+            agent: adapter.name().to_owned(),
+        },
+        on_event,
+    )
+    .await;
     let mut handle = match adapter.start(spec) {
         Ok(handle) => handle,
         Err(e) => return Ok(Ending::Failed(Failure::Start(e.to_string()))),
@@ -453,8 +500,7 @@ async fn attempt(
     log(
         engine,
         run_id,
-        "agent_started",
-        &json!({"pid": handle.pid()}),
+        RunEventData::AgentStarted { pid: handle.pid() },
         on_event,
     )
     .await;
@@ -488,8 +534,7 @@ async fn attempt(
                 let Some(event) = event else { break };
                 last_event = Instant::now();
                 // Written before it is acted on.
-                let payload = serde_json::to_value(&event).unwrap_or_default();
-                log(engine, run_id, event.kind(), &payload, on_event).await;
+                log(engine, run_id, event.clone().into(), on_event).await;
                 match event {
                     AgentEvent::Init { session_id, .. } if !session_id.is_empty() => {
                         store.update_run(run_id, &RunUpdate { agent_session_id: Some(session_id), ..RunUpdate::default() })?;
@@ -548,14 +593,14 @@ async fn attempt(
             }
             Some((request_id, answer, input)) = answer_rx.recv() => {
                 if waiting.remove(&request_id) {
-                    log(engine, run_id, "permission_answer", &json!({"request_id": request_id, "allowed": answer.allowed, "message": answer.message, "decided_by": answer.decided_by, "approval_id": answer.approval_id}), on_event).await;
+                    log(engine, run_id, RunEventData::PermissionAnswer { request_id: request_id.clone(), allowed: answer.allowed, message: answer.message.clone(), decided_by: answer.decided_by, approval_id: answer.approval_id }, on_event).await;
                     handle.send(Control::Answer { request_id, allow: answer.allowed, message: answer.message, input }).await;
                 }
                 // The wait for a person is not the agent's silence.
                 last_event = Instant::now();
             }
             Some(queued) = waiting_rx.recv() => {
-                log(engine, run_id, "approval_waiting", &json!({"approval_id": queued.id, "tool_name": queued.tool_name, "reason": queued.reason, "expires_at": queued.expires_at}), on_event).await;
+                log(engine, run_id, RunEventData::ApprovalWaiting { approval_id: queued.id, tool_name: queued.tool_name, reason: queued.reason, expires_at: queued.expires_at }, on_event).await;
             }
             _ = monitor.tick() => {
                 let owner2 = owner.to_owned();
@@ -572,7 +617,7 @@ async fn attempt(
                 if matches!(held, Ok(None)) {
                     // Another engine took the run over (this one was thought dead): two agents
                     // must never work on one task, so this one stops and leaves it all to that one.
-                    log(engine, run_id, "lease_lost", &json!({"owner": owner}), on_event).await;
+                    log(engine, run_id, RunEventData::LeaseLost { owner: None }, on_event).await;
                     handle.send(Control::Interrupt).await;
                     handle.kill();
                     lost = true;
@@ -580,7 +625,7 @@ async fn attempt(
                 }
                 if waiting.is_empty() && last_event.elapsed() >= stall {
                     stalled = true;
-                    log(engine, run_id, "stalled", &json!({"silent_secs": last_event.elapsed().as_secs()}), on_event).await;
+                    log(engine, run_id, RunEventData::Stalled { silent_secs: last_event.elapsed().as_secs() }, on_event).await;
                     handle.send(Control::Interrupt).await;
                     handle.kill();
                 }
@@ -596,7 +641,7 @@ async fn attempt(
                 } else {
                     "a person paused or cancelled the run or its plan run"
                 };
-                log(engine, run_id, "stopping", &json!({"why": why}), on_event).await;
+                log(engine, run_id, RunEventData::Stopping { why: why.to_owned() }, on_event).await;
                 handle.send(Control::Interrupt).await;
                 // Give the agent a moment to stop on its own, then end it.
                 let pid = handle.pid();
@@ -720,8 +765,7 @@ async fn verify(
                 log(
                     engine,
                     run_id,
-                    "merged",
-                    &json!({"commit": commit, "branch": branch}),
+                    RunEventData::Merged { commit, branch },
                     on_event,
                 )
                 .await;
@@ -733,8 +777,7 @@ async fn verify(
                 log(
                     engine,
                     run_id,
-                    "rebased",
-                    &json!({"commit": commit, "base": base}),
+                    RunEventData::Rebased { commit, base },
                     on_event,
                 )
                 .await;
@@ -743,12 +786,14 @@ async fn verify(
                 log(
                     engine,
                     run_id,
-                    "merge_conflict",
-                    &json!({"files": files, "branch": branch}),
+                    RunEventData::MergeConflict {
+                        files: files.clone(),
+                        branch: branch.clone(),
+                    },
                     on_event,
                 )
                 .await;
-                let conflicts = store.count_events(run_id, "merge_conflict")?;
+                let conflicts = store.count_events(run_id, RunEventKind::MergeConflict)?;
                 let what = format!(
                     "merging the work onto the latest {branch} conflicts in {}: those files now hold conflict markers (<<<<<<< … =======  … >>>>>>>); resolve them so that both changes survive, and stop — the orchestrator finishes the merge",
                     files.join(", ")
@@ -784,8 +829,10 @@ async fn end_marked(
         log(
             engine,
             run_id,
-            "processes_killed",
-            &json!({"count": left, "why": why}),
+            RunEventData::ProcessesKilled {
+                count: left,
+                why: why.to_owned(),
+            },
             on_event,
         )
         .await;
@@ -797,18 +844,28 @@ async fn end_marked(
 fn finished_cleanly(events: &[RunEvent]) -> bool {
     let start = events
         .iter()
-        .rposition(|e| e.kind == "attempt_started")
+        .rposition(|e| e.kind() == Some(RunEventKind::AttemptStarted))
         .map_or(0, |i| i + 1);
     let attempt = &events[start..];
     // An agent stopped, stalled or taken from this engine did not finish its work.
     let failed = attempt.iter().any(|e| {
-        (e.kind == "result" && e.payload["is_error"] == true)
-            || matches!(e.kind.as_str(), "stopping" | "stalled" | "lease_lost")
+        matches!(
+            e.data,
+            RunEventData::Result { is_error: true, .. }
+                | RunEventData::Stopping { .. }
+                | RunEventData::Stalled { .. }
+                | RunEventData::LeaseLost { .. }
+        )
     });
     let exited = attempt.iter().any(|e| {
-        e.kind == "exited"
-            && matches!(e.payload["code"].as_i64(), Some(0) | None)
-            && e.payload["signal"].is_null()
+        matches!(
+            e.data,
+            RunEventData::Exited {
+                code: Some(0) | None,
+                signal: None,
+                ..
+            }
+        )
     });
     exited && !failed
 }
@@ -857,8 +914,11 @@ async fn verify_once(
     log(
         engine,
         run_id,
-        "verification",
-        &json!({"report_id": report.id, "passed": report.passed, "failed_checks": failed}),
+        RunEventData::Verification {
+            report_id: report.id,
+            passed: report.passed,
+            failed_checks: failed.clone(),
+        },
         on_event,
     )
     .await;

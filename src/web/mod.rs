@@ -417,7 +417,10 @@ fn spawn_run_events(
             };
             for event in &events {
                 after = event.seq;
-                let data = serde_json::to_string(event).unwrap_or_default();
+                // With the line a person reads, so the page never restates the event kinds.
+                let mut data = serde_json::to_value(event).unwrap_or_default();
+                data["summary"] = event.summary().into();
+                let data = data.to_string();
                 if sender
                     .send(Ok(Event::default()
                         .event("run_event")

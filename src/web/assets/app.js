@@ -343,45 +343,6 @@ async function diff(main, id, from, to) {
     items('Phases', d.phases), items('Tasks', d.tasks), items('Decisions', d.decisions));
 }
 
-// An event as a line for a person (the same words as the CLI's `run` board).
-function describe(e) {
-  const p = e.payload || {};
-  const first = (text) => String(text || '').split('\n')[0];
-  switch (e.kind) {
-    case 'attempt_started': return 'attempt ' + p.attempt + ' (' + p.agent + (p.resumed ? ', resuming its session' : '') + ')';
-    case 'agent_started': return 'agent process ' + p.pid + ' started';
-    case 'init': return 'session ' + p.session_id + ' with ' + p.model;
-    case 'tool_use': return p.name + ' ' + first((p.input && (p.input.command || p.input.file_path || p.input.url || p.input.pattern)) || '');
-    case 'tool_result': return first(p.content).slice(0, 200) || '(no output)';
-    case 'assistant_text': return '“' + (p.text || '') + '”';
-    case 'permission_request': return 'asks to use ' + p.tool_name;
-    case 'permission_cancelled': return 'withdrew a permission request';
-    case 'permission_answer': {
-      const head = (p.allowed ? 'allowed' : 'denied') + ' by ' + p.decided_by;
-      const why = String(p.message || '').replace(/^(allowed|denied)( by [\w-]+)?: /, '');
-      return head + (why ? ': ' + why : '');
-    }
-    case 'approval_waiting': return 'waiting for a person: request #' + p.approval_id + ' (' + p.reason + ')';
-    case 'api_retry': return 'API error ' + (p.status || '') + ', the agent retries';
-    case 'output': return '| ' + p.text;
-    case 'result': return 'agent finished (' + p.subtype + '), ' + money(p.cost_usd) + ', ' + (p.input_tokens || 0) + ' tokens in, ' + (p.output_tokens || 0) + ' out';
-    case 'exited': return 'agent exited' + (p.code !== null && p.code !== undefined ? ' with code ' + p.code : '') + (p.signal ? ' by signal ' + p.signal : '');
-    case 'status': return (p.from ? p.from + ' → ' : '') + p.to + (p.error ? ': ' + p.error : '');
-    case 'context': return p.estimated_tokens + ' of ' + p.budget + ' tokens of context';
-    case 'verification': return p.passed ? '✓ passed' : '✗ failed: ' + (p.failed_checks || []).join('; ');
-    case 'merged': return 'merged into ' + p.branch + ' at ' + String(p.commit).slice(0, 10);
-    case 'rebased': return 'rebased onto the newer ' + (p.branch || 'branch') + '; verifying again';
-    case 'merge_conflict': return 'conflict in ' + (p.files || []).join(', ');
-    case 'stalled': return 'no event for ' + p.silent_secs + ' s; stopping the agent';
-    case 'stopping': return p.why;
-    case 'attempt_failed': return 'attempt ' + p.attempt + ' failed: ' + p.error;
-    case 'retry_scheduled': return 'retrying in ' + Math.round(p.in_secs || 0) + ' s';
-    case 'escalated': return 'escalated to a person after ' + p.attempts + ' attempts: ' + p.last_error;
-    case 'unknown': return '(' + ((p.raw && p.raw.type) || 'unrecognised') + ' message)';
-    default: return JSON.stringify(p).slice(0, 200);
-  }
-}
-
 // A run: its events live, what of it waits for a person (answerable here), its checkpoints and
 // verification, redrawn as events arrive.
 async function run(main, id) {
@@ -430,7 +391,7 @@ async function run(main, id) {
       }
       list.append(h('li', { class: ev.kind === 'approval_waiting' ? 'waiting' : '', 'data-kind': ev.kind },
         h('span', { class: 'muted' }, ev.seq), h('span', { class: 'muted at' }, new Date(ev.at).toLocaleTimeString()),
-        h('span', {}, h('span', { class: 'kind' }, ev.kind.replace(/_/g, ' ')), ' ', describe(ev))));
+        h('span', {}, h('span', { class: 'kind' }, ev.kind.replace(/_/g, ' ')), ' ', ev.summary)));
       list.scrollTop = list.scrollHeight;
       refresh();
     },
