@@ -692,3 +692,22 @@ fn the_newest_events_and_counts_agree_with_the_whole_log() {
         .unwrap();
     assert_eq!(store.create_run(&second).unwrap().task_key, "T1");
 }
+
+#[test]
+fn the_change_stamp_moves_with_every_commit_from_any_connection_and_only_then() {
+    let (dir, store, project) = seeded();
+    let stamp = store.change_stamp().unwrap();
+    // Reads change nothing.
+    store.list_plans(Some(project.id)).unwrap();
+    assert_eq!(store.change_stamp().unwrap(), stamp);
+    // Its own write.
+    let (plan, _run) = approved_run(&store, &project);
+    let own = store.change_stamp().unwrap();
+    assert_ne!(own, stamp);
+    // Another connection's commit, as another process's.
+    let other = Store::open(&dir.path().join("db.sqlite")).unwrap();
+    other.set_plan_status(plan.id, PlanStatus::Active).unwrap();
+    let theirs = store.change_stamp().unwrap();
+    assert_ne!(theirs, own);
+    assert_eq!(store.change_stamp().unwrap(), theirs);
+}

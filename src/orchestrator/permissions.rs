@@ -258,4 +258,19 @@ impl Orchestrator {
     pub async fn approvals_changed_notified(&self) {
         self.approvals_changed.notified().await;
     }
+
+    /// Waits until this engine changes what a dashboard shows other than by a store write: its
+    /// approvals queue's waiters, or the state of a plan run in the background.
+    pub async fn shown_state_changed(&self) {
+        tokio::select! {
+            () = self.approvals_changed.notified() => {}
+            () = self.plan_runs_changed() => {}
+        }
+    }
+
+    /// See [`Store::change_stamp`](crate::store::Store::change_stamp).
+    pub async fn store_stamp(&self) -> Result<(i64, u64)> {
+        let store = self.store().clone();
+        run_blocking(move || store.change_stamp()).await
+    }
 }

@@ -555,6 +555,11 @@ pub(super) struct PlanRuns {
 }
 
 impl Orchestrator {
+    /// Waits until a plan run in the background changes state.
+    pub(super) async fn plan_runs_changed(&self) {
+        self.plan_runs.changed.notified().await;
+    }
+
     /// Starts a plan run in the background (or finds the one running); returns at once.
     pub async fn start_plan_run(&self, plan: PlanId) -> Result<PlanRunStatus> {
         let row = self.project_plan(plan).await?;
@@ -591,6 +596,7 @@ impl Orchestrator {
         if already {
             return self.plan_run_status(plan, Duration::ZERO).await;
         }
+        self.plan_runs.changed.notify_waiters();
         let engine = self.clone();
         tokio::spawn(async move {
             let result = engine.run_plan(plan, stop.clone(), Arc::new(|_| {})).await;

@@ -19,7 +19,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     V5_KNOWLEDGE,
     V6_EMBEDDINGS,
     V7_DELEGATION,
+    V8_EVENTS_BY_KIND,
 ];
+
+/// A run's newest event of a kind, and how many it has, without reading its whole log (the plan
+/// page asks for each task's latest verification every time it is drawn).
+const V8_EVENTS_BY_KIND: &str = r#"
+CREATE INDEX run_events_by_kind ON run_events (run_id, kind, seq);
+"#;
 
 /// Delegation: why a lock lease ended (released by a person, lapsed and taken over, the run
 /// ended); the files a task only reads (shared locks); phases that may overlap the earlier ones.

@@ -166,6 +166,15 @@ impl Store {
     }
 
     /// Runs `f` on a consistent snapshot (a deferred read transaction).
+    /// A stamp that differs after any commit to the database, by this store or any other
+    /// connection (SQLite's `data_version` with this connection's count of changes): whatever was
+    /// read under an equal stamp is still current.
+    pub fn change_stamp(&self) -> Result<(i64, u64)> {
+        let conn = self.conn()?;
+        let version: i64 = conn.query_row("PRAGMA data_version", [], |row| row.get(0))?;
+        Ok((version, conn.total_changes()))
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;

@@ -14,6 +14,8 @@
 //! come from this server's own. Everything shown comes from the store, where secrets were
 //! redacted before they were written.
 
+mod snapshots;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -28,6 +30,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use snapshots::Topic;
 use tokio_util::sync::CancellationToken;
 
 use crate::Orchestrator;
@@ -52,6 +55,8 @@ pub struct DashboardOptions {
 #[derive(Clone)]
 struct AppState {
     engine: Orchestrator,
+    /// The snapshot topics open tabs follow, each built once for all of them.
+    hub: snapshots::Hub,
     token_hash: Option<[u8; 32]>,
     loopback: bool,
 }
@@ -86,6 +91,7 @@ pub async fn serve_dashboard(
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.addr))?;
     let local = listener.local_addr()?;
     let state = AppState {
+        hub: snapshots::Hub::default(),
         engine,
         token_hash: given.as_deref().or(made_up.as_deref()).map(hash),
         loopback,
@@ -278,9 +284,7 @@ async fn overview(State(state): State<AppState>) -> Response {
 
 /// The overview again whenever it changes.
 async fn overview_stream(State(state): State<AppState>) -> Response {
-    snapshots(state.engine, "overview", |engine| async move {
-        overview_json(&engine).await
-    })
+    snapshots(&state, "overview", Topic::Overview)
 }
 
 #[derive(Deserialize)]
@@ -334,9 +338,7 @@ async fn plan_stream(
     if let Err(e) = plan_json(&state.engine, id, q.version).await {
         return engine_error(&e);
     }
-    snapshots(state.engine, "plan", move |engine| async move {
-        plan_json(&engine, id, q.version).await
-    })
+    snapshots(&state, "plan", Topic::Plan(id, q.version))
 }
 
 #[derive(Deserialize)]
@@ -495,7 +497,7 @@ async fn approvals(State(state): State<AppState>, Query(q): Query<ApprovalsQuery
 
 /// The waiting requests, sent again whenever they change (answers from anywhere, new requests).
 async fn approvals_stream(State(state): State<AppState>) -> Response {
-    snapshots(state.engine, "approvals", waiting_json)
+    snapshots(&state, "approvals", Topic::Approvals)
 }
 
 async fn waiting_json(engine: Orchestrator) -> crate::Result<Value> {
@@ -532,7 +534,7 @@ async fn tab_stream(
     Query(q): Query<TabQuery>,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let engine = state.engine;
+    let engine = state.engine.clone();
     if let Some(id) = q.plan
         && let Err(e) = plan_json(&engine, PlanId(id), q.version).await
     {
@@ -550,22 +552,16 @@ async fn tab_stream(
         .unwrap_or(0);
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(64);
     if q.approvals {
-        spawn_snapshots(engine.clone(), "approvals", waiting_json, sender.clone());
+        spawn_follow(&state, "approvals", Topic::Approvals, sender.clone());
     }
     if q.overview {
-        spawn_snapshots(
-            engine.clone(),
-            "overview",
-            |engine| async move { overview_json(&engine).await },
-            sender.clone(),
-        );
+        spawn_follow(&state, "overview", Topic::Overview, sender.clone());
     }
     if let Some(id) = q.plan {
-        let version = q.version;
-        spawn_snapshots(
-            engine.clone(),
+        spawn_follow(
+            &state,
             "plan",
-            move |engine| async move { plan_json(&engine, PlanId(id), version).await },
+            Topic::Plan(PlanId(id), q.version),
             sender.clone(),
         );
     }
@@ -583,51 +579,38 @@ async fn tab_stream(
         .into_response()
 }
 
-/// An event stream of `name` events, each a fresh `produce` whenever it differs from the last
-/// sent: looked at when this process changes the approvals queue, and every 700 ms for what
-/// other processes change. Ends when the client goes or `produce` fails.
-fn snapshots<F, Fut>(engine: Orchestrator, name: &'static str, produce: F) -> Response
-where
-    F: Fn(Orchestrator) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = crate::Result<Value>> + Send,
-{
+/// An event stream of `name` events: the topic's JSON whenever it changes (see
+/// [`snapshots::Hub`]). Ends when the client goes or the topic can no longer be built.
+fn snapshots(state: &AppState, name: &'static str, topic: Topic) -> Response {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(8);
-    spawn_snapshots(engine, name, produce, sender);
+    spawn_follow(state, name, topic, sender);
     Sse::new(Events(receiver))
         .keep_alive(KeepAlive::default())
         .into_response()
 }
 
-/// What [`snapshots`] streams, sent to `sender` (one topic of a tab's stream, or a stream alone).
-fn spawn_snapshots<F, Fut>(
-    engine: Orchestrator,
+/// Sends `topic`'s JSON to `sender` as `name` events, the latest first, then each new one (one
+/// topic of a tab's stream, or a stream alone).
+fn spawn_follow(
+    state: &AppState,
     name: &'static str,
-    produce: F,
+    topic: Topic,
     sender: tokio::sync::mpsc::Sender<Result<Event, Infallible>>,
-) where
-    F: Fn(Orchestrator) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = crate::Result<Value>> + Send,
-{
+) {
+    let mut latest = state.hub.follow(&state.engine, topic);
     tokio::spawn(async move {
-        let mut last = String::new();
         loop {
-            let Ok(value) = produce(engine.clone()).await else {
-                return;
-            };
-            let data = value.to_string();
-            if data != last {
-                if sender
-                    .send(Ok(Event::default().event(name).data(data.clone())))
+            let data = latest.borrow_and_update().clone();
+            if let Some(data) = data
+                && sender
+                    .send(Ok(Event::default().event(name).data(&*data)))
                     .await
                     .is_err()
-                {
-                    return;
-                }
-                last = data;
+            {
+                return;
             }
             tokio::select! {
-                () = engine.approvals_changed_notified() => {}
-                () = tokio::time::sleep(Duration::from_millis(700)) => {}
+                changed = latest.changed() => if changed.is_err() { return },
                 () = sender.closed() => return,
             }
         }
@@ -783,6 +766,7 @@ async fn knowledge(State(state): State<AppState>) -> Response {
 /// rules, with an optional token.
 pub fn app(engine: Orchestrator, token: Option<&str>) -> axum::Router {
     router(AppState {
+        hub: snapshots::Hub::default(),
         engine,
         token_hash: token.map(hash),
         loopback: true,
