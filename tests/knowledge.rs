@@ -1309,3 +1309,222 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 async fn engine_at(project: &Project) -> Orchestrator {
     engine(project).await
 }
+
+/// Real documentation: axum's own guide pages (21 Markdown files), from the crate's source as
+/// cargo fetched it for this build.
+fn axum_docs() -> PathBuf {
+    let lock =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock")).unwrap();
+    let version = lock
+        .split("[[package]]")
+        .find(|p| p.contains("\nname = \"axum\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = ")))
+        .expect("axum is in Cargo.lock")
+        .trim_matches('"')
+        .to_owned();
+    let home = std::env::var_os("CARGO_HOME").map_or_else(
+        || Path::new(&std::env::var_os("HOME").expect("HOME")).join(".cargo"),
+        PathBuf::from,
+    );
+    std::fs::read_dir(home.join("registry/src"))
+        .unwrap()
+        .map(|registry| {
+            registry
+                .unwrap()
+                .path()
+                .join(format!("axum-{version}/src/docs"))
+        })
+        .find(|docs| docs.is_dir())
+        .expect("the build fetched axum's source")
+}
+
+/// Questions a user of axum asks, each with the pages that answer it.
+const AXUM_QUESTIONS: &[(&str, &[&str])] = &[
+    (
+        "How do I add a fallback handler for requests no route matches?",
+        &["routing/fallback.md", "method_routing/fallback.md"],
+    ),
+    (
+        "How do I nest a router under a path prefix?",
+        &["routing/nest.md"],
+    ),
+    (
+        "What happens to the URI when a router is nested?",
+        &["routing/nest.md"],
+    ),
+    (
+        "In what order do middleware layers run?",
+        &["middleware.md"],
+    ),
+    (
+        "How can one handler return different response types?",
+        &["response.md"],
+    ),
+    (
+        "Why does my async function not implement the Handler trait?",
+        &["debugging_handler_type_errors.md"],
+    ),
+    (
+        "How are errors from fallible services handled?",
+        &["error_handling.md"],
+    ),
+    (
+        "Which extractor must come last, in what order are extractors run?",
+        &["extract.md"],
+    ),
+    (
+        "How do I get the client's socket address with ConnectInfo?",
+        &["routing/into_make_service_with_connect_info.md"],
+    ),
+    (
+        "How do I merge two routers into one?",
+        &["routing/merge.md", "method_routing/merge.md"],
+    ),
+    (
+        "How do I answer when a route exists but its method is not allowed?",
+        &["routing/method_not_allowed_fallback.md"],
+    ),
+    (
+        "How do I capture path segments and use wildcards in routes?",
+        &["routing/route.md"],
+    ),
+    (
+        "How do I route a path to a tower Service instead of a handler?",
+        &["routing/route_service.md"],
+    ),
+    (
+        "How do I apply a layer that only runs when the request matched a route?",
+        &["routing/route_layer.md", "method_routing/route_layer.md"],
+    ),
+    (
+        "Can I still use paths starting with a colon like in 0.7?",
+        &["routing/without_v07_checks.md"],
+    ),
+    (
+        "How do I apply several middleware at once with ServiceBuilder?",
+        &["middleware.md", "routing/layer.md"],
+    ),
+    (
+        "How do I give handlers shared state such as a database pool?",
+        &["routing/with_state.md", "extract.md"],
+    ),
+    (
+        "How do I build a response with a status code and headers?",
+        &["response.md"],
+    ),
+    (
+        "Which extractors are common, like Json, Query and Path?",
+        &["extract.md"],
+    ),
+    (
+        "How do I write my own middleware with from_fn?",
+        &["middleware.md"],
+    ),
+];
+
+/// A naive ranking of whole files: BM25 (k1 1.2, b 0.75) over lower-cased words.
+fn whole_file_bm25(docs: &[(String, String)], question: &str) -> Vec<String> {
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let tokenized: Vec<Vec<String>> = docs.iter().map(|(_, text)| words(text)).collect();
+    let n = tokenized.len() as f64;
+    let average = tokenized.iter().map(Vec::len).sum::<usize>() as f64 / n;
+    let mut terms = words(question);
+    terms.sort();
+    terms.dedup();
+    let mut scored: Vec<(f64, &String)> = tokenized
+        .iter()
+        .zip(docs)
+        .map(|(tokens, (name, _))| {
+            let length = tokens.len() as f64;
+            let score = terms
+                .iter()
+                .map(|t| {
+                    let df = tokenized.iter().filter(|d| d.contains(t)).count() as f64;
+                    let tf = tokens.iter().filter(|w| *w == t).count() as f64;
+                    let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                    idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / average))
+                })
+                .sum();
+            (score, name)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().map(|(_, name)| name.clone()).collect()
+}
+
+/// Top-1 and top-3 hits (by document) of a ranking over the questions.
+fn hits(rankings: &[Vec<String>]) -> (usize, usize) {
+    rankings
+        .iter()
+        .zip(AXUM_QUESTIONS)
+        .fold((0, 0), |(top1, top3), (ranked, (_, answers))| {
+            let right = |doc: &String| answers.contains(&doc.as_str());
+            (
+                top1 + usize::from(ranked.first().is_some_and(right)),
+                top3 + usize::from(ranked.iter().take(3).any(right)),
+            )
+        })
+}
+
+#[tokio::test]
+async fn on_real_docs_the_ranking_beats_whole_file_bm25() {
+    let project = Project::new();
+    let docs_dir = project.root.join("docs");
+    copy_dir(&axum_docs(), &docs_dir);
+    let mut docs = Vec::new();
+    let mut stack = vec![docs_dir.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                let name = path.strip_prefix(&docs_dir).unwrap();
+                let text = std::fs::read_to_string(&path).unwrap();
+                docs.push((name.to_string_lossy().into_owned(), text));
+            }
+        }
+    }
+    assert!(docs.len() >= 20, "{} pages", docs.len());
+    let engine = engine(&project).await;
+    engine.kb_add("docs").await.unwrap();
+    engine.kb_index(None, &|_| {}).await.unwrap();
+    let mut ours = Vec::new();
+    let mut baseline = Vec::new();
+    for (question, answers) in AXUM_QUESTIONS {
+        let mut ranked: Vec<String> = Vec::new();
+        for hit in engine.kb_search(question, 10).await.unwrap() {
+            let doc = hit.chunk.source.trim_start_matches("docs/").to_owned();
+            if !ranked.contains(&doc) {
+                ranked.push(doc);
+            }
+        }
+        let naive = whole_file_bm25(&docs, question);
+        if !ranked
+            .first()
+            .is_some_and(|d| answers.contains(&d.as_str()))
+        {
+            eprintln!(
+                "{question:?}: ours {:?}, whole-file BM25 {:?}, wanted {answers:?}",
+                &ranked[..ranked.len().min(3)],
+                &naive[..3]
+            );
+        }
+        ours.push(ranked);
+        baseline.push(naive);
+    }
+    let ((ours1, ours3), (naive1, naive3)) = (hits(&ours), hits(&baseline));
+    eprintln!(
+        "{} questions on axum's docs: top-1 {ours1} (whole-file BM25 {naive1}), top-3 {ours3} ({naive3})",
+        AXUM_QUESTIONS.len()
+    );
+    assert!(
+        ours1 >= naive1 && ours3 >= naive3,
+        "top-1 {ours1} vs {naive1}, top-3 {ours3} vs {naive3}"
+    );
+}
