@@ -15,6 +15,7 @@ use super::{Agent, AgentEvent, AgentHandle, Control, Session, StartSpec, agent_e
 use crate::error::{Error, Result};
 
 /// The Claude Code adapter.
+#[derive(Debug)]
 pub struct Claude;
 
 /// The arguments for a run.

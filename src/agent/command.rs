@@ -12,6 +12,7 @@ use super::{Agent, AgentEvent, AgentHandle, Control, StartSpec, agent_env, tail_
 use crate::error::{Error, Result};
 
 /// The generic command adapter.
+#[derive(Debug)]
 pub struct CommandAgent;
 
 impl Agent for CommandAgent {

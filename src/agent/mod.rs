@@ -251,6 +251,16 @@ pub struct AgentHandle {
 }
 
 impl AgentHandle {
+    /// A handle on an agent that runs in this process (no process of its own): it sends its
+    /// events on `events` and reads what the supervisor sends it from `control`.
+    pub fn in_process(events: mpsc::Receiver<AgentEvent>, control: mpsc::Sender<Control>) -> Self {
+        Self {
+            events,
+            control,
+            pid: None,
+        }
+    }
+
     /// The next event; `None` once the agent has exited and every event was read.
     pub async fn next_event(&mut self) -> Option<AgentEvent> {
         self.events.recv().await
@@ -348,7 +358,7 @@ pub fn alive(pid: u32) -> bool {
 }
 
 /// An agent adapter.
-pub trait Agent: Send + Sync {
+pub trait Agent: Send + Sync + std::fmt::Debug {
     /// The adapter's name (`claude`, `command`).
     fn name(&self) -> &'static str;
     /// Whether it can resume a session.

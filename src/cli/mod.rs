@@ -854,7 +854,7 @@ async fn runs(orchestrator: &Orchestrator, command: RunsCommand) -> anyhow::Resu
             for id in orchestrator.tidy_ended_runs().await? {
                 errln!("run {id} had ended: its worktree and branch are removed");
             }
-            let orphans = crate::supervisor::orphans(orchestrator).await?;
+            let orphans = orchestrator.orphans().await?;
             if orphans.is_empty() {
                 outln!("No run needs recovering.");
                 return Ok(());

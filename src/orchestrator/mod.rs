@@ -21,6 +21,7 @@ mod knowledge;
 mod permissions;
 mod plan_run;
 mod runs;
+mod supervise;
 mod verification;
 
 pub use context::ContextFor;
@@ -61,6 +62,8 @@ pub struct Orchestrator {
     /// The orchestrator program Claude Code's PreToolUse hook calls (see
     /// [`Orchestrator::with_hook_program`]).
     hook_program: Option<PathBuf>,
+    /// The agent runs use instead of the configured adapter (see [`Orchestrator::with_agent`]).
+    agent: Option<Arc<dyn crate::agent::Agent>>,
 }
 
 /// Where a decision is recorded.
@@ -130,6 +133,7 @@ impl Orchestrator {
             plan_runs: Arc::default(),
             estimator: Arc::new(crate::context::tokens::BpeEstimator::new(margin)),
             hook_program: this_program(),
+            agent: None,
         })
     }
 
@@ -157,6 +161,7 @@ impl Orchestrator {
             plan_runs: Arc::default(),
             estimator: Arc::new(crate::context::tokens::BpeEstimator::new(margin)),
             hook_program: this_program(),
+            agent: None,
         })
     }
 
@@ -167,6 +172,26 @@ impl Orchestrator {
     pub fn with_hook_program(mut self, program: Option<PathBuf>) -> Self {
         self.hook_program = program;
         self
+    }
+
+    /// Runs every task's agent with `agent` instead of the configured adapter: an agent in this
+    /// process (a library user's own, or a test's scripted one) supervised exactly as a real one
+    /// is — logged, answered, watched, checkpointed, verified, retried.
+    #[must_use]
+    pub fn with_agent(mut self, agent: Arc<dyn crate::agent::Agent>) -> Self {
+        self.agent = Some(agent);
+        self
+    }
+
+    /// The adapter that runs agents of `config`: the one given with
+    /// [`with_agent`](Self::with_agent), else the configured kind's.
+    pub(crate) fn agent_adapter(
+        &self,
+        config: &crate::config::AgentConfig,
+    ) -> Arc<dyn crate::agent::Agent> {
+        self.agent
+            .clone()
+            .unwrap_or_else(|| Arc::from(crate::agent::for_config(config)))
     }
 
     /// The shell command Claude Code runs before each tool call of `run` — read-only ones too,

@@ -13,7 +13,6 @@ use super::Orchestrator;
 use crate::domain::{Checkpoint, PlanId, Run, RunEvent, RunId, RunStatus};
 use crate::error::{Error, Result};
 use crate::store::NewRun;
-use crate::supervisor;
 
 /// A run with what a person or client needs to follow it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -80,7 +79,7 @@ impl Orchestrator {
         if let Ok(mut live) = self.live.runs.lock() {
             live.insert(run, token.clone());
         }
-        let result = supervisor::supervise(self, run, token, on_event).await;
+        let result = super::supervise::supervise(self, run, token, on_event).await;
         if let Ok(mut live) = self.live.runs.lock() {
             live.remove(&run);
         }
@@ -292,11 +291,17 @@ impl Orchestrator {
         Ok(tidied)
     }
 
+    /// Runs left in flight by an engine that is gone (its lease ran out, or its process on this
+    /// machine died): the ones to supervise again.
+    pub async fn orphans(&self) -> Result<Vec<RunId>> {
+        super::supervise::orphans(self).await
+    }
+
     /// Runs whose engine died with them in flight: each is supervised again in the background
     /// (resumed from its agent session). Returns their ids.
     pub async fn recover_runs(&self, stop: CancellationToken) -> Result<Vec<RunId>> {
         self.tidy_ended_runs().await?;
-        let orphans = supervisor::orphans(self).await?;
+        let orphans = self.orphans().await?;
         for run in &orphans {
             self.spawn_run(*run, stop.clone());
         }
