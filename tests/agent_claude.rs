@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use orchestrator::agent::{Agent, AgentEvent, Control, Session, StartSpec, claude::Claude};
-use orchestrator::domain::{RunEventData, RunEventKind};
+use orchestrator::domain::RunEventKind;
 use support::fake_api::{FakeApi, Step};
 
 #[tokio::test]
@@ -43,11 +43,7 @@ async fn the_real_cli_writes_a_file_after_a_permission_answer() {
         .await
         .unwrap()
     {
-        kinds.push(
-            RunEventData::from(event.clone())
-                .kind()
-                .map_or("?", RunEventKind::as_str),
-        );
+        kinds.push(event.kind().map_or("?", RunEventKind::as_str));
         if let AgentEvent::PermissionRequest {
             request_id,
             tool_name,

@@ -336,11 +336,7 @@ mod tests {
             .collect();
         let kinds: Vec<&str> = events
             .iter()
-            .map(|e| {
-                crate::domain::RunEventData::from(e.clone())
-                    .kind()
-                    .map_or("?", crate::domain::RunEventKind::as_str)
-            })
+            .map(|e| e.kind().map_or("?", crate::domain::RunEventKind::as_str))
             .collect();
         assert_eq!(
             kinds.first(),

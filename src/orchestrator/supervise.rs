@@ -461,7 +461,7 @@ async fn attempt(
                 let Some(event) = event else { break };
                 last_event = Instant::now();
                 // Written before it is acted on.
-                log(engine, run_id, event.clone().into(), on_event).await;
+                log(engine, run_id, event.clone(), on_event).await;
                 match event {
                     AgentEvent::Init { session_id, .. } if !session_id.is_empty() => {
                         update_run(engine, run_id, RunUpdate { agent_session_id: Some(session_id), ..RunUpdate::default() }).await?;

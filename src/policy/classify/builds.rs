@@ -596,97 +596,38 @@ impl Classifier<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::testing::check;
-    use super::*;
 
     #[test]
     fn verdicts_and_reasons() {
-        check(&[
-            (
-                "pytest -q",
-                Severity::Allow,
-                "test, lint, format or type check",
-            ),
-            (
-                "ruff check .",
-                Severity::Allow,
-                "test, lint, format or type check",
-            ),
-            (
-                "mypy src",
-                Severity::Allow,
-                "test, lint, format or type check",
-            ),
-            ("cargo test", Severity::Allow, "builds, checks or tests"),
-            (
-                "cargo build --release",
-                Severity::Allow,
-                "builds, checks or tests",
-            ),
-            (
-                "cargo publish",
-                Severity::Escalate,
-                "publishes to a registry",
-            ),
-            (
-                "cargo install ripgrep",
-                Severity::Escalate,
-                "installs or changes dependencies",
-            ),
-            (
-                "go test ./...",
-                Severity::Allow,
-                "builds, checks or reports",
-            ),
-            ("npm test", Severity::Allow, "runs the tests"),
-            (
-                "npm install left-pad",
-                Severity::Escalate,
-                "installs packages",
-            ),
-            ("npm publish", Severity::Escalate, "publishes"),
-            ("npx eslint src", Severity::Allow, "the project's eslint"),
-            (
-                "npx some-random-tool",
-                Severity::Escalate,
-                "may download a package",
-            ),
-            (
-                "pip install requests",
-                Severity::Escalate,
-                "installs, removes or publishes",
-            ),
-            ("pip list", Severity::Allow, "only reports"),
-            ("uv run pytest", Severity::Allow, "pytest is a test"),
-            (
-                "apt-get install curl",
-                Severity::Escalate,
-                "installs or removes packages",
-            ),
-            (
-                "apt-cache search curl",
-                Severity::Allow,
-                "only lists packages",
-            ),
-            ("make", Severity::Allow, "builds the default target"),
-            ("make test", Severity::Allow, "check or build targets"),
-            ("make deploy", Severity::Escalate, "runs the target deploy"),
-            (
-                "make -f other.mk",
-                Severity::Escalate,
-                "a build file the policy does not know",
-            ),
-            ("rustup show", Severity::Allow, "only reports"),
-            (
-                "rustup toolchain install nightly",
-                Severity::Escalate,
-                "installs or removes toolchains",
-            ),
-            ("mvn test", Severity::Allow, "runs checks or a build"),
-            (
-                "gradle publish",
-                Severity::Escalate,
-                "a task the policy does not know",
-            ),
-        ]);
+        check(
+            r#"
+            allow: pytest -q => test, lint, format or type check
+            allow: ruff check . => test, lint, format or type check
+            allow: mypy src => test, lint, format or type check
+            allow: cargo test => builds, checks or tests
+            allow: cargo build --release => builds, checks or tests
+            escalate: cargo publish => publishes to a registry
+            escalate: cargo install ripgrep => installs or changes dependencies
+            allow: go test ./... => builds, checks or reports
+            allow: npm test => runs the tests
+            escalate: npm install left-pad => installs packages
+            escalate: npm publish => publishes
+            allow: npx eslint src => the project's eslint
+            escalate: npx some-random-tool => may download a package
+            escalate: pip install requests => installs, removes or publishes
+            allow: pip list => only reports
+            allow: uv run pytest => pytest is a test
+            escalate: apt-get install curl => installs or removes packages
+            allow: apt-cache search curl => only lists packages
+            allow: make => builds the default target
+            allow: make test => check or build targets
+            escalate: make deploy => runs the target deploy
+            escalate: make -f other.mk => a build file the policy does not know
+            allow: rustup show => only reports
+            escalate: rustup toolchain install nightly => installs or removes toolchains
+            allow: mvn test => runs checks or a build
+            escalate: gradle publish => a task the policy does not know
+            "#,
+        );
     }
 }

@@ -558,68 +558,25 @@ pub(super) fn code_tokens(code: &str, hash_comments: bool) -> (Vec<String>, Vec<
 #[cfg(test)]
 mod tests {
     use super::super::testing::check;
-    use super::*;
 
     #[test]
     fn verdicts_and_reasons() {
-        check(&[
-            ("bash -c 'ls src'", Severity::Allow, "ls only reads"),
-            ("bash -c 'rm -rf /'", Severity::Deny, "deletes /"),
-            (
-                "sh -c \"$CMD\"",
-                Severity::Escalate,
-                "only known at run time",
-            ),
-            (
-                "bash script.sh",
-                Severity::Escalate,
-                "which the policy does not read",
-            ),
-            (
-                "python3 -c 'print(1)'",
-                Severity::Allow,
-                "only prints or computes",
-            ),
-            (
-                "python3 -c \"import os; os.system('rm -rf /')\"",
-                Severity::Deny,
-                "deletes the root",
-            ),
-            (
-                "python3 -c \"print(open('.env').read())\"",
-                Severity::Deny,
-                "names the secret file .env",
-            ),
-            (
-                "python3 -m pytest",
-                Severity::Allow,
-                "is a check or a report",
-            ),
-            (
-                "python3 -m http.server",
-                Severity::Escalate,
-                "opens the network",
-            ),
-            (
-                "python3 src/main.py",
-                Severity::Escalate,
-                "runs the program src/main.py",
-            ),
-            (
-                "node -e 'console.log(1)'",
-                Severity::Allow,
-                "only prints or computes",
-            ),
-            (
-                "node -e \"require('child_process').execSync('curl x')\"",
-                Severity::Escalate,
-                "cannot be judged safe",
-            ),
-            (
-                "echo 'rm -rf /' | bash",
-                Severity::Escalate,
-                "a program read from a pipe",
-            ),
-        ]);
+        check(
+            r#"
+            allow: bash -c 'ls src' => ls only reads
+            deny: bash -c 'rm -rf /' => deletes /
+            escalate: sh -c "$CMD" => only known at run time
+            escalate: bash script.sh => which the policy does not read
+            allow: python3 -c 'print(1)' => only prints or computes
+            deny: python3 -c "import os; os.system('rm -rf /')" => deletes the root
+            deny: python3 -c "print(open('.env').read())" => names the secret file .env
+            allow: python3 -m pytest => is a check or a report
+            escalate: python3 -m http.server => opens the network
+            escalate: python3 src/main.py => runs the program src/main.py
+            allow: node -e 'console.log(1)' => only prints or computes
+            escalate: node -e "require('child_process').execSync('curl x')" => cannot be judged safe
+            escalate: echo 'rm -rf /' | bash => a program read from a pipe
+            "#,
+        );
     }
 }

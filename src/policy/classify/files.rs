@@ -824,85 +824,34 @@ pub(super) fn sed_can_escape(script: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::testing::check;
-    use super::*;
 
     #[test]
     fn verdicts_and_reasons() {
-        check(&[
-            (
-                "cat README.md",
-                Severity::Allow,
-                "reads README.md in the project",
-            ),
-            ("cat .env", Severity::Deny, "environment file with secrets"),
-            (
-                "head -n 5 src/main.py",
-                Severity::Allow,
-                "reads src/main.py",
-            ),
-            (
-                "cat ~/.bashrc",
-                Severity::Escalate,
-                "in the home directory outside the project",
-            ),
-            ("cat /etc/hosts", Severity::Allow, "a system file"),
-            ("grep -rn TODO src", Severity::Allow, "searches files"),
-            ("rg API_KEY", Severity::Allow, "rg searches files"),
-            (
-                "grep -r KEY .env",
-                Severity::Deny,
-                "environment file with secrets",
-            ),
-            ("find . -name '*.py'", Severity::Allow, "find lists files"),
-            (
-                "find . -name '*.pyc' -delete",
-                Severity::Escalate,
-                "deletes files",
-            ),
-            (
-                "cp src/main.py src/copy.py",
-                Severity::Allow,
-                "one of the task's files",
-            ),
-            ("cp .env /tmp/leak", Severity::Deny, "reads .env"),
-            (
-                "mv README.md docs.md",
-                Severity::Escalate,
-                "not among the task's files",
-            ),
-            (
-                "sed -i s/a/b/ src/main.py",
-                Severity::Allow,
-                "one of the task's files",
-            ),
-            (
-                "sed -i s/a/b/ README.md",
-                Severity::Escalate,
-                "not among the task's files",
-            ),
-            (
-                "echo x > src/out.txt",
-                Severity::Allow,
-                "writes src/out.txt",
-            ),
-            (
-                "echo x > /etc/passwd",
-                Severity::Deny,
-                "outside the project",
-            ),
-            ("rm src/main.py", Severity::Escalate, "deletes src/main.py"),
-            ("rm -rf /", Severity::Deny, "would destroy the system"),
-            ("rm -rf ~", Severity::Deny, "deletes ~/"),
-            (
-                "tar czf /tmp/src.tgz src",
-                Severity::Deny,
-                "writes /tmp/src.tgz, outside the project",
-            ),
-            (
-                "tar xzf archive.tgz -C /",
-                Severity::Deny,
-                "writes files in /",
-            ),
-        ]);
+        check(
+            r#"
+            allow: cat README.md => reads README.md in the project
+            deny: cat .env => environment file with secrets
+            allow: head -n 5 src/main.py => reads src/main.py
+            escalate: cat ~/.bashrc => in the home directory outside the project
+            allow: cat /etc/hosts => a system file
+            allow: grep -rn TODO src => searches files
+            allow: rg API_KEY => rg searches files
+            deny: grep -r KEY .env => environment file with secrets
+            allow: find . -name '*.py' => find lists files
+            escalate: find . -name '*.pyc' -delete => deletes files
+            allow: cp src/main.py src/copy.py => one of the task's files
+            deny: cp .env /tmp/leak => reads .env
+            escalate: mv README.md docs.md => not among the task's files
+            allow: sed -i s/a/b/ src/main.py => one of the task's files
+            escalate: sed -i s/a/b/ README.md => not among the task's files
+            allow: echo x > src/out.txt => writes src/out.txt
+            deny: echo x > /etc/passwd => outside the project
+            escalate: rm src/main.py => deletes src/main.py
+            deny: rm -rf / => would destroy the system
+            deny: rm -rf ~ => deletes ~/
+            deny: tar czf /tmp/src.tgz src => writes /tmp/src.tgz, outside the project
+            deny: tar xzf archive.tgz -C / => writes files in /
+            "#,
+        );
     }
 }

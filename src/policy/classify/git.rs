@@ -337,51 +337,24 @@ impl Classifier<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::testing::check;
-    use super::*;
 
     #[test]
     fn verdicts_and_reasons() {
-        check(&[
-            ("git status", Severity::Allow, "only reads"),
-            ("git log --oneline -5", Severity::Allow, "only reads"),
-            ("git diff HEAD~1", Severity::Allow, "only reads"),
-            (
-                "git add src/main.py",
-                Severity::Allow,
-                "only the local repository",
-            ),
-            (
-                "git commit -m wip",
-                Severity::Allow,
-                "only the local repository",
-            ),
-            ("git push", Severity::Escalate, "publishes to a remote"),
-            (
-                "git push --force origin main",
-                Severity::Escalate,
-                "can destroy work on the remote",
-            ),
-            (
-                "git reset --hard HEAD~3",
-                Severity::Escalate,
-                "discards uncommitted work",
-            ),
-            (
-                "git clean -fdx",
-                Severity::Escalate,
-                "deletes untracked files",
-            ),
-            (
-                "git checkout -- src/main.py",
-                Severity::Escalate,
-                "discards uncommitted changes",
-            ),
-            (
-                "git config --global user.name x",
-                Severity::Escalate,
-                "changes configuration",
-            ),
-            ("git show HEAD:.env", Severity::Deny, "reads .env"),
-        ]);
+        check(
+            r#"
+            allow: git status => only reads
+            allow: git log --oneline -5 => only reads
+            allow: git diff HEAD~1 => only reads
+            allow: git add src/main.py => only the local repository
+            allow: git commit -m wip => only the local repository
+            escalate: git push => publishes to a remote
+            escalate: git push --force origin main => can destroy work on the remote
+            escalate: git reset --hard HEAD~3 => discards uncommitted work
+            escalate: git clean -fdx => deletes untracked files
+            escalate: git checkout -- src/main.py => discards uncommitted changes
+            escalate: git config --global user.name x => changes configuration
+            deny: git show HEAD:.env => reads .env
+            "#,
+        );
     }
 }

@@ -733,13 +733,11 @@ fn dir_prefix_len(value: &str) -> usize {
 mod testing {
     use super::*;
 
-    /// One case: a command line, the worst verdict among its subjects, and a fragment of the
-    /// reason given for that verdict.
-    pub(super) type Case = (&'static str, Severity, &'static str);
-
-    /// Judges every case in a project with `src/`, `tests/` (the task's declared files), a
-    /// README, a `.env` secret and a home directory beside it; lists every case that differs.
-    pub(super) fn check(cases: &[Case]) {
+    /// Judges every case — a line `verdict: command => reason fragment`, the worst verdict among
+    /// the command's subjects and a fragment of the reason given for it — in a project with
+    /// `src/`, `tests/` (the task's declared files), a README, a `.env` secret and a home directory
+    /// beside it; lists every case that differs.
+    pub(super) fn check(table: &str) {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().canonicalize().unwrap();
         let (root, home) = (base.join("project"), base.join("home"));
@@ -759,7 +757,16 @@ mod testing {
         let scope = Scope::new(&root, None, Some(&declared), Some(home));
         let secrets = vec!["ANTHROPIC_API_KEY".to_owned()];
         let mut wrong = Vec::new();
-        for (command, expected, fragment) in cases {
+        let cases = table.lines().map(str::trim).filter(|l| !l.is_empty());
+        for case in cases {
+            let (verdict, rest) = case.split_once(": ").expect("verdict: command => reason");
+            let (command, fragment) = rest.rsplit_once(" => ").expect("command => reason");
+            let expected: Severity = match verdict {
+                "allow" => Severity::Allow,
+                "escalate" => Severity::Escalate,
+                "deny" => Severity::Deny,
+                other => panic!("unknown verdict {other:?} in {case:?}"),
+            };
             let mut classifier = Classifier::new(&scope, &secrets);
             classifier.command_line(command, Some(scope.cwd.clone()), 0);
             let worst = classifier
@@ -774,7 +781,7 @@ mod testing {
                 .filter(|s| s.severity == worst)
                 .map(|s| s.reason.as_str())
                 .collect();
-            if worst != *expected || !reasons.iter().any(|r| r.contains(fragment)) {
+            if worst != expected || !reasons.iter().any(|r| r.contains(fragment)) {
                 wrong.push(format!(
                     "{command:?}: expected {expected} ({fragment:?}), got {worst}: {reasons:?}"
                 ));

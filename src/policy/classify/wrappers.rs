@@ -195,38 +195,27 @@ impl Classifier<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::testing::check;
-    use super::*;
 
     #[test]
     fn verdicts_and_reasons() {
-        check(&[
-            ("sudo ls", Severity::Escalate, "as another user"),
-            ("sudo rm -rf /", Severity::Deny, "deletes /"),
-            ("timeout 60 pytest", Severity::Allow, "pytest is a test"),
-            ("timeout 5 rm -rf ~", Severity::Deny, "deletes ~/"),
-            (
-                "nice -n 10 cargo build",
-                Severity::Allow,
-                "cargo build builds",
-            ),
-            ("nohup", Severity::Allow, "alone does nothing harmful"),
-            ("env FOO=1 pytest", Severity::Allow, "pytest is a test"),
-            (
-                "xargs rm",
-                Severity::Escalate,
-                "deletes files named by its input",
-            ),
-            (
-                "find . -name '*.py' | xargs grep -n import",
-                Severity::Allow,
-                "grep searches files",
-            ),
-            ("watch -n 1 ls", Severity::Allow, "ls only reads"),
-            ("watch -n 1 'rm -rf /'", Severity::Deny, "deletes /"),
-            ("su -c 'ls'", Severity::Escalate, "as another user"),
-            ("flock /tmp/lock -c 'rm -rf /'", Severity::Deny, "deletes /"),
-            ("watch -d -n 2 rm -rf /", Severity::Deny, "deletes /"),
-            ("watch -x ls -la", Severity::Allow, "ls only reads"),
-        ]);
+        check(
+            r#"
+            escalate: sudo ls => as another user
+            deny: sudo rm -rf / => deletes /
+            allow: timeout 60 pytest => pytest is a test
+            deny: timeout 5 rm -rf ~ => deletes ~/
+            allow: nice -n 10 cargo build => cargo build builds
+            allow: nohup => alone does nothing harmful
+            allow: env FOO=1 pytest => pytest is a test
+            escalate: xargs rm => deletes files named by its input
+            allow: find . -name '*.py' | xargs grep -n import => grep searches files
+            allow: watch -n 1 ls => ls only reads
+            deny: watch -n 1 'rm -rf /' => deletes /
+            escalate: su -c 'ls' => as another user
+            deny: flock /tmp/lock -c 'rm -rf /' => deletes /
+            deny: watch -d -n 2 rm -rf / => deletes /
+            allow: watch -x ls -la => ls only reads
+            "#,
+        );
     }
 }
