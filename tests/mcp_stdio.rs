@@ -5,7 +5,7 @@ mod support;
 use serde_json::{Value, json};
 use support::{Project, StdioPeer, structured, tool_error_text};
 
-const CORE_TOOLS: [&str; 15] = [
+const CORE_TOOLS: [&str; 14] = [
     "approvals",
     "context_preview",
     "kb_search",
@@ -13,7 +13,6 @@ const CORE_TOOLS: [&str; 15] = [
     "plan_approve",
     "plan_decide",
     "plan_get",
-    "plan_session",
     "plan_start",
     "plan_submit",
     "run_control",
@@ -76,17 +75,46 @@ fn requests_before_initialize_get_an_error_not_silence() {
     assert!(peer.finish().success());
 }
 
+/// Every `format` in a schema, wherever it sits.
+fn formats(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == "format" {
+                    out.push(v.to_string());
+                }
+                formats(v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| formats(v, out)),
+        _ => {}
+    }
+}
+
 #[test]
-fn core_profile_lists_the_planning_tools_with_schemas_and_annotations() {
+fn core_profile_lists_the_whole_flow_lean_and_in_standard_schema() {
     let project = Project::new();
     let mut peer = serve(&project, "core");
     peer.initialize();
     let reply = peer.request(1, "tools/list", json!({}));
     assert_eq!(tool_names(&reply), CORE_TOOLS);
-    for tool in reply["result"]["tools"].as_array().unwrap() {
+    // What the list costs a client's context, every turn.
+    let tools = &reply["result"]["tools"];
+    let bytes = serde_json::to_string(tools).unwrap().len();
+    assert!(bytes <= 12_000, "the default tool list is {bytes} bytes");
+    for tool in tools.as_array().unwrap() {
         assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
-        assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
-        assert!(tool["annotations"]["readOnlyHint"].is_boolean(), "{tool}");
+        assert!(tool.get("outputSchema").is_none(), "{tool}");
+        let text = tool["inputSchema"].to_string();
+        assert!(
+            !text.contains("$ref") && !text.contains("$schema"),
+            "{tool}"
+        );
+        // Only JSON Schema's own formats (clients warn about `uint32`, `int64`, …).
+        let mut found = Vec::new();
+        formats(&tool["inputSchema"], &mut found);
+        assert!(found.is_empty(), "{tool}: {found:?}");
+        assert!(tool["annotations"]["title"].is_string(), "{tool}");
         assert!(tool["description"].as_str().unwrap().len() > 40, "{tool}");
     }
     let tool = reply["result"]["tools"]
@@ -100,13 +128,16 @@ fn core_profile_lists_the_planning_tools_with_schemas_and_annotations() {
         tool["inputSchema"]["properties"]["plan_id"].is_object(),
         "{tool}"
     );
-    assert_eq!(tool["outputSchema"]["type"], "object");
+    assert_eq!(
+        tool["inputSchema"]["properties"]["plan_id"]["type"],
+        "integer"
+    );
     assert_eq!(tool["annotations"]["readOnlyHint"], true);
     assert!(
         tool["description"]
             .as_str()
             .unwrap()
-            .contains("lists the plans")
+            .contains("lists plans and open sessions")
     );
 }
 
@@ -138,7 +169,8 @@ fn all_profile_serves_every_plan_tool_end_to_end() {
         .iter()
         .find(|t| t["name"] == "plan_rollback")
         .unwrap();
-    assert_eq!(rollback["annotations"]["readOnlyHint"], false);
+    // Only what differs from the specification's defaults: not read-only is the default.
+    assert!(rollback["annotations"].get("readOnlyHint").is_none());
     assert_eq!(rollback["annotations"]["destructiveHint"], false);
 
     let listed = peer.request(

@@ -167,19 +167,32 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
         follow_ups[0]["id"]
     );
 
+    // An answer's result says what is new, not what was seen: the whole session is one call away.
+    assert!(report["session"].get("analysis").is_none(), "{report}");
+    let before = structured(&call(
+        &mut peer,
+        30,
+        "plan_get",
+        json!({"session_id": session}),
+    ))["session"]
+        .clone();
+    assert!(before["analysis"].is_object() && before["topics"].is_array());
+
     // The orchestrator is killed; a new one resumes the same session from the store.
     peer.child.kill().unwrap();
     peer.child.wait().unwrap();
     let mut peer = serve(&project);
-    let reply = call(&mut peer, 3, "plan_session", json!({"session_id": session}));
+    let reply = call(&mut peer, 3, "plan_get", json!({"session_id": session}));
     let resumed = structured(&reply)["session"].clone();
     assert_eq!(
         resumed["next_questions"],
         report["session"]["next_questions"]
     );
-    assert_eq!(resumed["topics"], report["session"]["topics"]);
-    let listed = call(&mut peer, 4, "plan_session", json!({}));
+    assert_eq!(resumed["topics"], before["topics"]);
+    // Listing shows the open session beside the plans.
+    let listed = call(&mut peer, 4, "plan_get", json!({}));
     assert_eq!(structured(&listed)["sessions"][0]["id"], session);
+    assert!(structured(&listed)["plans"].is_array());
 
     // A draft before the interview is over is refused.
     let early = call(
@@ -198,6 +211,14 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
         id += 1;
     }
     assert_eq!(view["session"]["status"], "DESIGNING", "{view}");
+    // Every topic's answer: the whole session, one call away.
+    let view = structured(&call(
+        &mut peer,
+        90,
+        "plan_get",
+        json!({"session_id": session}),
+    ))["session"]
+        .clone();
     let topic = |key: &str| {
         view["topics"]
             .as_array()
@@ -240,7 +261,7 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
     );
     let report = structured(&reply);
     assert_eq!(report["accepted"], false);
-    let problems: Vec<String> = report["draft"]["problems"]
+    let problems: Vec<String> = report["session"]["draft"]["problems"]
         .as_array()
         .unwrap()
         .iter()
@@ -291,14 +312,14 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
     );
     let report = structured(&reply);
     assert_eq!(report["accepted"], true, "{report}");
-    assert_eq!(report["draft"]["source"], "mcp_client");
+    assert_eq!(report["session"]["draft"]["source"], "mcp_client");
     // The interview's assumption is recorded in the client's own draft too.
     assert_eq!(
-        report["draft"]["content"]["decisions"][1]["key"], "assumed-2",
+        report["session"]["draft"]["content"]["decisions"][1]["key"], "assumed-2",
         "{report}"
     );
     assert!(
-        report["draft"]["content"]["decisions"][1]["what"]
+        report["session"]["draft"]["content"]["decisions"][1]["what"]
             .as_str()
             .unwrap()
             .starts_with("Assumed: "),
@@ -321,9 +342,9 @@ fn a_goal_becomes_an_approved_plan_over_mcp_across_a_restart() {
         }),
     );
     let decided = structured(&reply);
-    assert_eq!(decided["draft"]["draft"]["number"], 3);
+    assert_eq!(decided["draft"]["session"]["draft"]["number"], 3);
     assert_eq!(
-        decided["draft"]["draft"]["content"]["decisions"][2]["key"],
+        decided["draft"]["session"]["draft"]["content"]["decisions"][2]["key"],
         "D3"
     );
     assert_eq!(
@@ -481,8 +502,12 @@ fn the_offline_skeleton_and_answer_revisions_work_over_mcp() {
     let reply = call(&mut peer, 50, "plan_submit", json!({"session_id": session}));
     let report = structured(&reply).clone();
     assert_eq!(report["accepted"], true, "{report}");
-    assert_eq!(report["draft"]["source"], "skeleton");
-    let content = &report["draft"]["content"];
+    assert_eq!(report["session"]["draft"]["source"], "skeleton");
+    // The draft once, without the brief and analysis the caller already had.
+    let text = serde_json::to_string(&report).unwrap();
+    assert_eq!(text.matches("\"source\":\"skeleton\"").count(), 1, "{text}");
+    assert!(report.get("draft").is_none() && report["session"].get("brief").is_none());
+    let content = &report["session"]["draft"]["content"];
     let titles: Vec<&str> = content["phases"][1]["tasks"]
         .as_array()
         .unwrap()
@@ -508,6 +533,13 @@ fn the_offline_skeleton_and_answer_revisions_work_over_mcp() {
     assert_eq!(content["success_criteria"][0], "A shortened URL redirects");
 
     // Revising an answer in review sends the session back through the interview to design.
+    let view = structured(&call(
+        &mut peer,
+        91,
+        "plan_get",
+        json!({"session_id": session}),
+    ))["session"]
+        .clone();
     let features = view["topics"]
         .as_array()
         .unwrap()
@@ -525,9 +557,9 @@ fn the_offline_skeleton_and_answer_revisions_work_over_mcp() {
     assert_eq!(revised["session"]["status"], "DESIGNING");
     let reply = call(&mut peer, 52, "plan_submit", json!({"session_id": session}));
     let report = structured(&reply);
-    assert_eq!(report["draft"]["number"], 2);
+    assert_eq!(report["session"]["draft"]["number"], 2);
     assert_eq!(
-        report["draft"]["content"]["phases"][1]["tasks"]
+        report["session"]["draft"]["content"]["phases"][1]["tasks"]
             .as_array()
             .unwrap()
             .len(),
@@ -542,7 +574,7 @@ fn the_offline_skeleton_and_answer_revisions_work_over_mcp() {
         json!({"session_id": session, "answers": [{"question_id": 99999, "answer": "x"}]}),
     );
     assert!(tool_error_text(&unknown).contains("not part of planning session"));
-    let missing = call(&mut peer, 54, "plan_session", json!({"session_id": 424242}));
+    let missing = call(&mut peer, 54, "plan_get", json!({"session_id": 424242}));
     assert!(tool_error_text(&missing).contains("424242"));
     let empty = call(&mut peer, 55, "plan_start", json!({"goal": "   "}));
     assert!(tool_error_text(&empty).contains("goal is empty"));

@@ -43,7 +43,6 @@ fn check(seen: &Value, plan: i64) {
             "plan_approve",
             "plan_decide",
             "plan_get",
-            "plan_session",
             "plan_start",
             "plan_submit",
             "run_control",

@@ -44,7 +44,7 @@ pub struct PlanContent {
     /// Ordered phases, each an ordered list of tasks.
     #[serde(default)]
     pub phases: Vec<Phase>,
-    /// Decisions made, with their rationale and the alternatives rejected.
+    /// Decisions with their rationale.
     #[serde(default)]
     pub decisions: Vec<Decision>,
 }
@@ -96,15 +96,14 @@ impl PlanContent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Phase {
-    /// Stable key within the plan (`"setup"`, `"p1"`), kept across versions.
+    /// Stable key (`p1`), kept across versions.
     pub key: String,
     /// Human name of the phase.
     pub name: String,
     /// What the phase is for.
     #[serde(default)]
     pub description: String,
-    /// Whether its tasks may start before the earlier phases have settled (their dependencies
-    /// still hold); phases run in order otherwise.
+    /// Its tasks may start before earlier phases settle (dependencies still hold).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub overlap: bool,
     /// The phase's tasks, in order.
@@ -116,7 +115,7 @@ pub struct Phase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Task {
-    /// Stable key within the plan (`"T3"`, `"add-login"`), kept across versions.
+    /// Stable key (`T3`), kept across versions.
     pub key: String,
     /// Short human title.
     pub title: String,
@@ -125,7 +124,7 @@ pub struct Task {
     /// Files the task touches: paths or globs relative to the project root.
     #[serde(default)]
     pub files: Vec<String>,
-    /// Files it only reads and needs unchanged while it works (shared locks).
+    /// Files it only reads and needs unchanged (shared locks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reads: Vec<String>,
     /// Keys of the tasks that must complete first.
@@ -134,7 +133,7 @@ pub struct Task {
     /// Steps the verifier runs or checks to accept the work.
     #[serde(default)]
     pub verification: Vec<String>,
-    /// Permission rules for this task's runs, on top of the project's (Claude Code syntax).
+    /// Permission rules for its runs (Claude Code syntax), over the project's.
     #[serde(default, skip_serializing_if = "RuleLists::is_empty")]
     pub rules: RuleLists,
 }
@@ -166,7 +165,7 @@ impl RuleLists {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
-    /// Stable key within the plan (`"D1"`), kept across versions.
+    /// Stable key (`D1`), kept across versions.
     pub key: String,
     /// What was decided.
     pub what: String,

@@ -18,8 +18,7 @@ use crate::store::ApprovalFilter;
 pub struct ApprovalsArgs {
     /// The request to answer; leave out to list.
     pub id: Option<ApprovalId>,
-    /// The answer to request `id`: `approve`, `approve_always` (also the same calls for the rest
-    /// of the run) or `deny`. Only after the user decided.
+    /// The user's answer to request `id`.
     pub decision: Option<HumanAnswer>,
     /// Why; required to deny (the agent is told it, so say what to do instead).
     pub reason: Option<String>,
@@ -27,7 +26,7 @@ pub struct ApprovalsArgs {
     pub decided_by: Option<String>,
     /// List only this run's requests.
     pub run_id: Option<RunId>,
-    /// List answered and expired requests too (newest first), not only the waiting ones.
+    /// Also list answered and expired requests.
     #[serde(default)]
     pub all: bool,
 }
@@ -79,10 +78,9 @@ pub struct PolicyAuditResult {
 
 #[tool_router(router = approvals_router, vis = "pub(super)")]
 impl OrchestratorMcp {
-    /// Lists agents' tool calls waiting for a person (tool, input, why the policy asked, the
-    /// task), or answers one. Put each request to the user and answer only with their decision:
-    /// `decision` approve, approve_always (the same calls pass for the rest of that run) or deny
-    /// (with a `reason` the agent reads). Unanswered requests are denied when they time out.
+    /// Lists agents' tool calls waiting for a person, or answers one with the user's decision:
+    /// approve, approve_always (same calls, rest of the run) or deny with a `reason` the agent
+    /// reads.
     #[tool(
         name = "approvals",
         annotations(

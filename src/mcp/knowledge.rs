@@ -78,7 +78,7 @@ pub struct KbAddResult {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkillsArgs {
-    /// A skill to show whole (with its instructions); leave out to list them.
+    /// A skill to show whole; leave out to list them.
     pub name: Option<String>,
 }
 
@@ -109,10 +109,8 @@ pub struct SkillsResult {
 
 #[tool_router(router = knowledge_router, vis = "pub(super)")]
 impl OrchestratorMcp {
-    /// The exact prompt the agent of a task would get: the task, its files, goal, constraints,
-    /// the relevant decisions, earlier work, documentation excerpts and skills, verification and
-    /// rules, with the token estimate and every item included or dropped (and why) under the
-    /// budget.
+    /// The exact prompt a task's agent would get, with its token estimate and what was dropped and
+    /// why.
     #[tool(
         name = "context_preview",
         annotations(
@@ -138,8 +136,8 @@ impl OrchestratorMcp {
         Ok(Json(context))
     }
 
-    /// Searches the project's documentation (the knowledge base): the most relevant chunks with
-    /// their source, heading path and a highlighted snippet.
+    /// Searches the project's documentation: the most relevant passages with source, heading and
+    /// snippet.
     #[tool(
         name = "kb_search",
         annotations(
@@ -171,8 +169,7 @@ impl OrchestratorMcp {
         Ok(Json(KbSearchResult { hits, next_step }))
     }
 
-    /// Lists the skills (SKILL.md in the project's .claude/skills, the user's ~/.claude/skills
-    /// and configured folders) by name and description, or shows one with its instructions.
+    /// Lists the skills (SKILL.md) by name and description, or shows one with its instructions.
     #[tool(
         name = "skills",
         annotations(title = "Skills", read_only_hint = true, open_world_hint = false)

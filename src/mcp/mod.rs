@@ -14,6 +14,7 @@ mod gate;
 mod http;
 mod knowledge;
 mod runs;
+mod schema;
 mod tools;
 mod verify;
 

@@ -21,8 +21,7 @@ const MAX_WAIT_SECS: u64 = 50;
 pub struct RunStartArgs {
     /// The approved plan.
     pub plan_id: PlanId,
-    /// One task's key (`T1`) to run only it; leave out to run the whole plan (tasks in
-    /// dependency order, in parallel where their files allow, each verified and merged).
+    /// One task's key (`T1`) to run only it; leave out to run the whole plan.
     pub task: Option<String>,
 }
 
@@ -45,11 +44,11 @@ pub struct RunHandle {
 pub struct RunStatusArgs {
     /// The run; leave out to list the project's runs.
     pub run_id: Option<RunId>,
-    /// A plan whose run to follow (every task's state, cost, attempts), instead of one run.
+    /// Follow this plan's run (every task's state) instead of one run.
     pub plan_id: Option<PlanId>,
-    /// Wait for events after this sequence number (the `seq` of the last event seen).
+    /// Events after this `seq` (the last one seen).
     pub after_seq: Option<u64>,
-    /// Seconds to wait for something new (default 25, at most 50; 0 answers at once).
+    /// Seconds to wait for news (default 25, at most 50).
     pub wait_seconds: Option<u64>,
 }
 
@@ -76,12 +75,11 @@ pub struct RunStatusResult {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunControlArgs {
-    /// The run (for `retry`, `resume`, `cancel` of one run).
+    /// The run.
     pub run_id: Option<RunId>,
-    /// The plan whose run to `pause`, `resume` or `cancel`.
+    /// The plan whose run to control.
     pub plan_id: Option<PlanId>,
-    /// `retry` (fresh attempts) or `resume` (continue the agent's session) an escalated run,
-    /// `pause` or `resume` a plan run, `cancel` either.
+    /// `retry`, `resume` or `cancel` a run; `pause`, `resume` or `cancel` a plan run.
     pub action: ControlAction,
 }
 
@@ -157,10 +155,8 @@ fn next_for(run: &Run, waiting: usize) -> String {
 
 #[tool_router(router = runs_router, vis = "pub(super)")]
 impl OrchestratorMcp {
-    /// Runs an approved plan — tasks in dependency order, in parallel where their files allow,
-    /// each in its own worktree, verified and merged in turn — or one task of it, with the
-    /// configured agent supervised by the server (permissions through the policy, stalls
-    /// restarted, failures retried). Returns at once; follow it with run_status.
+    /// Runs an approved plan (tasks in dependency order, in parallel where files allow, each
+    /// verified and merged) or one task, supervised. Returns at once; follow it with run_status.
     #[tool(
         name = "run_start",
         annotations(
@@ -204,9 +200,8 @@ impl OrchestratorMcp {
         }))
     }
 
-    /// A run's state, checkpoints and events, waiting up to `wait_seconds` for a new event after
-    /// `after_seq`; with `plan_id`, the plan run and every task's state (waiting for a change).
-    /// Without either, the project's runs.
+    /// A run's state and its events after `after_seq` (waiting up to `wait_seconds` for news);
+    /// with `plan_id`, every task's state; with neither, the project's runs.
     #[tool(
         name = "run_status",
         annotations(title = "Follow a run", read_only_hint = true, open_world_hint = false)
@@ -272,9 +267,8 @@ impl OrchestratorMcp {
         }))
     }
 
-    /// A person's decision: `retry` an escalated or failed run with fresh attempts, `resume` an
-    /// escalated run's agent session, `cancel` a run; or `pause`, `resume`, `cancel` a plan run
-    /// (plan_id). Only with the user's word.
+    /// A person's decision, only with the user's word: `retry` or `resume` an escalated run,
+    /// `cancel` a run; `pause`, `resume` or `cancel` a plan run (plan_id).
     #[tool(
         name = "run_control",
         annotations(

@@ -34,7 +34,7 @@ const INSTRUCTIONS: &str = "orchestrator plans this project's work before any co
 To plan something new: plan_start with the user's goal, put the returned questions to the user and send their answers \
 with plan_answer (follow-ups come back for vague answers), then write a draft from the brief and send it with \
 plan_submit (or leave the draft out for an offline skeleton), show the user the reviewed draft, and plan_approve it. \
-plan_session resumes a session. Plans are phases of tasks (each with the files it touches, its dependencies and its \
+plan_get with a session_id resumes a session. Plans are phases of tasks (each with the files it touches, its dependencies and its \
 verification steps) and decisions with their rationale (plan_decide adds one), in versions that can be read, diffed \
 and rolled back. Call plan_get without arguments to list the plans, then with a plan_id to read one. \
 Agents' tool calls that the permission policy escalated wait in a queue: `approvals` lists them and answers one \
@@ -48,27 +48,8 @@ the token budget); `kb_search` searches the project's documentation; `skills` li
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanStartArgs {
-    /// What the user wants built, in their words (one or two sentences).
+    /// The user's goal, in their words.
     pub goal: String,
-}
-
-/// Arguments of `plan_session`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlanSessionArgs {
-    /// The session to show. Leave out to list this project's sessions.
-    pub session_id: Option<SessionId>,
-}
-
-/// Result of `plan_session`: `sessions` when listing, `session` when showing one.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct PlanSessionResult {
-    /// The sessions, newest first (when no session_id was given).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sessions: Option<Vec<PlanningSession>>,
-    /// The session: topics, next questions, draft, brief and the next step.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session: Option<Box<SessionView>>,
 }
 
 /// One answer.
@@ -77,7 +58,7 @@ pub struct PlanSessionResult {
 pub struct AnswerArg {
     /// The question answered (its `id`).
     pub question_id: QuestionId,
-    /// The user's answer. "yes" confirms a pre-filled answer; a number picks a suggestion.
+    /// The answer: "yes" confirms a prefilled one, a number picks a suggestion.
     pub answer: String,
 }
 
@@ -87,11 +68,10 @@ pub struct AnswerArg {
 pub struct PlanAnswerArgs {
     /// The session.
     pub session_id: SessionId,
-    /// One or more answers. Answering a question again revises its answer.
+    /// One or more answers (again, to revise one).
     #[serde(default)]
     pub answers: Vec<AnswerArg>,
-    /// Put the open questions to the user through the client's forms (elicitation) until the
-    /// interview is done or the user closes a form. Only for clients that declare elicitation.
+    /// Ask the open questions through the client's forms (elicitation), if it declares them.
     #[serde(default)]
     pub ask_user: bool,
 }
@@ -102,7 +82,7 @@ pub struct PlanAnswerArgs {
 pub struct PlanSubmitArgs {
     /// The session.
     pub session_id: SessionId,
-    /// The draft plan. Leave out to submit the offline skeleton built from the answers.
+    /// The draft plan; leave out for the offline skeleton.
     pub draft: Option<PlanContent>,
 }
 
@@ -112,7 +92,7 @@ pub struct PlanSubmitArgs {
 pub struct PlanApproveArgs {
     /// The session whose reviewed draft is approved.
     pub session_id: SessionId,
-    /// A short title for the plan; the goal's first sentence when left out.
+    /// A short title (default: the goal's first sentence).
     pub title: Option<String>,
 }
 
@@ -128,20 +108,17 @@ pub struct PlanDecideArgs {
     pub what: String,
     /// Why.
     pub why: String,
-    /// Options considered and not taken, each with the reason.
+    /// Options not taken, each with why.
     #[serde(default)]
     pub rejected_alternatives: Vec<RejectedAlternative>,
 }
 
-/// Result of `plan_decide`: the plan's new version, or the session's new draft.
-#[derive(Debug, Serialize, JsonSchema)]
+/// Result of `plan_decide` on a plan: its new version (on a session: the new draft, as
+/// `plan_submit` reports it, under `draft`).
+#[derive(Debug, Serialize)]
 pub struct PlanDecideResult {
-    /// The plan's new version (when a plan_id was given).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The plan's new version.
     pub version: Option<PlanVersion>,
-    /// The session's new draft (when a session_id was given).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub draft: Option<Box<SubmitReport>>,
 }
 
 /// Arguments of `plan_abandon`.
@@ -156,21 +133,29 @@ pub struct PlanAbandonArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanGetArgs {
-    /// The plan to read. Leave out to list the plans instead.
+    /// The plan; leave out to list.
     pub plan_id: Option<PlanId>,
-    /// The version to read (from 1). Leave out for the current version.
+    /// A planning session to resume.
+    pub session_id: Option<SessionId>,
+    /// A version (default: the current one).
     pub version: Option<u32>,
-    /// When listing: include every project's plans, not only this project's.
+    /// Also list other projects' plans.
     #[serde(default)]
     pub all_projects: bool,
 }
 
-/// Result of `plan_get`: `plans` when listing, `plan` when reading one.
+/// Result of `plan_get`: `plans` and `sessions` when listing, `plan` or `session` when reading one.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct PlanGetResult {
     /// The plans, newest first (when no plan_id was given).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plans: Option<Vec<Plan>>,
+    /// The planning sessions not yet approved or abandoned, newest first (when listing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<Vec<PlanningSession>>,
+    /// The session asked for: topics, next questions, draft, brief and the next step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<Box<SessionView>>,
     /// The plan read, with the version's content, task statuses and history.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<Box<PlanView>>,
@@ -222,6 +207,34 @@ fn offer(view: &mut SessionView) {
 }
 
 /// A structured tool result, as `Json` makes it, for tools that may also return input-required.
+/// A session after a step (answers recorded, a draft submitted), as a tool result: what the
+/// caller needs next, not what it has seen or can ask for — the project analysis, the research,
+/// every topic's history, the brief once a draft is in (`plan_get` with the session's id shows it
+/// all), and the draft only where it is the news.
+fn step_view(view: &SessionView, with_draft: bool) -> Result<serde_json::Value, String> {
+    let mut value = serde_json::to_value(view).map_err(|e| format!("encoding the result: {e}"))?;
+    if let Some(map) = value.as_object_mut() {
+        for seen in ["analysis", "research", "topics"] {
+            map.remove(seen);
+        }
+        if with_draft {
+            map.remove("brief");
+        } else {
+            map.remove("draft");
+        }
+    }
+    Ok(value)
+}
+
+/// A submitted draft as a tool result: whether it is up for review, and the session with the
+/// draft once (its problems, the order its tasks can run, the next step).
+fn submitted(report: &SubmitReport) -> Result<serde_json::Value, String> {
+    Ok(serde_json::json!({
+        "accepted": report.accepted,
+        "session": step_view(&report.session, true)?,
+    }))
+}
+
 fn structured_response<T: Serialize>(value: &T) -> Result<CallToolResponse, String> {
     let value = serde_json::to_value(value).map_err(|e| format!("encoding the result: {e}"))?;
     Ok(CallToolResult::structured(value).into())
@@ -299,9 +312,8 @@ pub(super) fn tool_error(error: crate::Error) -> String {
 
 #[tool_router(router = core_router)]
 impl OrchestratorMcp {
-    /// Starts planning a goal: analyses the project (languages, build, test, lint, type and
-    /// security tools, CI, docs) and returns the first questions. Put them to the user as asked;
-    /// questions with `prefilled` answers only need confirming.
+    /// Starts planning a goal: analyses the project and returns the first questions. Put them to
+    /// the user as asked; `prefilled` answers only need confirming.
     #[tool(
         name = "plan_start",
         annotations(
@@ -328,52 +340,8 @@ impl OrchestratorMcp {
         Ok(Json(view))
     }
 
-    /// Shows a planning session where it stands (topics and answers, next questions, draft and its
-    /// problems, the brief, the next step); without session_id, lists the sessions. Use it to
-    /// resume a session.
-    #[tool(
-        name = "plan_session",
-        annotations(
-            title = "Show or list planning sessions",
-            read_only_hint = true,
-            open_world_hint = false
-        )
-    )]
-    async fn plan_session(
-        &self,
-        Parameters(args): Parameters<PlanSessionArgs>,
-        ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<PlanSessionResult>, String> {
-        Ok(Json(match args.session_id {
-            Some(id) => {
-                let mut view = self
-                    .orchestrator
-                    .planning_session(id)
-                    .await
-                    .map_err(tool_error)?;
-                if elicit::supported(&ctx).is_some() {
-                    offer(&mut view);
-                }
-                PlanSessionResult {
-                    sessions: None,
-                    session: Some(Box::new(view)),
-                }
-            }
-            None => PlanSessionResult {
-                sessions: Some(
-                    self.orchestrator
-                        .planning_sessions()
-                        .await
-                        .map_err(tool_error)?,
-                ),
-                session: None,
-            },
-        }))
-    }
-
-    /// Records the user's answers (several at once). Vague answers ("not sure", "idk", one word to
-    /// an open question) get a narrower follow-up; once every topic is answered the session moves
-    /// on to design and the result carries the brief for the draft.
+    /// Records the user's answers. Vague ones get a narrower follow-up; once every topic is
+    /// answered the result carries the brief for the draft.
     #[tool(
         name = "plan_answer",
         output_schema = rmcp::handler::server::common::schema_for_output::<AnswerReport>(),
@@ -464,12 +432,15 @@ impl OrchestratorMcp {
         } else if how.is_some() {
             offer(&mut report.session);
         }
-        structured_response(&report)
+        structured_response(&serde_json::json!({
+            "recorded": report.recorded,
+            "follow_ups": report.follow_ups,
+            "session": step_view(&report.session, false)?,
+        }))
     }
 
-    /// Submits a draft plan for validation. Problems come back with where they are and how to
-    /// fix them; a valid draft goes up for review. Leave `draft` out to submit the offline
-    /// skeleton built from the answers.
+    /// Submits a draft plan (without `draft`: an offline skeleton from the answers). Problems come
+    /// back with where and how to fix them; a valid draft goes up for review.
     #[tool(
         name = "plan_submit",
         annotations(
@@ -483,7 +454,7 @@ impl OrchestratorMcp {
     async fn plan_submit(
         &self,
         Parameters(args): Parameters<PlanSubmitArgs>,
-    ) -> Result<Json<SubmitReport>, String> {
+    ) -> Result<CallToolResponse, String> {
         let (draft, note) = match args.draft {
             Some(content) => (
                 Some((DraftSource::McpClient, content)),
@@ -496,11 +467,10 @@ impl OrchestratorMcp {
             .submit_draft(args.session_id, draft, note)
             .await
             .map_err(tool_error)?;
-        Ok(Json(report))
+        structured_response(&submitted(&report)?)
     }
 
-    /// Approves the reviewed draft of a session, after the user agreed to it: it becomes version 1
-    /// of a new plan, which later stages run from. Returns the plan.
+    /// Approves a reviewed draft once the user agreed: version 1 of a new plan.
     #[tool(
         name = "plan_approve",
         annotations(
@@ -523,8 +493,8 @@ impl OrchestratorMcp {
         Ok(Json(view))
     }
 
-    /// Records a decision (what, why, rejected alternatives with reasons) on an approved plan, as
-    /// its next version, or on a session's draft under review.
+    /// Records a decision (what, why, rejected alternatives) on an approved plan, as its next
+    /// version, or on a draft under review.
     #[tool(
         name = "plan_decide",
         annotations(
@@ -538,7 +508,7 @@ impl OrchestratorMcp {
     async fn plan_decide(
         &self,
         Parameters(args): Parameters<PlanDecideArgs>,
-    ) -> Result<Json<PlanDecideResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         let target = match (args.plan_id, args.session_id) {
             (Some(plan), None) => DecisionTarget::Plan(plan),
             (None, Some(session)) => DecisionTarget::Session(session),
@@ -556,20 +526,18 @@ impl OrchestratorMcp {
             )
             .await
             .map_err(tool_error)?;
-        Ok(Json(match recorded {
-            DecisionRecorded::Plan(version) => PlanDecideResult {
+        match recorded {
+            DecisionRecorded::Plan(version) => structured_response(&PlanDecideResult {
                 version: Some(version),
-                draft: None,
-            },
-            DecisionRecorded::Draft(report) => PlanDecideResult {
-                version: None,
-                draft: Some(report),
-            },
-        }))
+            }),
+            DecisionRecorded::Draft(report) => structured_response(&serde_json::json!({
+                "draft": submitted(&report)?,
+            })),
+        }
     }
 
-    /// Reads one plan (any version) with its phases, tasks, decisions, task statuses and version
-    /// history; without plan_id, lists the plans.
+    /// Reads a plan (any version) with its tasks' statuses and history, or a planning session
+    /// (`session_id`) to resume; without either, lists plans and open sessions.
     #[tool(
         name = "plan_get",
         annotations(
@@ -581,7 +549,31 @@ impl OrchestratorMcp {
     async fn plan_get(
         &self,
         Parameters(args): Parameters<PlanGetArgs>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<PlanGetResult>, String> {
+        let nothing = PlanGetResult {
+            plans: None,
+            sessions: None,
+            session: None,
+            plan: None,
+        };
+        if let Some(id) = args.session_id {
+            if args.plan_id.is_some() {
+                return Err("give `plan_id` or `session_id`, not both".into());
+            }
+            let mut view = self
+                .orchestrator
+                .planning_session(id)
+                .await
+                .map_err(tool_error)?;
+            if elicit::supported(&ctx).is_some() {
+                offer(&mut view);
+            }
+            return Ok(Json(PlanGetResult {
+                session: Some(Box::new(view)),
+                ..nothing
+            }));
+        }
         match args.plan_id {
             Some(id) => {
                 let view = self
@@ -590,8 +582,8 @@ impl OrchestratorMcp {
                     .await
                     .map_err(tool_error)?;
                 Ok(Json(PlanGetResult {
-                    plans: None,
                     plan: Some(Box::new(view)),
+                    ..nothing
                 }))
             }
             None if args.version.is_some() => Err(
@@ -604,9 +596,20 @@ impl OrchestratorMcp {
                     .list_plans(args.all_projects)
                     .await
                     .map_err(tool_error)?;
+                let open: Vec<PlanningSession> = self
+                    .orchestrator
+                    .planning_sessions()
+                    .await
+                    .map_err(tool_error)?
+                    .into_iter()
+                    .filter(|s| {
+                        !matches!(s.status, SessionStatus::Approved | SessionStatus::Abandoned)
+                    })
+                    .collect();
                 Ok(Json(PlanGetResult {
                     plans: Some(plans),
-                    plan: None,
+                    sessions: Some(open),
+                    ..nothing
                 }))
             }
         }
@@ -716,6 +719,24 @@ impl OrchestratorMcp {
             tool_router += Self::run_events_router();
             tool_router += Self::kb_add_router();
             tool_router += Self::locks_router();
+        }
+        // What clients list is lean (see `schema`): input schemas compacted, no output schemas
+        // (results still carry structured content), annotations only where they differ from
+        // the defaults.
+        for route in tool_router.map.values_mut() {
+            let tool = &mut route.attr;
+            tool.input_schema = std::sync::Arc::new(super::schema::compact(&tool.input_schema));
+            tool.output_schema = None;
+            tool.annotations = tool.annotations.take().map(super::schema::lean_annotations);
+            if let Some(description) = &tool.description {
+                tool.description = Some(
+                    description
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .into(),
+                );
+            }
         }
         Self {
             orchestrator,

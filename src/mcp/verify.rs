@@ -20,19 +20,18 @@ const MAX_WAIT_SECS: u64 = 50;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyArgs {
-    /// Keep waiting for this job (from an earlier `verify` call) instead of starting one.
+    /// Keep waiting for this earlier `verify` job.
     pub job_id: Option<u64>,
-    /// Verify this run's worktree (compared with its base commit for tampering).
+    /// Verify this run's worktree against its base commit.
     pub run_id: Option<RunId>,
-    /// Only these checks (presets: pytest, ruff, flake8, mypy, bandit, cargo-test, clippy,
-    /// rustfmt, npm-test, eslint, tsc, go-test, go-vet, or configured names); default: the
-    /// configured or detected ones.
+    /// Only these checks (presets such as pytest, ruff, mypy, cargo-test, or configured names);
+    /// default: all configured or detected.
     pub checks: Option<Vec<String>>,
-    /// The changed files; linters and type checkers that take file lists run only on these.
+    /// Changed files: linters and type checkers that take files check only these.
     pub files: Option<Vec<String>>,
     /// Compare with this commit for tampering.
     pub base: Option<String>,
-    /// Seconds to wait for the result before returning progress (default 25, at most 50).
+    /// Seconds to wait for the result (default 25, at most 50).
     pub wait_seconds: Option<u64>,
 }
 
@@ -47,9 +46,8 @@ pub struct VerifyResult {
 
 #[tool_router(router = verify_router, vis = "pub(super)")]
 impl OrchestratorMcp {
-    /// Runs the project's checks (tests, lint, types, security) independently of any agent and
-    /// reports each check with its findings (file, line, rule, message). Only a passing report
-    /// completes a task. Long verifications return a job to poll with `job_id`.
+    /// Runs the project's checks (tests, lint, types, security), independent of any agent; reports
+    /// findings by file and line. A long run returns a `job_id` to poll.
     #[tool(
         name = "verify",
         annotations(

@@ -121,7 +121,7 @@ pub(super) fn load_session(tx: &Transaction<'_>, id: SessionId) -> Result<Planni
         Err(Error::NotFound { what, id, .. }) => Err(Error::NotFound {
             what,
             id,
-            hint: ": `orchestrator plan sessions` (or the plan_session tool without an id) lists the sessions".into(),
+            hint: ": `orchestrator plan sessions` (or the plan_get tool without arguments) lists the open sessions".into(),
         }),
         other => other,
     }

@@ -56,7 +56,9 @@ async def main(argv: list[str]) -> dict:
         offer = started.structured_content["next_step"]
         asked = await client.call_tool("plan_answer", {"session_id": session, "ask_user": True})
         report = asked.structured_content
-        topics = report["session"]["topics"]
+        # The whole session, with every topic, is one call away.
+        whole = await client.call_tool("plan_get", {"session_id": session})
+        topics = whole.structured_content["session"]["topics"]
 
         decline["on"] = True
         second = await client.call_tool("plan_start", {"goal": "Something else"})
