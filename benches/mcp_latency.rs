@@ -1,5 +1,8 @@
-//! MCP server latency, measured against the built binary over a real stdio pipe:
+//! MCP server cost, measured against the built binary over a real stdio pipe:
+//! - what `tools/list` costs a client's context: its bytes, for the `core` and `all` profiles;
 //! - cold start: spawn `orchestrator serve` → the first `initialize` response;
+//! - each core tool's first call in a fresh server against its second call (a model's first
+//!   call comes after a turn of thinking: 300 ms after `initialize` here);
 //! - `tools/call` of `plan_get` for one plan, on a warm server.
 //!
 //! Run with `cargo bench --bench mcp_latency` (a release build); prints min, median, p95, max.
@@ -36,6 +39,21 @@ fn main() {
     let project = Project::new();
     let plan = project.seed_plan().0;
 
+    for profile in ["core", "all"] {
+        let mut cmd = project.command();
+        cmd.args(["serve", "--tools", profile]);
+        let mut peer = StdioPeer::spawn(cmd);
+        peer.initialize();
+        let reply = peer.request(1, "tools/list", json!({}));
+        let tools = &reply["result"]["tools"];
+        println!(
+            "tools/list, {profile:<4} profile: {} tools, {} bytes",
+            tools.as_array().map_or(0, Vec::len),
+            serde_json::to_string(tools).unwrap().len()
+        );
+        assert!(peer.finish().success());
+    }
+
     let mut cold = Vec::with_capacity(cold_starts);
     for _ in 0..cold_starts {
         let mut cmd = project.command();
@@ -48,6 +66,59 @@ fn main() {
         assert!(peer.finish().success());
     }
     summary("cold start → initialize", cold);
+
+    // Each tool's first call in a fresh server, then the same call again.
+    let calls_of: Vec<(&str, serde_json::Value)> = vec![
+        ("plan_get", json!({"plan_id": plan})),
+        (
+            "plan_start",
+            json!({"goal": "A command that greets people"}),
+        ),
+        (
+            "plan_answer",
+            json!({"session_id": 1, "answers": [{"question_id": 1, "answer": "developers"}]}),
+        ),
+        ("plan_submit", json!({"session_id": 1})),
+        (
+            "plan_decide",
+            json!({"plan_id": plan, "what": "Use SQLite", "why": "one file"}),
+        ),
+        ("run_status", json!({"wait_seconds": 0})),
+        ("approvals", json!({})),
+        ("verify", json!({"job_id": 424242})),
+        ("context_preview", json!({"plan_id": plan, "task": "T1"})),
+        ("kb_search", json!({"query": "health endpoint"})),
+        ("skills", json!({})),
+    ];
+    let rounds = if quick { 1 } else { 5 };
+    for (tool, arguments) in &calls_of {
+        let (mut first, mut second) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let mut cmd = project.command();
+            cmd.arg("serve");
+            let mut peer = StdioPeer::spawn(cmd);
+            peer.initialize();
+            std::thread::sleep(Duration::from_millis(300));
+            for (id, out) in [(1u64, &mut first), (2, &mut second)] {
+                let started = Instant::now();
+                let reply = peer.request(
+                    id,
+                    "tools/call",
+                    json!({"name": tool, "arguments": arguments}),
+                );
+                out.push(started.elapsed());
+                assert!(reply.get("result").is_some(), "{tool}: {reply}");
+            }
+            assert!(peer.finish().success());
+        }
+        first.sort();
+        second.sort();
+        println!(
+            "{tool:<16} first call {:>9.3?}   second call {:>9.3?}   (medians of {rounds})",
+            first[first.len() / 2],
+            second[second.len() / 2]
+        );
+    }
 
     let mut cmd = project.command();
     cmd.arg("serve");

@@ -115,7 +115,7 @@ async fn http_serves_initialize_list_and_every_tool() {
     let tools = client.request(1, "tools/list", json!({})).await;
     assert_eq!(
         tools["result"]["tools"].as_array().unwrap().len(),
-        24,
+        23,
         "ORCHESTRATOR_TOOLS=all is honoured"
     );
 

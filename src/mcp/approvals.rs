@@ -2,14 +2,16 @@
 //! requests and answers one; `policy_check` and `policy_audit` (`--tools all`) explain verdicts
 //! and show the audit log.
 
+use super::tools::structured_response;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{Json, tool, tool_router};
+use rmcp::model::CallToolResponse;
+use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::tools::{OrchestratorMcp, tool_error};
 use crate::domain::{ApprovalId, ApprovalRequest, ApprovalStatus, AuditEntry, RunId};
-use crate::policy::{Decision, HumanAnswer, ToolRequest};
+use crate::policy::{HumanAnswer, ToolRequest};
 use crate::store::ApprovalFilter;
 
 /// Arguments of `approvals`.
@@ -94,7 +96,7 @@ impl OrchestratorMcp {
     async fn approvals(
         &self,
         Parameters(args): Parameters<ApprovalsArgs>,
-    ) -> Result<Json<ApprovalsResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         let answered = match (args.id, args.decision) {
             (Some(id), Some(decision)) => {
                 let by = args.decided_by.as_deref().unwrap_or("mcp");
@@ -138,11 +140,13 @@ impl OrchestratorMcp {
                  the user's decision; never decide for them."
             ),
         };
-        Ok(Json(ApprovalsResult {
-            answered,
-            requests,
-            next_step,
-        }))
+        structured_response(
+            &(ApprovalsResult {
+                answered,
+                requests,
+                next_step,
+            }),
+        )
     }
 }
 
@@ -162,7 +166,7 @@ impl OrchestratorMcp {
     async fn policy_check(
         &self,
         Parameters(args): Parameters<PolicyCheckArgs>,
-    ) -> Result<Json<Decision>, String> {
+    ) -> Result<CallToolResponse, String> {
         let request = match (args.command, args.tool_name, args.input) {
             (Some(command), None, None) => ToolRequest::bash(&command),
             (None, Some(tool_name), Some(input)) => ToolRequest {
@@ -180,7 +184,7 @@ impl OrchestratorMcp {
             .check_permission(request, args.run_id, args.files)
             .await
             .map_err(tool_error)?;
-        Ok(Json(decision))
+        structured_response(&decision)
     }
 
     /// The audit log of permission decisions, automatic and human, newest first.
@@ -195,12 +199,12 @@ impl OrchestratorMcp {
     async fn policy_audit(
         &self,
         Parameters(args): Parameters<PolicyAuditArgs>,
-    ) -> Result<Json<PolicyAuditResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         let entries = self
             .orchestrator
             .audit_log(args.run_id, args.limit.unwrap_or(50).min(1000))
             .await
             .map_err(tool_error)?;
-        Ok(Json(PolicyAuditResult { entries }))
+        structured_response(&(PolicyAuditResult { entries }))
     }
 }

@@ -1,7 +1,9 @@
 //! Locks over MCP: `locks` (all profile) lists the file locks and releases one with a reason.
 
+use super::tools::structured_response;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{Json, tool, tool_router};
+use rmcp::model::CallToolResponse;
+use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +51,7 @@ impl OrchestratorMcp {
     async fn locks(
         &self,
         Parameters(args): Parameters<LocksArgs>,
-    ) -> Result<Json<LocksResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         let released = match args.release {
             Some(id) => {
                 let reason = args
@@ -73,6 +75,6 @@ impl OrchestratorMcp {
             .locks(args.all, 200)
             .await
             .map_err(tool_error)?;
-        Ok(Json(LocksResult { locks, released }))
+        structured_response(&(LocksResult { locks, released }))
     }
 }

@@ -83,7 +83,7 @@ pub async fn serve_http(
         tracing::warn!(%local, "serving MCP to other hosts without authentication");
     }
     let profile = options.profile;
-    super::recover(&orchestrator).await;
+    tokio::spawn(super::start_in_background(orchestrator.clone()));
     let engine = orchestrator.clone();
     let service = StreamableHttpService::new(
         move || Ok(OrchestratorMcp::new(orchestrator.clone(), profile)),

@@ -1,15 +1,16 @@
 //! The context builder, the knowledge base and the skills over MCP: `context_preview`,
 //! `kb_search` and `skills` (core), `kb_add` (all).
 
+use super::tools::structured_response;
+use rmcp::model::CallToolResponse;
 use std::time::Duration;
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{Json, tool, tool_router};
+use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::tools::{OrchestratorMcp, tool_error};
-use crate::context::SubagentContext;
 use crate::domain::PlanId;
 use crate::knowledge::Hit;
 use crate::orchestrator::{ContextFor, KbIndexing};
@@ -122,7 +123,7 @@ impl OrchestratorMcp {
     async fn context_preview(
         &self,
         Parameters(args): Parameters<ContextPreviewArgs>,
-    ) -> Result<Json<SubagentContext>, String> {
+    ) -> Result<CallToolResponse, String> {
         let options = ContextFor {
             version: args.version,
             budget: args.budget,
@@ -133,7 +134,7 @@ impl OrchestratorMcp {
             .context_for_task(args.plan_id, &args.task, options)
             .await
             .map_err(tool_error)?;
-        Ok(Json(context))
+        structured_response(&context)
     }
 
     /// Searches the project's documentation: the most relevant passages with source, heading and
@@ -149,7 +150,7 @@ impl OrchestratorMcp {
     async fn kb_search(
         &self,
         Parameters(args): Parameters<KbSearchArgs>,
-    ) -> Result<Json<KbSearchResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         let k = args.k.unwrap_or(5).clamp(1, MAX_RESULTS);
         let hits = self
             .orchestrator
@@ -166,7 +167,7 @@ impl OrchestratorMcp {
         } else {
             "Cite the source and heading when you use an excerpt.".into()
         };
-        Ok(Json(KbSearchResult { hits, next_step }))
+        structured_response(&(KbSearchResult { hits, next_step }))
     }
 
     /// Lists the skills (SKILL.md) by name and description, or shows one with its instructions.
@@ -177,7 +178,7 @@ impl OrchestratorMcp {
     async fn skills(
         &self,
         Parameters(args): Parameters<SkillsArgs>,
-    ) -> Result<Json<SkillsResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         let set = self.orchestrator.skills();
         match args.name {
             Some(name) => {
@@ -196,25 +197,29 @@ impl OrchestratorMcp {
                             )
                         }
                     })?;
-                Ok(Json(SkillsResult {
-                    skills: Vec::new(),
-                    skill: Some(skill),
-                    problems: set.problems,
-                }))
+                structured_response(
+                    &(SkillsResult {
+                        skills: Vec::new(),
+                        skill: Some(skill),
+                        problems: set.problems,
+                    }),
+                )
             }
-            None => Ok(Json(SkillsResult {
-                skills: set
-                    .skills
-                    .into_iter()
-                    .map(|s| SkillBrief {
-                        name: s.name,
-                        description: s.description,
-                        origin: s.origin,
-                    })
-                    .collect(),
-                skill: None,
-                problems: set.problems,
-            })),
+            None => structured_response(
+                &(SkillsResult {
+                    skills: set
+                        .skills
+                        .into_iter()
+                        .map(|s| SkillBrief {
+                            name: s.name,
+                            description: s.description,
+                            origin: s.origin,
+                        })
+                        .collect(),
+                    skill: None,
+                    problems: set.problems,
+                }),
+            ),
         }
     }
 }
@@ -237,7 +242,7 @@ impl OrchestratorMcp {
     async fn kb_add(
         &self,
         Parameters(args): Parameters<KbAddArgs>,
-    ) -> Result<Json<KbAddResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         let source = self
             .orchestrator
             .kb_add_for_agent(&args.location)
@@ -262,9 +267,11 @@ impl OrchestratorMcp {
                 indexing.error.as_deref().unwrap_or("unknown error")
             ),
         };
-        Ok(Json(KbAddResult {
-            indexing,
-            next_step,
-        }))
+        structured_response(
+            &(KbAddResult {
+                indexing,
+                next_step,
+            }),
+        )
     }
 }

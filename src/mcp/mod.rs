@@ -28,7 +28,8 @@ use crate::config::ToolProfile;
 
 /// Serves MCP on stdin/stdout until the client closes the connection.
 pub async fn serve_stdio(orchestrator: Orchestrator, profile: ToolProfile) -> anyhow::Result<()> {
-    recover(&orchestrator).await;
+    // The client waits for `initialize`: recovery and warm-up happen beside it.
+    tokio::spawn(start_in_background(orchestrator.clone()));
     let server = OrchestratorMcp::new(orchestrator.clone(), profile);
     // The SDK reads what the gate lets through; both write whole lines to stdout.
     let (ours, sdk) = tokio::io::duplex(1 << 20);
@@ -92,6 +93,14 @@ async fn stdio_out(from_sdk: tokio::io::ReadHalf<tokio::io::DuplexStream>, stdou
         }
         let _ = out.flush().await;
     }
+}
+
+/// What a starting server does without keeping its client waiting: supervises again the runs a
+/// dead orchestrator left in flight, then builds what the first tool calls would otherwise pay
+/// for (the tokenizer's tables, the store's pages).
+pub(crate) async fn start_in_background(orchestrator: Orchestrator) {
+    recover(&orchestrator).await;
+    orchestrator.warm_up().await;
 }
 
 /// Supervises again the runs a dead orchestrator left in flight.

@@ -1,10 +1,12 @@
 //! Runs over MCP: start a task's run (it is supervised in the server; the call returns at once),
 //! follow it (long-polling for new events), read its events, and retry, resume or cancel it.
 
+use super::tools::structured_response;
+use rmcp::model::CallToolResponse;
 use std::time::Duration;
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{Json, tool, tool_router};
+use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -170,18 +172,20 @@ impl OrchestratorMcp {
     async fn run_start(
         &self,
         Parameters(args): Parameters<RunStartArgs>,
-    ) -> Result<Json<RunHandle>, String> {
+    ) -> Result<CallToolResponse, String> {
         let Some(task) = args.task else {
             let status = self
                 .orchestrator
                 .start_plan_run(args.plan_id)
                 .await
                 .map_err(tool_error)?;
-            return Ok(Json(RunHandle {
-                next_step: plan_next(&status),
-                run: None,
-                plan_run: Some(status),
-            }));
+            return structured_response(
+                &(RunHandle {
+                    next_step: plan_next(&status),
+                    run: None,
+                    plan_run: Some(status),
+                }),
+            );
         };
         let run = self
             .orchestrator
@@ -190,14 +194,16 @@ impl OrchestratorMcp {
             .map_err(tool_error)?;
         self.orchestrator
             .spawn_run(run.id, self.orchestrator.stop_token());
-        Ok(Json(RunHandle {
-            next_step: format!(
-                "Run {} started. Call run_status with run_id {} to follow it.",
-                run.id, run.id
-            ),
-            run: Some(run),
-            plan_run: None,
-        }))
+        structured_response(
+            &(RunHandle {
+                next_step: format!(
+                    "Run {} started. Call run_status with run_id {} to follow it.",
+                    run.id, run.id
+                ),
+                run: Some(run),
+                plan_run: None,
+            }),
+        )
     }
 
     /// A run's state and its events after `after_seq` (waiting up to `wait_seconds` for news);
@@ -209,7 +215,7 @@ impl OrchestratorMcp {
     async fn run_status(
         &self,
         Parameters(args): Parameters<RunStatusArgs>,
-    ) -> Result<Json<RunStatusResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         if let Some(plan) = args.plan_id {
             if args.run_id.is_some() {
                 return Err("give `run_id` or `plan_id`, not both".into());
@@ -220,13 +226,15 @@ impl OrchestratorMcp {
                 .plan_run_status(plan, wait)
                 .await
                 .map_err(tool_error)?;
-            return Ok(Json(RunStatusResult {
-                next_step: plan_next(&status),
-                plan_run: Some(status),
-                view: None,
-                new_events: Vec::new(),
-                runs: Vec::new(),
-            }));
+            return structured_response(
+                &(RunStatusResult {
+                    next_step: plan_next(&status),
+                    plan_run: Some(status),
+                    view: None,
+                    new_events: Vec::new(),
+                    runs: Vec::new(),
+                }),
+            );
         }
         let Some(id) = args.run_id else {
             let runs = self
@@ -234,17 +242,19 @@ impl OrchestratorMcp {
                 .runs(Vec::new())
                 .await
                 .map_err(tool_error)?;
-            return Ok(Json(RunStatusResult {
-                plan_run: None,
-                view: None,
-                new_events: Vec::new(),
-                next_step: if runs.is_empty() {
-                    "No runs yet: run_start starts one.".into()
-                } else {
-                    "Call run_status with a run_id to follow one.".into()
-                },
-                runs,
-            }));
+            return structured_response(
+                &(RunStatusResult {
+                    plan_run: None,
+                    view: None,
+                    new_events: Vec::new(),
+                    next_step: if runs.is_empty() {
+                        "No runs yet: run_start starts one.".into()
+                    } else {
+                        "Call run_status with a run_id to follow one.".into()
+                    },
+                    runs,
+                }),
+            );
         };
         let after = args.after_seq.unwrap_or(0);
         let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));
@@ -258,13 +268,15 @@ impl OrchestratorMcp {
             .run_events(id, after, 200)
             .await
             .map_err(tool_error)?;
-        Ok(Json(RunStatusResult {
-            plan_run: None,
-            next_step: next_for(&view.run, view.waiting_approvals),
-            view: Some(view),
-            new_events,
-            runs: Vec::new(),
-        }))
+        structured_response(
+            &(RunStatusResult {
+                plan_run: None,
+                next_step: next_for(&view.run, view.waiting_approvals),
+                view: Some(view),
+                new_events,
+                runs: Vec::new(),
+            }),
+        )
     }
 
     /// A person's decision, only with the user's word: `retry` or `resume` an escalated run,
@@ -282,7 +294,7 @@ impl OrchestratorMcp {
     async fn run_control(
         &self,
         Parameters(args): Parameters<RunControlArgs>,
-    ) -> Result<Json<RunHandle>, String> {
+    ) -> Result<CallToolResponse, String> {
         match (args.run_id, args.plan_id, args.action) {
             (Some(_), Some(_), _) | (None, None, _) => {
                 Err("give `run_id` (a run) or `plan_id` (a plan run)".into())
@@ -301,11 +313,13 @@ impl OrchestratorMcp {
                     .control_plan_run(plan, action)
                     .await
                     .map_err(tool_error)?;
-                Ok(Json(RunHandle {
-                    next_step: plan_next(&status),
-                    run: None,
-                    plan_run: Some(status),
-                }))
+                structured_response(
+                    &(RunHandle {
+                        next_step: plan_next(&status),
+                        run: None,
+                        plan_run: Some(status),
+                    }),
+                )
             }
             (Some(id), None, action) => {
                 let action = match action {
@@ -321,11 +335,13 @@ impl OrchestratorMcp {
                     .control_run_in_background(id, action)
                     .await
                     .map_err(tool_error)?;
-                Ok(Json(RunHandle {
-                    next_step: next_for(&run, 0),
-                    run: Some(run),
-                    plan_run: None,
-                }))
+                structured_response(
+                    &(RunHandle {
+                        next_step: next_for(&run, 0),
+                        run: Some(run),
+                        plan_run: None,
+                    }),
+                )
             }
         }
     }
@@ -346,7 +362,7 @@ impl OrchestratorMcp {
     async fn run_events(
         &self,
         Parameters(args): Parameters<RunEventsArgs>,
-    ) -> Result<Json<RunEventsResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         let events = self
             .orchestrator
             .run_events(
@@ -356,6 +372,6 @@ impl OrchestratorMcp {
             )
             .await
             .map_err(tool_error)?;
-        Ok(Json(RunEventsResult { events }))
+        structured_response(&(RunEventsResult { events }))
     }
 }

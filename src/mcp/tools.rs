@@ -9,7 +9,7 @@ use rmcp::model::{
     ServerConfig,
 };
 use rmcp::service::RequestContext;
-use rmcp::{Json, RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -17,8 +17,8 @@ use super::elicit;
 use crate::Orchestrator;
 use crate::config::ToolProfile;
 use crate::domain::{
-    DraftSource, Plan, PlanContent, PlanDiff, PlanId, PlanVersion, PlanView, PlanningSession,
-    QuestionId, RejectedAlternative, SessionId, SessionStatus,
+    DraftSource, Plan, PlanContent, PlanId, PlanVersion, PlanView, PlanningSession, QuestionId,
+    RejectedAlternative, SessionId, SessionStatus,
 };
 use crate::orchestrator::{DecisionRecorded, DecisionTarget};
 use crate::planner::{AnswerReport, NewDecision, SessionView, SubmitReport};
@@ -235,7 +235,7 @@ fn submitted(report: &SubmitReport) -> Result<serde_json::Value, String> {
     }))
 }
 
-fn structured_response<T: Serialize>(value: &T) -> Result<CallToolResponse, String> {
+pub(super) fn structured_response<T: Serialize>(value: &T) -> Result<CallToolResponse, String> {
     let value = serde_json::to_value(value).map_err(|e| format!("encoding the result: {e}"))?;
     Ok(CallToolResult::structured(value).into())
 }
@@ -328,7 +328,7 @@ impl OrchestratorMcp {
         &self,
         Parameters(args): Parameters<PlanStartArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<SessionView>, String> {
+    ) -> Result<CallToolResponse, String> {
         let mut view = self
             .orchestrator
             .start_planning_session(&args.goal)
@@ -337,14 +337,13 @@ impl OrchestratorMcp {
         if elicit::supported(&ctx).is_some() {
             offer(&mut view);
         }
-        Ok(Json(view))
+        structured_response(&view)
     }
 
     /// Records the user's answers. Vague ones get a narrower follow-up; once every topic is
     /// answered the result carries the brief for the draft.
     #[tool(
         name = "plan_answer",
-        output_schema = rmcp::handler::server::common::schema_for_output::<AnswerReport>(),
         annotations(
             title = "Answer planning questions",
             read_only_hint = false,
@@ -484,13 +483,13 @@ impl OrchestratorMcp {
     async fn plan_approve(
         &self,
         Parameters(args): Parameters<PlanApproveArgs>,
-    ) -> Result<Json<PlanView>, String> {
+    ) -> Result<CallToolResponse, String> {
         let view = self
             .orchestrator
             .approve_plan(args.session_id, args.title.as_deref())
             .await
             .map_err(tool_error)?;
-        Ok(Json(view))
+        structured_response(&view)
     }
 
     /// Records a decision (what, why, rejected alternatives) on an approved plan, as its next
@@ -550,7 +549,7 @@ impl OrchestratorMcp {
         &self,
         Parameters(args): Parameters<PlanGetArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<PlanGetResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         let nothing = PlanGetResult {
             plans: None,
             sessions: None,
@@ -569,10 +568,12 @@ impl OrchestratorMcp {
             if elicit::supported(&ctx).is_some() {
                 offer(&mut view);
             }
-            return Ok(Json(PlanGetResult {
-                session: Some(Box::new(view)),
-                ..nothing
-            }));
+            return structured_response(
+                &(PlanGetResult {
+                    session: Some(Box::new(view)),
+                    ..nothing
+                }),
+            );
         }
         match args.plan_id {
             Some(id) => {
@@ -581,10 +582,12 @@ impl OrchestratorMcp {
                     .plan(id, args.version)
                     .await
                     .map_err(tool_error)?;
-                Ok(Json(PlanGetResult {
-                    plan: Some(Box::new(view)),
-                    ..nothing
-                }))
+                structured_response(
+                    &(PlanGetResult {
+                        plan: Some(Box::new(view)),
+                        ..nothing
+                    }),
+                )
             }
             None if args.version.is_some() => Err(
                 "`version` needs a `plan_id`: call plan_get without arguments to list the plans"
@@ -606,11 +609,13 @@ impl OrchestratorMcp {
                         !matches!(s.status, SessionStatus::Approved | SessionStatus::Abandoned)
                     })
                     .collect();
-                Ok(Json(PlanGetResult {
-                    plans: Some(plans),
-                    sessions: Some(open),
-                    ..nothing
-                }))
+                structured_response(
+                    &(PlanGetResult {
+                        plans: Some(plans),
+                        sessions: Some(open),
+                        ..nothing
+                    }),
+                )
             }
         }
     }
@@ -632,13 +637,13 @@ impl OrchestratorMcp {
     async fn plan_abandon(
         &self,
         Parameters(args): Parameters<PlanAbandonArgs>,
-    ) -> Result<Json<PlanningSession>, String> {
+    ) -> Result<CallToolResponse, String> {
         let session = self
             .orchestrator
             .abandon_planning_session(args.session_id)
             .await
             .map_err(tool_error)?;
-        Ok(Json(session))
+        structured_response(&session)
     }
 
     /// Lists the plans, newest first, with status and current version.
@@ -649,13 +654,13 @@ impl OrchestratorMcp {
     async fn plan_list(
         &self,
         Parameters(args): Parameters<PlanListArgs>,
-    ) -> Result<Json<PlanListResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         let plans = self
             .orchestrator
             .list_plans(args.all_projects)
             .await
             .map_err(tool_error)?;
-        Ok(Json(PlanListResult { plans }))
+        structured_response(&(PlanListResult { plans }))
     }
 
     /// Shows what changed between two versions of a plan: goal, criteria and constraints, and the
@@ -671,13 +676,13 @@ impl OrchestratorMcp {
     async fn plan_diff(
         &self,
         Parameters(args): Parameters<PlanDiffArgs>,
-    ) -> Result<Json<PlanDiff>, String> {
+    ) -> Result<CallToolResponse, String> {
         let diff = self
             .orchestrator
             .diff_plan(args.plan_id, args.from_version, args.to_version)
             .await
             .map_err(tool_error)?;
-        Ok(Json(diff))
+        structured_response(&diff)
     }
 
     /// Makes an earlier version's content current again by writing it as a new version; no
@@ -695,13 +700,13 @@ impl OrchestratorMcp {
     async fn plan_rollback(
         &self,
         Parameters(args): Parameters<PlanRollbackArgs>,
-    ) -> Result<Json<PlanVersion>, String> {
+    ) -> Result<CallToolResponse, String> {
         let version = self
             .orchestrator
             .rollback_plan(args.plan_id, args.to_version)
             .await
             .map_err(tool_error)?;
-        Ok(Json(version))
+        structured_response(&version)
     }
 }
 

@@ -2,10 +2,12 @@
 //! tool starts a background job, waits a bounded time, and returns either the report or the
 //! job's progress; calling it again with the `job_id` keeps waiting.
 
+use super::tools::structured_response;
+use rmcp::model::CallToolResponse;
 use std::time::Duration;
 
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{Json, tool, tool_router};
+use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +63,7 @@ impl OrchestratorMcp {
     async fn verify(
         &self,
         Parameters(args): Parameters<VerifyArgs>,
-    ) -> Result<Json<VerifyResult>, String> {
+    ) -> Result<CallToolResponse, String> {
         let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));
         let id = match args.job_id {
             Some(id) => {
@@ -109,6 +111,6 @@ impl OrchestratorMcp {
                 job.error.as_deref().unwrap_or("unknown error")
             ),
         };
-        Ok(Json(VerifyResult { job, next_step }))
+        structured_response(&(VerifyResult { job, next_step }))
     }
 }

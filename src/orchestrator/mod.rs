@@ -194,6 +194,15 @@ impl Orchestrator {
             .unwrap_or_else(|| Arc::from(crate::agent::for_config(config)))
     }
 
+    /// Builds what the first calls would otherwise pay for: the token estimator's tables (a
+    /// context preview's first count took 150 ms) and the store's first pages.
+    pub async fn warm_up(&self) {
+        let estimator = self.estimator.clone();
+        let _ = tokio::task::spawn_blocking(move || estimator.estimate("warm up")).await;
+        let project = self.project.id;
+        let _ = self.blocking(move |s| s.list_plans(Some(project))).await;
+    }
+
     /// The shell command Claude Code runs before each tool call of `run` — read-only ones too,
     /// which never reach the permission prompt — to put it to the policy
     /// (`orchestrator hook pre-tool-use --run N`).
