@@ -324,3 +324,95 @@ fn bad_calls_get_errors_that_say_what_to_send_and_the_server_keeps_serving() {
     );
     assert!(peer.finish().success());
 }
+
+#[test]
+fn plans_are_resources_and_the_main_flows_are_prompts() {
+    let project = Project::new();
+    let plan = project.seed_plan().0;
+    let mut peer = serve(&project, "core");
+    let init = peer.initialize();
+    let capabilities = &init["result"]["capabilities"];
+    assert!(capabilities["resources"].is_object() && capabilities["prompts"].is_object());
+
+    // Every plan is listed, and reads as plan_get's JSON, current or at a version.
+    let listed = peer.request(1, "resources/list", json!({}));
+    let resources = listed["result"]["resources"].as_array().unwrap();
+    let uri = format!("orchestrator://plans/{plan}");
+    let ours = resources
+        .iter()
+        .find(|r| r["uri"] == uri)
+        .expect("the plan is a resource");
+    assert_eq!(ours["mimeType"], "application/json");
+    let read = peer.request(2, "resources/read", json!({"uri": uri}));
+    let content = &read["result"]["contents"][0];
+    assert_eq!(content["uri"], uri);
+    let view: Value = serde_json::from_str(content["text"].as_str().unwrap()).unwrap();
+    assert_eq!(view["plan"]["id"], plan);
+    assert_eq!(view["version"]["version"], 2);
+    let first = peer.request(
+        3,
+        "resources/read",
+        json!({"uri": format!("{uri}/versions/1")}),
+    );
+    let first: Value =
+        serde_json::from_str(first["result"]["contents"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(first["version"]["version"], 1);
+    let templates = peer.request(4, "resources/templates/list", json!({}));
+    assert_eq!(
+        templates["result"]["resourceTemplates"][0]["uriTemplate"],
+        "orchestrator://plans/{plan_id}"
+    );
+    // Unknown plans and other URIs are errors that say what exists.
+    for (id, bad) in [
+        (5, "orchestrator://plans/999".to_owned()),
+        (6, "file:///etc/passwd".to_owned()),
+    ] {
+        let reply = peer.request(id, "resources/read", json!({"uri": bad}));
+        assert!(reply["error"]["message"].is_string(), "{reply}");
+    }
+
+    // The prompts: plan (with a goal), run, review.
+    let prompts = peer.request(7, "prompts/list", json!({}));
+    let names: Vec<&str> = prompts["result"]["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["plan", "run", "review"]);
+    let planned = peer.request(
+        8,
+        "prompts/get",
+        json!({"name": "plan", "arguments": {"goal": "A URL shortener"}}),
+    );
+    let text = planned["result"]["messages"][0]["content"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.contains("A URL shortener") && text.contains("plan_start"),
+        "{text}"
+    );
+    let run = peer.request(
+        9,
+        "prompts/get",
+        json!({"name": "run", "arguments": {"plan_id": "1"}}),
+    );
+    let text = run["result"]["messages"][0]["content"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.contains("Run plan 1") && text.contains("run_start"),
+        "{text}"
+    );
+    let missing = peer.request(10, "prompts/get", json!({"name": "plan", "arguments": {}}));
+    assert!(
+        missing["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("goal"),
+        "{missing}"
+    );
+    let unknown = peer.request(11, "prompts/get", json!({"name": "deploy"}));
+    assert!(unknown["error"].is_object(), "{unknown}");
+    assert!(peer.finish().success());
+}

@@ -13,6 +13,7 @@ mod elicit;
 mod gate;
 mod http;
 mod knowledge;
+mod resources;
 mod runs;
 mod schema;
 mod tools;

@@ -1,0 +1,223 @@
+//! Plans as MCP resources, and the main flows as MCP prompts (Claude Code shows a server's
+//! prompts as slash commands: `/mcp__orchestrator__plan`, `…__run`, `…__review`).
+//!
+//! Resources: `orchestrator://plans/{plan_id}` is a plan's current version with its tasks'
+//! statuses and history, `orchestrator://plans/{plan_id}/versions/{version}` one version — both
+//! the JSON `plan_get` returns. Every plan of the project is listed.
+
+use rmcp::ErrorData as McpError;
+use rmcp::model::{
+    GetPromptResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, Prompt,
+    PromptArgument, PromptMessage, ReadResourceResult, Resource, ResourceContents,
+    ResourceTemplate, Role,
+};
+use serde_json::{Map, Value};
+
+use crate::Orchestrator;
+use crate::domain::PlanId;
+
+const PLANS: &str = "orchestrator://plans/";
+
+/// The project's plans, one resource each.
+pub(super) async fn list(engine: &Orchestrator) -> Result<ListResourcesResult, McpError> {
+    let plans = engine
+        .list_plans(false)
+        .await
+        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+    let resources = plans
+        .into_iter()
+        .map(|plan| {
+            Resource::new(format!("{PLANS}{}", plan.id), format!("plan-{}", plan.id))
+                .with_title(plan.title.clone())
+                .with_description(format!(
+                    "Plan #{} ({}), version {}: its phases, tasks and their statuses, decisions and history",
+                    plan.id, plan.status, plan.current_version
+                ))
+                .with_mime_type("application/json")
+        })
+        .collect();
+    Ok(ListResourcesResult {
+        resources,
+        ..ListResourcesResult::default()
+    })
+}
+
+/// The URI templates: a plan, and one version of it.
+pub(super) fn templates() -> ListResourceTemplatesResult {
+    let resource_templates = vec![
+        ResourceTemplate::new(format!("{PLANS}{{plan_id}}"), "plan")
+            .with_description("A plan's current version with its tasks' statuses and history")
+            .with_mime_type("application/json"),
+        ResourceTemplate::new(
+            format!("{PLANS}{{plan_id}}/versions/{{version}}"),
+            "plan-version",
+        )
+        .with_description("One version of a plan")
+        .with_mime_type("application/json"),
+    ];
+    ListResourceTemplatesResult {
+        resource_templates,
+        ..ListResourceTemplatesResult::default()
+    }
+}
+
+/// Which plan, and which version, a URI names.
+fn parse(uri: &str) -> Option<(PlanId, Option<u32>)> {
+    let rest = uri.strip_prefix(PLANS)?;
+    let (id, version) = match rest.split_once("/versions/") {
+        Some((id, version)) => (id, Some(version.parse().ok()?)),
+        None => (rest, None),
+    };
+    Some((PlanId(id.parse().ok()?), version))
+}
+
+/// A plan (at a version) as JSON.
+pub(super) async fn read(engine: &Orchestrator, uri: &str) -> Result<ReadResourceResult, McpError> {
+    let Some((id, version)) = parse(uri) else {
+        return Err(McpError::invalid_params(
+            format!(
+                "no resource `{uri}`: plans are `{PLANS}{{plan_id}}` and `{PLANS}{{plan_id}}/versions/{{version}}`"
+            ),
+            None,
+        ));
+    };
+    let view = engine
+        .plan(id, version)
+        .await
+        .map_err(|e| McpError::invalid_params(e.to_string(), None))?;
+    let text = serde_json::to_string_pretty(&view)
+        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+    Ok(ReadResourceResult::new(vec![
+        ResourceContents::TextResourceContents {
+            uri: uri.to_owned(),
+            mime_type: Some("application/json".into()),
+            text,
+            meta: None,
+        },
+    ]))
+}
+
+/// The main flows, as prompts.
+pub(super) fn prompts() -> ListPromptsResult {
+    let prompts = vec![
+        Prompt::new(
+            "plan",
+            Some(
+                "Plan a goal with the user before any code is written: questions, a draft, an approved plan",
+            ),
+            Some(vec![
+                PromptArgument::new("goal")
+                    .with_description("What the user wants built, in their words")
+                    .with_required(true),
+            ]),
+        ),
+        Prompt::new(
+            "run",
+            Some("Run an approved plan with supervised agents, and follow it to the end"),
+            Some(vec![
+                PromptArgument::new("plan_id")
+                    .with_description("The approved plan (leave out to choose among the plans)")
+                    .with_required(false),
+            ]),
+        ),
+        Prompt::new(
+            "review",
+            Some("Review what waits for the user: agents' requests and runs that need a decision"),
+            None,
+        ),
+    ];
+    ListPromptsResult {
+        prompts,
+        ..ListPromptsResult::default()
+    }
+}
+
+/// A prompt's message, with its arguments filled in.
+pub(super) fn prompt(
+    name: &str,
+    arguments: Option<&Map<String, Value>>,
+) -> Result<GetPromptResult, McpError> {
+    let argument = |key: &str| {
+        arguments
+            .and_then(|a| a.get(key))
+            .and_then(|v| match v {
+                Value::String(s) => Some(s.trim().to_owned()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty())
+    };
+    let text = match name {
+        "plan" => {
+            let Some(goal) = argument("goal") else {
+                return Err(McpError::invalid_params(
+                    "the `plan` prompt needs a `goal`: what the user wants built",
+                    None,
+                ));
+            };
+            format!(
+                "Plan this with me before any code is written: {goal}\n\n\
+                 Call plan_start with that goal. Put the questions it returns to me as they are \
+                 (a prefilled answer only needs my yes) and send my answers with plan_answer until \
+                 the interview is done. Then write a draft plan from the brief and send it with \
+                 plan_submit; fix every problem it reports. Show me the draft — phases, tasks with \
+                 their files and verification, decisions — and call plan_approve only when I agree."
+            )
+        }
+        "run" => {
+            let which = argument("plan_id").map_or_else(
+                || {
+                    "Call plan_get to list the plans and ask me which approved plan to run."
+                        .to_owned()
+                },
+                |id| {
+                    format!("Run plan {id}: read it with plan_get first and tell me what will run.")
+                },
+            );
+            format!(
+                "{which}\n\nStart it with run_start once I agree, then follow it with run_status \
+                 (plan_id) until every task is done. When an agent's request waits (approvals), \
+                 put it to me and answer only with my decision. When a run is escalated, show me \
+                 its last error and ask whether to retry, resume or cancel it (run_control)."
+            )
+        }
+        "review" => "Show me what waits for me. Call approvals and put each waiting request to me \
+             with its task, tool, input and why the policy asked; answer each only with my \
+             decision. Then call run_status and list the runs that are escalated or failed, with \
+             their last error, and ask me whether to retry, resume or cancel each (run_control)."
+            .to_owned(),
+        other => {
+            return Err(McpError::invalid_params(
+                format!("no prompt `{other}`: the prompts are plan, run and review"),
+                None,
+            ));
+        }
+    };
+    Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+        Role::User,
+        text,
+    )]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_uris_are_read_and_others_are_not() {
+        assert_eq!(parse("orchestrator://plans/3"), Some((PlanId(3), None)));
+        assert_eq!(
+            parse("orchestrator://plans/3/versions/2"),
+            Some((PlanId(3), Some(2)))
+        );
+        for bad in [
+            "orchestrator://plans/",
+            "orchestrator://plans/x",
+            "orchestrator://plans/3/versions/",
+            "orchestrator://runs/1",
+            "file:///etc/passwd",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+}
