@@ -695,3 +695,38 @@ fn destroying_what_git_cannot_restore_escalates_like_deleting_it() {
         assert_eq!(decision.verdict, Severity::Allow, "{command}: {decision:?}");
     }
 }
+
+#[test]
+fn the_orchestrators_own_tools_plan_and_read_freely_but_acting_for_the_user_asks() {
+    let fixture = fixture();
+    let context = fixture.context();
+    let policy = Policy::default();
+    let verdict = |tool: &str, input: serde_json::Value| {
+        policy.decide(&call(tool, input), &context).verdict
+    };
+    for prefix in ["mcp__orchestrator__", "mcp__plugin_orchestrator_orchestrator__"] {
+        let name = |t: &str| format!("{prefix}{t}");
+        for (tool, input) in [
+            ("plan_start", json!({"goal": "x"})),
+            ("plan_answer", json!({"session_id": 1, "answers": []})),
+            ("plan_get", json!({})),
+            ("run_status", json!({})),
+            ("approvals", json!({})),
+            ("verify", json!({})),
+        ] {
+            assert_eq!(verdict(&name(tool), input), Severity::Allow, "{tool}");
+        }
+        for (tool, input) in [
+            ("plan_approve", json!({"session_id": 1})),
+            ("run_start", json!({"plan_id": 1})),
+            ("run_control", json!({"action": "cancel", "run_id": 1})),
+            ("approvals", json!({"id": 3, "decision": "approve"})),
+            ("kb_add", json!({"location": "https://example.com"})),
+        ] {
+            assert_eq!(verdict(&name(tool), input), Severity::Escalate, "{tool}");
+        }
+    }
+    // Another server's tools, and a look-alike name, still ask.
+    assert_eq!(verdict("mcp__github__create_issue", json!({})), Severity::Escalate);
+    assert_eq!(verdict("mcp__orchestrator_evil__plan_get", json!({})), Severity::Escalate);
+}

@@ -259,6 +259,28 @@ impl Policy {
                         format!("{tool} only organises the agent's own work"),
                     ),
                     "WebSearch" => (Severity::Escalate, "searches the web".to_owned()),
+                    t if own_mcp_tool(t).is_some() => {
+                        let name = own_mcp_tool(t).unwrap_or_default();
+                        let decides = request.input.get("decision").is_some_and(|d| !d.is_null())
+                            || request.input.get("release").is_some_and(|d| !d.is_null());
+                        if OWN_SAFE_TOOLS.contains(&name)
+                            || (name == "approvals" || name == "locks") && !decides
+                        {
+                            (
+                                Severity::Allow,
+                                format!(
+                                    "{name} is the orchestrator's own: planning, reading or checking"
+                                ),
+                            )
+                        } else {
+                            (
+                                Severity::Escalate,
+                                format!(
+                                    "{name} acts for the user (approving, running, answering, releasing): their word first"
+                                ),
+                            )
+                        }
+                    }
                     t if t.starts_with("mcp__") => (
                         Severity::Escalate,
                         format!("{t} is a tool of another MCP server"),
@@ -480,4 +502,39 @@ pub fn remembered_rules(decision: &Decision) -> Vec<String> {
         .collect();
     out.dedup();
     out
+}
+
+/// The orchestrator's own MCP tools that plan, read or check and so need no click in a person's
+/// session: the ones that approve, run, answer or release (`plan_approve`, `run_start`,
+/// `run_control`, `approvals` and `locks` with a decision, `plan_rollback`, `plan_abandon`,
+/// `kb_add`) ask.
+const OWN_SAFE_TOOLS: &[&str] = &[
+    "plan_start",
+    "plan_answer",
+    "plan_submit",
+    "plan_decide",
+    "plan_get",
+    "plan_list",
+    "plan_diff",
+    "run_status",
+    "run_events",
+    "verify",
+    "context_preview",
+    "kb_search",
+    "skills",
+    "policy_check",
+    "policy_audit",
+];
+
+/// The tool's name when `tool` is one of the orchestrator's own MCP tools, as Claude Code names
+/// them: `mcp__orchestrator__X` for a server added as `orchestrator`, and
+/// `mcp__plugin_orchestrator_orchestrator__X` for the plugin's.
+fn own_mcp_tool(tool: &str) -> Option<&str> {
+    [
+        "mcp__orchestrator__",
+        "mcp__plugin_orchestrator_orchestrator__",
+    ]
+    .iter()
+    .find_map(|prefix| tool.strip_prefix(prefix))
+    .filter(|name| !name.is_empty())
 }
