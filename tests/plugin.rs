@@ -155,3 +155,60 @@ fn a_planning_session_runs_through_the_plugin_in_claude_code() {
         "the tools' results reached the model"
     );
 }
+
+#[test]
+fn the_plugins_hook_answers_a_persons_own_session_with_the_policy() {
+    let project = Project::new();
+    std::fs::write(project.root.join("hello.txt"), "hi\n").unwrap();
+    std::fs::write(
+        project.root.join(".env"),
+        "API_KEY=sk-live-0123456789abcdef\n",
+    )
+    .unwrap();
+    let env_file = project.root.join(".env").to_string_lossy().into_owned();
+    let api = FakeApi::start(vec![
+        Step::Tool {
+            name: "Bash".into(),
+            input: json!({"command": "rm -rf /", "description": "Clean up"}),
+        },
+        Step::Tool {
+            name: "Bash".into(),
+            input: json!({"command": "ls", "description": "List the files"}),
+        },
+        Step::Tool {
+            name: "Read".into(),
+            input: json!({"file_path": env_file}),
+        },
+        Step::text("Done."),
+    ]);
+    let out = claude_with_plugin(&project, &api, "Tidy the project up.");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let requests = api.requests();
+    let results = |i: usize| {
+        requests[i]["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .to_string()
+    };
+    // The dangerous command was refused, with the policy's reason.
+    let refused = results(1);
+    assert!(
+        refused.contains("is_error") && refused.contains("destroy"),
+        "{refused}"
+    );
+    // The safe one ran without a prompt (in `-p` nothing may ask: only the hook's allow lets it).
+    let listed = results(2);
+    assert!(listed.contains("hello.txt"), "{listed}");
+    // The secret file was not read: its value never reached the model.
+    let secret = results(3);
+    assert!(secret.contains("is_error"), "{secret}");
+    for request in &requests {
+        assert!(
+            !request.to_string().contains("sk-live-0123456789abcdef"),
+            "the secret reached the model"
+        );
+    }
+}

@@ -701,10 +701,12 @@ fn the_orchestrators_own_tools_plan_and_read_freely_but_acting_for_the_user_asks
     let fixture = fixture();
     let context = fixture.context();
     let policy = Policy::default();
-    let verdict = |tool: &str, input: serde_json::Value| {
-        policy.decide(&call(tool, input), &context).verdict
-    };
-    for prefix in ["mcp__orchestrator__", "mcp__plugin_orchestrator_orchestrator__"] {
+    let verdict =
+        |tool: &str, input: serde_json::Value| policy.decide(&call(tool, input), &context).verdict;
+    for prefix in [
+        "mcp__orchestrator__",
+        "mcp__plugin_orchestrator_orchestrator__",
+    ] {
         let name = |t: &str| format!("{prefix}{t}");
         for (tool, input) in [
             ("plan_start", json!({"goal": "x"})),
@@ -727,6 +729,12 @@ fn the_orchestrators_own_tools_plan_and_read_freely_but_acting_for_the_user_asks
         }
     }
     // Another server's tools, and a look-alike name, still ask.
-    assert_eq!(verdict("mcp__github__create_issue", json!({})), Severity::Escalate);
-    assert_eq!(verdict("mcp__orchestrator_evil__plan_get", json!({})), Severity::Escalate);
+    assert_eq!(
+        verdict("mcp__github__create_issue", json!({})),
+        Severity::Escalate
+    );
+    assert_eq!(
+        verdict("mcp__orchestrator_evil__plan_get", json!({})),
+        Severity::Escalate
+    );
 }
