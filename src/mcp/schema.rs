@@ -129,7 +129,7 @@ fn walk(value: &Value, defs: &Map<String, Value>, stack: &mut Vec<String>) -> Va
             "format" if !v.as_str().is_some_and(|f| STANDARD_FORMATS.contains(&f)) => {}
             "minimum"
                 if v.as_f64() == Some(0.0)
-                    && map.get("type").and_then(Value::as_str) == Some("integer") => {}
+                    && map.get("type").map(without_null) == Some(Value::from("integer")) => {}
             "default" if is_empty(v) => {}
             "description" => {
                 out.insert(key.clone(), one_line(v));
