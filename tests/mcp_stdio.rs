@@ -416,3 +416,48 @@ fn plans_are_resources_and_the_main_flows_are_prompts() {
     assert!(unknown["error"].is_object(), "{unknown}");
     assert!(peer.finish().success());
 }
+
+#[test]
+fn a_subscribed_plan_says_when_it_changes() {
+    let project = Project::new();
+    let plan = project.seed_plan().0;
+    let mut peer = serve(&project, "core");
+    let init = peer.initialize();
+    assert_eq!(
+        init["result"]["capabilities"]["resources"]["subscribe"],
+        true
+    );
+    let uri = format!("orchestrator://plans/{plan}");
+    let subscribed = peer.request(1, "resources/subscribe", json!({"uri": uri}));
+    assert!(subscribed.get("result").is_some(), "{subscribed}");
+    let unknown = peer.request(
+        2,
+        "resources/subscribe",
+        json!({"uri": "orchestrator://plans/999"}),
+    );
+    assert!(unknown["error"].is_object(), "{unknown}");
+
+    // Another process records a new version: the client is told.
+    project
+        .store()
+        .save_plan_version(
+            orchestrator::domain::PlanId(plan),
+            &support::content_v1(),
+            "back to the first content",
+        )
+        .unwrap();
+    let updated = loop {
+        let message = peer.next();
+        if message["method"] == "notifications/resources/updated" {
+            break message;
+        }
+    };
+    assert_eq!(updated["params"]["uri"], uri);
+
+    // Unsubscribing is acknowledged, and the server goes on serving.
+    let done = peer.request(3, "resources/unsubscribe", json!({"uri": uri}));
+    assert!(done.get("result").is_some(), "{done}");
+    let listed = peer.request(4, "resources/list", json!({}));
+    assert!(listed["result"]["resources"].is_array());
+    assert!(peer.finish().success());
+}

@@ -3,7 +3,9 @@
 //!
 //! Resources: `orchestrator://plans/{plan_id}` is a plan's current version with its tasks'
 //! statuses and history, `orchestrator://plans/{plan_id}/versions/{version}` one version — both
-//! the JSON `plan_get` returns. Every plan of the project is listed.
+//! the JSON `plan_get` returns. Every plan of the project is listed. A client may subscribe to a
+//! plan (`resources/subscribe`): it is told `notifications/resources/updated` whenever the plan's
+//! JSON changes (a new version, a task's state), whoever changed it.
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
@@ -17,6 +19,75 @@ use crate::Orchestrator;
 use crate::domain::PlanId;
 
 const PLANS: &str = "orchestrator://plans/";
+
+/// How often a subscribed plan is looked at for other processes' changes.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(700);
+
+/// A client's subscriptions: each plan URI watched by a task of its own.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Subscriptions {
+    watching: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, tokio_util::sync::CancellationToken>>,
+    >,
+}
+
+impl Subscriptions {
+    /// Watches the plan `uri` names and tells `peer` when its JSON changes; an unknown plan or
+    /// another URI is refused.
+    pub(super) async fn subscribe(
+        &self,
+        engine: &Orchestrator,
+        uri: &str,
+        peer: rmcp::Peer<rmcp::RoleServer>,
+    ) -> Result<(), McpError> {
+        let mut seen = read(engine, uri).await?.contents;
+        let stop = tokio_util::sync::CancellationToken::new();
+        if let Ok(mut watching) = self.watching.lock()
+            && let Some(old) = watching.insert(uri.to_owned(), stop.clone())
+        {
+            old.cancel();
+        }
+        let (engine, uri) = (engine.clone(), uri.to_owned());
+        tokio::spawn(async move {
+            let mut stamp = engine.store_stamp().await.ok();
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(WATCH_EVERY) => {}
+                }
+                // The client has gone: nobody to tell.
+                if peer.is_transport_closed() {
+                    return;
+                }
+                let now = engine.store_stamp().await.ok();
+                if now.is_some() && now == stamp {
+                    continue;
+                }
+                stamp = now;
+                let Ok(current) = read(&engine, &uri).await.map(|r| r.contents) else {
+                    continue;
+                };
+                if current != seen {
+                    seen = current;
+                    let update = rmcp::model::ResourceUpdatedNotificationParam::new(uri.clone());
+                    if peer.notify_resource_updated(update).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Stops watching `uri`.
+    pub(super) fn unsubscribe(&self, uri: &str) {
+        if let Ok(mut watching) = self.watching.lock()
+            && let Some(stop) = watching.remove(uri)
+        {
+            stop.cancel();
+        }
+    }
+}
 
 /// The project's plans, one resource each.
 pub(super) async fn list(engine: &Orchestrator) -> Result<ListResourcesResult, McpError> {

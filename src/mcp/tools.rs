@@ -28,6 +28,8 @@ use crate::planner::{AnswerReport, NewDecision, SessionView, SubmitReport};
 pub struct OrchestratorMcp {
     pub(super) orchestrator: Orchestrator,
     tool_router: ToolRouter<Self>,
+    /// This client's subscriptions to plans, each watched until unsubscribed or the client goes.
+    subscriptions: super::resources::Subscriptions,
 }
 
 const INSTRUCTIONS: &str = "orchestrator plans this project's work before any code is written, and keeps the plans. \
@@ -746,6 +748,7 @@ impl OrchestratorMcp {
         Self {
             orchestrator,
             tool_router,
+            subscriptions: super::resources::Subscriptions::default(),
         }
     }
 
@@ -771,6 +774,7 @@ impl ServerHandler for OrchestratorMcp {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
+                .enable_resources_subscribe()
                 .enable_prompts()
                 .build(),
         )
@@ -805,6 +809,25 @@ impl ServerHandler for OrchestratorMcp {
         Ok(super::resources::read(&self.orchestrator, &request.uri)
             .await?
             .into())
+    }
+
+    async fn subscribe(
+        &self,
+        request: rmcp::model::SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        self.subscriptions
+            .subscribe(&self.orchestrator, &request.uri, context.peer)
+            .await
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: rmcp::model::UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        self.subscriptions.unsubscribe(&request.uri);
+        Ok(())
     }
 
     async fn list_prompts(
