@@ -689,6 +689,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 run_id: run,
                 limit: Some(limit),
                 project_id: None,
+                plan_id: None,
             };
             let requests = orchestrator.approvals(filter).await?;
             print(json, &requests, |r| render::approvals(r, all))

@@ -123,6 +123,7 @@ impl OrchestratorMcp {
             run_id: args.run_id,
             limit: Some(100),
             project_id: None,
+            plan_id: None,
         };
         let requests = self
             .orchestrator

@@ -132,6 +132,7 @@ impl Orchestrator {
                 run_id: Some(id),
                 limit: None,
                 project_id: None,
+                plan_id: None,
             })
             .await?
             .len();

@@ -70,6 +70,8 @@ pub struct ApprovalFilter {
     pub limit: Option<u32>,
     /// Only this project's runs' (the engine always sets it).
     pub project_id: Option<ProjectId>,
+    /// Only this plan's runs'.
+    pub plan_id: Option<PlanId>,
 }
 
 const APPROVAL_COLS: &str = "a.id, a.run_id, r.task_key, a.tool_name, a.input, a.reason, a.status, a.grants, \
@@ -238,6 +240,7 @@ impl Store {
                 "SELECT {APPROVAL_COLS} FROM approval_requests a JOIN runs r ON r.id = a.run_id
                  WHERE (?1 IS NULL OR a.status = ?1) AND (?2 IS NULL OR a.run_id = ?2)
                    AND (?4 IS NULL OR r.plan_id IN (SELECT id FROM plans WHERE project_id = ?4))
+                   AND (?5 IS NULL OR r.plan_id = ?5)
                  ORDER BY {order} LIMIT ?3"
             ))?;
             let limit = filter.limit.map_or(-1, i64::from);
@@ -247,7 +250,8 @@ impl Store {
                         filter.status.map(|s| s.as_str()),
                         filter.run_id.map(|r| r.0),
                         limit,
-                        filter.project_id.map(|p| p.0)
+                        filter.project_id.map(|p| p.0),
+                        filter.plan_id.map(|p| p.0)
                     ],
                     approval_row,
                 )?

@@ -260,6 +260,7 @@ async fn overview_json(engine: &Orchestrator) -> crate::Result<Value> {
             run_id: None,
             limit: Some(500),
             project_id: None,
+            plan_id: None,
         })
         .await?
         .len();
@@ -309,10 +310,10 @@ async fn plan_json(
             run_id: None,
             limit: Some(200),
             project_id: None,
+            plan_id: Some(id),
         })
         .await?
         .into_iter()
-        .filter(|a| a.plan_id == id)
         .map(|a| json!({"task": a.task_key, "run_id": a.run_id, "approval_id": a.id}))
         .collect();
     Ok(json!({"view": view, "run": status, "runs": runs, "waiting": waiting}))
@@ -488,6 +489,7 @@ async fn approvals(State(state): State<AppState>, Query(q): Query<ApprovalsQuery
         run_id: None,
         limit: Some(200),
         project_id: None,
+        plan_id: None,
     };
     match state.engine.approvals(filter).await {
         Ok(list) => Json(list).into_response(),
@@ -506,6 +508,7 @@ async fn waiting_json(engine: Orchestrator) -> crate::Result<Value> {
         run_id: None,
         limit: Some(200),
         project_id: None,
+        plan_id: None,
     };
     Ok(json!(engine.approvals(filter).await?))
 }
