@@ -606,16 +606,8 @@ async fn attempt(
         exit,
         plain: adapter.name() == "command",
     });
-    if !matches!(&end, AgentEnd::Crashed(why) if why.contains("without a result")) {
-        save_checkpoint(
-            engine,
-            run_id,
-            &dir,
-            end.checkpoint_reason(),
-            usage,
-            &last_output,
-        )
-        .await;
+    if let Some(reason) = end.checkpoint_reason() {
+        save_checkpoint(engine, run_id, &dir, reason, usage, &last_output).await;
     }
     match end {
         AgentEnd::Stopped => Ok(Ending::Stopped),

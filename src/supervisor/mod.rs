@@ -124,6 +124,9 @@ pub(crate) fn finished_cleanly(events: &[RunEvent]) -> bool {
     exited && !failed
 }
 
+/// Why an attempt whose agent's output ended with neither a result nor an exit failed.
+const NO_RESULT: &str = "the agent's output ended without a result";
+
 /// How an agent's attempt ended, judged from what it reported and how it was stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentEnd {
@@ -179,19 +182,21 @@ impl AgentEnd {
                     tail.lines().last().unwrap_or_default()
                 ))
             }
-            (None, None) => Self::Crashed("the agent's output ended without a result".into()),
+            (None, None) => Self::Crashed(NO_RESULT.into()),
         }
     }
 
-    /// Why the checkpoint taken at this end is taken.
-    pub fn checkpoint_reason(&self) -> &'static str {
-        match self {
+    /// Why a checkpoint is taken at this end, or `None` when there is nothing to keep (the
+    /// agent's output ended with neither a result nor an exit).
+    pub fn checkpoint_reason(&self) -> Option<&'static str> {
+        Some(match self {
             Self::Stopped => "stopped",
             Self::Stalled => "stalled",
             Self::Error(_) => "agent error",
             Self::Finished => "agent finished",
+            Self::Crashed(why) if why == NO_RESULT => return None,
             Self::Crashed(_) => "crash",
-        }
+        })
     }
 }
 
