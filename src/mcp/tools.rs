@@ -120,7 +120,7 @@ pub struct PlanDecideArgs {
 #[derive(Debug, Serialize)]
 pub struct PlanDecideResult {
     /// The plan's new version.
-    pub version: Option<PlanVersion>,
+    pub version: PlanVersion,
 }
 
 /// Arguments of `plan_abandon`.
@@ -528,9 +528,7 @@ impl OrchestratorMcp {
             .await
             .map_err(tool_error)?;
         match recorded {
-            DecisionRecorded::Plan(version) => structured_response(&PlanDecideResult {
-                version: Some(version),
-            }),
+            DecisionRecorded::Plan(version) => structured_response(&PlanDecideResult { version }),
             DecisionRecorded::Draft(report) => structured_response(&serde_json::json!({
                 "draft": submitted(&report)?,
             })),
@@ -570,12 +568,10 @@ impl OrchestratorMcp {
             if elicit::supported(&ctx).is_some() {
                 offer(&mut view);
             }
-            return structured_response(
-                &(PlanGetResult {
-                    session: Some(Box::new(view)),
-                    ..nothing
-                }),
-            );
+            return structured_response(&PlanGetResult {
+                session: Some(Box::new(view)),
+                ..nothing
+            });
         }
         match args.plan_id {
             Some(id) => {
@@ -584,12 +580,10 @@ impl OrchestratorMcp {
                     .plan(id, args.version)
                     .await
                     .map_err(tool_error)?;
-                structured_response(
-                    &(PlanGetResult {
-                        plan: Some(Box::new(view)),
-                        ..nothing
-                    }),
-                )
+                structured_response(&PlanGetResult {
+                    plan: Some(Box::new(view)),
+                    ..nothing
+                })
             }
             None if args.version.is_some() => Err(
                 "`version` needs a `plan_id`: call plan_get without arguments to list the plans"
@@ -601,23 +595,16 @@ impl OrchestratorMcp {
                     .list_plans(args.all_projects)
                     .await
                     .map_err(tool_error)?;
-                let open: Vec<PlanningSession> = self
+                let open = self
                     .orchestrator
-                    .planning_sessions()
+                    .open_planning_sessions()
                     .await
-                    .map_err(tool_error)?
-                    .into_iter()
-                    .filter(|s| {
-                        !matches!(s.status, SessionStatus::Approved | SessionStatus::Abandoned)
-                    })
-                    .collect();
-                structured_response(
-                    &(PlanGetResult {
-                        plans: Some(plans),
-                        sessions: Some(open),
-                        ..nothing
-                    }),
-                )
+                    .map_err(tool_error)?;
+                structured_response(&PlanGetResult {
+                    plans: Some(plans),
+                    sessions: Some(open),
+                    ..nothing
+                })
             }
         }
     }
@@ -662,7 +649,7 @@ impl OrchestratorMcp {
             .list_plans(args.all_projects)
             .await
             .map_err(tool_error)?;
-        structured_response(&(PlanListResult { plans }))
+        structured_response(&PlanListResult { plans })
     }
 
     /// Shows what changed between two versions of a plan: goal, criteria and constraints, and the

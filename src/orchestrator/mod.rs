@@ -408,6 +408,19 @@ impl Orchestrator {
         self.planning(|p| p.sessions()).await
     }
 
+    /// This project's planning sessions still in progress (neither approved nor abandoned),
+    /// newest first.
+    pub async fn open_planning_sessions(&self) -> Result<Vec<PlanningSession>> {
+        let mut sessions = self.planning_sessions().await?;
+        sessions.retain(|s| {
+            !matches!(
+                s.status,
+                crate::domain::SessionStatus::Approved | crate::domain::SessionStatus::Abandoned
+            )
+        });
+        Ok(sessions)
+    }
+
     /// Answers questions of a session (a revision replaces an earlier answer).
     pub async fn answer_questions(
         &self,
