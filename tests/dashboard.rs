@@ -41,16 +41,7 @@ fn seeded() -> Project {
     let plan = project.seed_plan();
     let store = project.store();
     store.set_plan_status(plan, PlanStatus::Approved).unwrap();
-    let run = store
-        .create_run(&NewRun {
-            plan_id: plan,
-            task_key: "T1".into(),
-            agent: "claude".into(),
-        })
-        .unwrap();
-    for status in [RunStatus::Delegated, RunStatus::InProgress] {
-        store.set_run_status(run.id, status, None).unwrap();
-    }
+    let run = support::run_in_progress(&store, plan, "claude");
     store
         .append_event(
             run.id,

@@ -960,24 +960,13 @@ fn a_plan_run_ends_when_a_run_waiting_for_locks_is_cancelled() {
 /// verifies the work instead of running the agent again.
 #[test]
 fn a_run_killed_after_its_agent_finished_is_verified_not_run_again() {
-    use orchestrator::domain::RunStatus;
-    use orchestrator::store::NewRun;
     let s = setup(
         |_| vec![],
         &["hello.txt"],
         "#agent\ncommand = \"sh\"\nkind = \"command\"\nargs = [\"-c\", \"echo ran again > again.txt\"]\n",
     );
     let store = s.project.store();
-    let run = store
-        .create_run(&NewRun {
-            plan_id: s.plan,
-            task_key: "T1".into(),
-            agent: "command".into(),
-        })
-        .unwrap();
-    for status in [RunStatus::Delegated, RunStatus::InProgress] {
-        store.set_run_status(run.id, status, None).unwrap();
-    }
+    let run = support::run_in_progress(&store, s.plan, "command");
     // What the dead engine logged: the attempt, then the agent's clean end; its work is there.
     store
         .append_event(

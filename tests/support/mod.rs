@@ -11,7 +11,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
-use orchestrator::domain::{Decision, Phase, PlanContent, PlanId, Task};
+use orchestrator::domain::{Decision, Phase, PlanContent, PlanId, Run, RunStatus, Task};
 use orchestrator::store::Store;
 use serde_json::{Value, json};
 
@@ -79,6 +79,21 @@ impl Project {
         }
         cmd
     }
+}
+
+/// A run of `plan`'s task T1 by `agent`, walked to IN_PROGRESS as an engine starting it would.
+pub fn run_in_progress(store: &Store, plan: PlanId, agent: &str) -> Run {
+    let run = store
+        .create_run(&orchestrator::store::NewRun {
+            plan_id: plan,
+            task_key: "T1".into(),
+            agent: agent.into(),
+        })
+        .unwrap();
+    for status in [RunStatus::Delegated, RunStatus::InProgress] {
+        store.set_run_status(run.id, status, None).unwrap();
+    }
+    store.run(run.id).unwrap()
 }
 
 pub fn task(key: &str, description: &str, depends_on: &[&str]) -> Task {
