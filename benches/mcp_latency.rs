@@ -1,6 +1,7 @@
 //! MCP server cost, measured against the built binary over a real stdio pipe:
 //! - what `tools/list` costs a client's context: its bytes, for the `core` and `all` profiles;
-//! - cold start: spawn `orchestrator serve` → the first `initialize` response;
+//! - cold start: spawn `orchestrator serve` → the `initialize` response, then → `tools/list`
+//!   and → a first `plan_get` sent right after (what opens after the handshake);
 //! - each core tool's first call in a fresh server against its second call (a model's first
 //!   call comes after a turn of thinking: 300 ms after `initialize` here);
 //! - `tools/call` of `plan_get` for one plan, on a warm server.
@@ -54,7 +55,7 @@ fn main() {
         assert!(peer.finish().success());
     }
 
-    let mut cold = Vec::with_capacity(cold_starts);
+    let (mut cold, mut listed, mut planned) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..cold_starts {
         let mut cmd = project.command();
         cmd.arg("serve");
@@ -63,9 +64,22 @@ fn main() {
         let reply = peer.initialize();
         cold.push(started.elapsed());
         assert_eq!(reply["result"]["serverInfo"]["name"], "orchestrator");
+        // What a client asks next, without a pause: the tools, then a call that needs the store.
+        let tools = peer.request(1, "tools/list", json!({}));
+        listed.push(started.elapsed());
+        assert!(tools["result"]["tools"].is_array(), "{tools}");
+        let plans = peer.request(
+            2,
+            "tools/call",
+            json!({"name": "plan_get", "arguments": {}}),
+        );
+        planned.push(started.elapsed());
+        assert_eq!(plans["result"]["isError"], false, "{plans}");
         assert!(peer.finish().success());
     }
     summary("cold start → initialize", cold);
+    summary("cold start → tools/list", listed);
+    summary("cold start → first plan_get", planned);
 
     // Each tool's first call in a fresh server, then the same call again.
     let calls_of: Vec<(&str, serde_json::Value)> = vec![

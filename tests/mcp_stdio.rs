@@ -461,3 +461,50 @@ fn a_subscribed_plan_says_when_it_changes() {
     assert!(listed["result"]["resources"].is_array());
     assert!(peer.finish().success());
 }
+
+#[test]
+fn a_server_whose_store_cannot_open_answers_and_says_why() {
+    let project = Project::new();
+    std::fs::create_dir_all(&project.data_dir).unwrap();
+    std::fs::write(
+        project.db(),
+        "this is not a database, it only has the name of one",
+    )
+    .unwrap();
+    let mut cmd = project.command();
+    cmd.arg("serve");
+    let (mut peer, stderr) = StdioPeer::spawn_with_stderr(cmd);
+
+    // The handshake does not need the store; the client learns what is wrong from its calls.
+    let init = peer.initialize();
+    assert_eq!(init["result"]["serverInfo"]["name"], "orchestrator");
+    let list = peer.request(1, "tools/list", json!({}));
+    assert_eq!(tool_names(&list), CORE_TOOLS);
+    let reply = peer.request(
+        2,
+        "tools/call",
+        json!({"name": "plan_get", "arguments": {}}),
+    );
+    let text = tool_error_text(&reply);
+    assert!(
+        text.contains("could not open its store") && text.contains("not a database"),
+        "{text}"
+    );
+    let resources = peer.request(3, "resources/list", json!({}));
+    let message = resources["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("could not open its store"), "{resources}");
+    assert!(peer.finish().success());
+
+    let logged: Vec<String> = stderr.iter().collect();
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains("could not open its store")),
+        "{logged:?}"
+    );
+    // What was there is left as it was.
+    assert_eq!(
+        std::fs::read_to_string(project.db()).unwrap(),
+        "this is not a database, it only has the name of one"
+    );
+}

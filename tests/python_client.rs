@@ -168,3 +168,33 @@ fn python_sdk_answers_planning_questions_through_forms_in_both_protocol_eras() {
     let seen = run_script("plan_elicit.py", &["legacy", "http", &server.url]);
     check_elicited(&seen, "2025-11-25");
 }
+
+#[test]
+fn python_sdk_listens_to_a_plan_and_hears_it_change() {
+    let project = Project::new();
+    let plan = project.seed_plan().0;
+    let binary = env!("CARGO_BIN_EXE_orchestrator");
+    let (root, data) = (
+        project.root.to_str().unwrap(),
+        project.data_dir.to_str().unwrap(),
+    );
+    let seen = run_script(
+        "plan_listen.py",
+        &[
+            &plan.to_string(),
+            binary,
+            "--project",
+            root,
+            "--data-dir",
+            data,
+            "serve",
+        ],
+    );
+    assert_eq!(seen["protocol_version"], "2026-07-28", "{seen}");
+    // Only what the server serves is honoured.
+    let uri = format!("orchestrator://plans/{plan}");
+    assert_eq!(seen["honored"], json!([uri]), "{seen}");
+    assert_eq!(seen["decided_is_error"], false, "{seen}");
+    assert_eq!(seen["event"], "ResourceUpdated", "{seen}");
+    assert_eq!(seen["event_uri"], uri, "{seen}");
+}

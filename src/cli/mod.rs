@@ -622,6 +622,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         errln!("warning: {warning}");
     }
     let profile = settings.config.mcp.tools;
+    if let Command::Serve {
+        http: None,
+        dashboard,
+        dashboard_token,
+        ..
+    } = cli.command
+    {
+        // A client waits for the answer to `initialize`, which does not need the store: it opens
+        // beside the handshake.
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        let result =
+            mcp::serve_stdio_opening(Orchestrator::open(settings), profile, move |engine| {
+                if let Some(addr) = dashboard {
+                    spawn_dashboard(&engine, addr, dashboard_token, &stop);
+                }
+            })
+            .await;
+        shutdown.cancel();
+        return result;
+    }
     let orchestrator = Orchestrator::open(settings).await?;
 
     match cli.command {
@@ -636,20 +657,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
-        Command::Serve {
-            http: None,
-            dashboard,
-            dashboard_token,
-            ..
-        } => {
-            let shutdown = CancellationToken::new();
-            if let Some(addr) = dashboard {
-                spawn_dashboard(&orchestrator, addr, dashboard_token, &shutdown);
-            }
-            let result = mcp::serve_stdio(orchestrator, profile).await;
-            shutdown.cancel();
-            result
-        }
+        Command::Serve { http: None, .. } => unreachable!("served above"),
         Command::Serve {
             http: Some(addr),
             allow_remote,

@@ -101,7 +101,8 @@ impl OrchestratorMcp {
             (Some(id), Some(decision)) => {
                 let by = args.decided_by.as_deref().unwrap_or("mcp");
                 Some(
-                    self.orchestrator
+                    self.engine()
+                        .await?
                         .answer_approval(id, decision, by, args.reason.as_deref())
                         .await
                         .map_err(tool_error)?,
@@ -126,7 +127,8 @@ impl OrchestratorMcp {
             plan_id: None,
         };
         let requests = self
-            .orchestrator
+            .engine()
+            .await?
             .approvals(filter)
             .await
             .map_err(tool_error)?;
@@ -181,7 +183,8 @@ impl OrchestratorMcp {
             }
         };
         let decision = self
-            .orchestrator
+            .engine()
+            .await?
             .check_permission(request, args.run_id, args.files)
             .await
             .map_err(tool_error)?;
@@ -202,7 +205,8 @@ impl OrchestratorMcp {
         Parameters(args): Parameters<PolicyAuditArgs>,
     ) -> Result<CallToolResponse, String> {
         let entries = self
-            .orchestrator
+            .engine()
+            .await?
             .audit_log(args.run_id, args.limit.unwrap_or(50).min(1000))
             .await
             .map_err(tool_error)?;

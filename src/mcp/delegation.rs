@@ -59,7 +59,8 @@ impl OrchestratorMcp {
                     .filter(|r| !crate::domain::blank(r))
                     .ok_or("give a `reason` with `release`: it is kept with the lease")?;
                 Some(
-                    self.orchestrator
+                    self.engine()
+                        .await?
                         .release_lock(id, &reason)
                         .await
                         .map_err(tool_error)?,
@@ -71,7 +72,8 @@ impl OrchestratorMcp {
             None => None,
         };
         let locks = self
-            .orchestrator
+            .engine()
+            .await?
             .locks(args.all, 200)
             .await
             .map_err(tool_error)?;

@@ -18,12 +18,13 @@ fn error(id: Value, code: i64, message: String) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
-/// The input schemas of the tools served, by name: a `tools/call` whose arguments have the wrong
-/// JSON type is answered with a tool error naming the argument (the SDK's message does not).
-pub(crate) type Schemas = std::collections::HashMap<String, Value>;
+/// A tool's input schema.
+type Schema = serde_json::Map<String, Value>;
 
-/// Judges one message (a stdio line, an HTTP body).
-pub(crate) fn check(text: &str, schemas: &Schemas) -> Verdict {
+/// Judges one message (a stdio line, an HTTP body). `schema_of` gives the input schema of a tool
+/// served: a `tools/call` whose arguments have the wrong JSON type is answered with a tool error
+/// naming the argument (the SDK's message does not).
+pub(crate) fn check<'s>(text: &str, schema_of: impl Fn(&str) -> Option<&'s Schema>) -> Verdict {
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
         Err(e) => {
@@ -77,7 +78,7 @@ pub(crate) fn check(text: &str, schemas: &Schemas) -> Verdict {
                 let name = message.get("params").and_then(|p| p.get("name"));
                 if let (Some(Value::String(tool)), Some(Value::Object(arguments))) =
                     (name, message.get("params").and_then(|p| p.get("arguments")))
-                    && let Some(schema) = schemas.get(tool)
+                    && let Some(schema) = schema_of(tool)
                     && let Some(wrong) = wrong_argument(arguments, schema)
                 {
                     return Verdict::Answer(json!({
@@ -115,7 +116,7 @@ pub(crate) fn check(text: &str, schemas: &Schemas) -> Verdict {
 }
 
 /// The first argument whose JSON type its schema does not allow, said with its name.
-fn wrong_argument(arguments: &serde_json::Map<String, Value>, schema: &Value) -> Option<String> {
+fn wrong_argument(arguments: &serde_json::Map<String, Value>, schema: &Schema) -> Option<String> {
     let properties = schema.get("properties")?.as_object()?;
     for (name, value) in arguments {
         let Some(property) = properties.get(name) else {
@@ -140,7 +141,7 @@ fn wrong_argument(arguments: &serde_json::Map<String, Value>, schema: &Value) ->
 
 /// The JSON types a schema allows (following `$ref` into `$defs`, and `anyOf`/`oneOf`); `None`
 /// when it cannot be told.
-fn allowed_types<'a>(schema: &'a Value, root: &'a Value, depth: u8) -> Option<Vec<&'a str>> {
+fn allowed_types<'a>(schema: &'a Value, root: &'a Schema, depth: u8) -> Option<Vec<&'a str>> {
     if depth > 8 {
         return None;
     }
@@ -180,8 +181,12 @@ fn json_type(value: &Value) -> &'static str {
 mod tests {
     use super::*;
 
+    fn no_tools(_: &str) -> Option<&'static Schema> {
+        None
+    }
+
     fn answered(text: &str) -> (i64, Value) {
-        match check(text, &Schemas::new()) {
+        match check(text, no_tools) {
             Verdict::Answer(v) => (v["error"]["code"].as_i64().unwrap(), v["id"].clone()),
             Verdict::Pass => panic!("{text} passed"),
         }
@@ -205,21 +210,18 @@ mod tests {
             (-32602, json!(4))
         );
         assert_eq!(
-            check(
-                r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
-                &Schemas::new()
-            ),
+            check(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, no_tools),
             Verdict::Pass
         );
         assert_eq!(
             check(
                 r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-                &Schemas::new()
+                no_tools
             ),
             Verdict::Pass
         );
         assert_eq!(
-            check(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#, &Schemas::new()),
+            check(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#, no_tools),
             Verdict::Pass
         );
     }

@@ -24,7 +24,7 @@ pub struct HttpOptions {
 /// A POST to /mcp whose body the gate refuses is answered with its JSON-RPC error (HTTP 400
 /// for what is not a request at all); the rest goes on to the SDK unchanged.
 async fn json_rpc_gate(
-    schemas: std::sync::Arc<super::gate::Schemas>,
+    profile: crate::config::ToolProfile,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -40,7 +40,9 @@ async fn json_rpc_gate(
         )
             .into_response();
     };
-    match super::gate::check(&String::from_utf8_lossy(&bytes), &schemas) {
+    match super::gate::check(&String::from_utf8_lossy(&bytes), |tool| {
+        super::tools::input_schema(profile, tool)
+    }) {
         super::gate::Verdict::Pass => {
             next.run(axum::extract::Request::from_parts(parts, bytes.into()))
                 .await
@@ -90,13 +92,11 @@ pub async fn serve_http(
         LocalSessionManager::default().into(),
         config,
     );
-    let schemas =
-        std::sync::Arc::new(OrchestratorMcp::new(engine.clone(), profile).input_schemas());
     let router =
         axum::Router::new()
             .nest_service("/mcp", service)
             .layer(axum::middleware::from_fn(move |request, next| {
-                json_rpc_gate(schemas.clone(), request, next)
+                json_rpc_gate(profile, request, next)
             }));
     // The one line scripts and tests wait for: where the server listens.
     eprintln!("orchestrator: MCP over HTTP at http://{local}/mcp");

@@ -130,7 +130,8 @@ impl OrchestratorMcp {
             ..ContextFor::default()
         };
         let context = self
-            .orchestrator
+            .engine()
+            .await?
             .context_for_task(args.plan_id, &args.task, options)
             .await
             .map_err(tool_error)?;
@@ -153,12 +154,18 @@ impl OrchestratorMcp {
     ) -> Result<CallToolResponse, String> {
         let k = args.k.unwrap_or(5).clamp(1, MAX_RESULTS);
         let hits = self
-            .orchestrator
+            .engine()
+            .await?
             .kb_search(&args.query, k)
             .await
             .map_err(tool_error)?;
         let next_step = if hits.is_empty() {
-            let sources = self.orchestrator.kb_sources().await.map_err(tool_error)?;
+            let sources = self
+                .engine()
+                .await?
+                .kb_sources()
+                .await
+                .map_err(tool_error)?;
             if sources.is_empty() {
                 "The knowledge base has no sources: add a documentation folder or site with kb_add (the `all` tools), or `orchestrator kb add` on the command line.".into()
             } else {
@@ -179,7 +186,7 @@ impl OrchestratorMcp {
         &self,
         Parameters(args): Parameters<SkillsArgs>,
     ) -> Result<CallToolResponse, String> {
-        let set = self.orchestrator.skills();
+        let set = self.engine().await?.skills();
         match args.name {
             Some(name) => {
                 let names: Vec<String> = set.skills.iter().map(|s| s.name.clone()).collect();
@@ -244,13 +251,15 @@ impl OrchestratorMcp {
         Parameters(args): Parameters<KbAddArgs>,
     ) -> Result<CallToolResponse, String> {
         let source = self
-            .orchestrator
+            .engine()
+            .await?
             .kb_add_for_agent(&args.location)
             .await
             .map_err(tool_error)?;
         let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));
         let indexing = self
-            .orchestrator
+            .engine()
+            .await?
             .kb_index_in_background(source.id, wait)
             .await
             .map_err(tool_error)?;

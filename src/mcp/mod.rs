@@ -10,6 +10,7 @@
 mod approvals;
 mod delegation;
 mod elicit;
+mod engine;
 mod gate;
 mod http;
 mod knowledge;
@@ -26,25 +27,75 @@ use rmcp::ServiceExt;
 
 use crate::Orchestrator;
 use crate::config::ToolProfile;
+use engine::Engine;
+use tokio_util::sync::CancellationToken;
 
 /// Serves MCP on stdin/stdout until the client closes the connection.
 pub async fn serve_stdio(orchestrator: Orchestrator, profile: ToolProfile) -> anyhow::Result<()> {
-    // The client waits for `initialize`: recovery and warm-up happen beside it.
     tokio::spawn(start_in_background(orchestrator.clone()));
-    let server = OrchestratorMcp::new(orchestrator.clone(), profile);
+    serve_engine_stdio(
+        Engine::ready(orchestrator),
+        profile,
+        CancellationToken::new(),
+    )
+    .await
+}
+
+/// Serves MCP on stdin/stdout with the engine `open` makes; `then` runs once it is open (beside
+/// recovery and warm-up).
+///
+/// A client starts a server per session and waits for its answer to `initialize`, which needs
+/// neither the store nor the tool list; on two cores, building them beside the handshake only
+/// slows it. So both start once the server has answered its first message (the client reads
+/// that answer while they build): every request that needs them comes after it.
+pub async fn serve_stdio_opening(
+    open: impl Future<Output = crate::Result<Orchestrator>> + Send + 'static,
+    profile: ToolProfile,
+    then: impl FnOnce(Orchestrator) + Send + 'static,
+) -> anyhow::Result<()> {
+    let answered = CancellationToken::new();
+    let after = answered.clone();
+    let engine = Engine::opening(
+        async move {
+            after.cancelled().await;
+            open.await
+        },
+        move |orchestrator| async move {
+            then(orchestrator.clone());
+            start_in_background(orchestrator).await;
+        },
+    );
+    serve_engine_stdio(engine, profile, answered).await
+}
+
+/// Serves `engine` on stdin/stdout; `answered` is cancelled once the server has written its
+/// first message (and when the client has gone).
+async fn serve_engine_stdio(
+    engine: Engine,
+    profile: ToolProfile,
+    answered: CancellationToken,
+) -> anyhow::Result<()> {
+    let after = answered.clone();
+    tokio::spawn(async move {
+        after.cancelled().await;
+        let _ = tokio::task::spawn_blocking(move || tools::router(profile)).await;
+    });
+    let server = OrchestratorMcp::with_engine(engine.clone(), profile);
     // The SDK reads what the gate lets through; both write whole lines to stdout.
     let (ours, sdk) = tokio::io::duplex(1 << 20);
     let (sdk_read, sdk_write) = tokio::io::split(sdk);
     let stdout = std::sync::Arc::new(tokio::sync::Mutex::new(tokio::io::stdout()));
     let (from_sdk, to_sdk) = tokio::io::split(ours);
-    let schemas = server.input_schemas();
-    let gate = tokio::spawn(stdio_gate(to_sdk, stdout.clone(), schemas));
-    let out = tokio::spawn(stdio_out(from_sdk, stdout));
+    let gate = tokio::spawn(stdio_gate(to_sdk, stdout.clone(), profile));
+    let out = tokio::spawn(stdio_out(from_sdk, stdout, answered.clone()));
     let running = server.serve((sdk_read, sdk_write)).await?;
     running.waiting().await?;
     gate.abort();
     let _ = out.await;
-    orchestrator.shutdown().await;
+    answered.cancel();
+    if let Ok(orchestrator) = engine.get().await {
+        orchestrator.shutdown().await;
+    }
     Ok(())
 }
 
@@ -55,7 +106,7 @@ type SharedStdout = std::sync::Arc<tokio::sync::Mutex<tokio::io::Stdout>>;
 async fn stdio_gate(
     mut to_sdk: tokio::io::WriteHalf<tokio::io::DuplexStream>,
     stdout: SharedStdout,
-    schemas: gate::Schemas,
+    profile: ToolProfile,
 ) {
     use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
@@ -63,7 +114,7 @@ async fn stdio_gate(
         if line.trim().is_empty() {
             continue;
         }
-        match gate::check(&line, &schemas) {
+        match gate::check(&line, |tool| tools::input_schema(profile, tool)) {
             gate::Verdict::Pass => {
                 if to_sdk
                     .write_all(format!("{line}\n").as_bytes())
@@ -83,8 +134,12 @@ async fn stdio_gate(
     let _ = to_sdk.shutdown().await;
 }
 
-/// Copies the SDK's messages to stdout, a line at a time.
-async fn stdio_out(from_sdk: tokio::io::ReadHalf<tokio::io::DuplexStream>, stdout: SharedStdout) {
+/// Copies the SDK's messages to stdout, a line at a time; `answered` is cancelled after the first.
+async fn stdio_out(
+    from_sdk: tokio::io::ReadHalf<tokio::io::DuplexStream>,
+    stdout: SharedStdout,
+    answered: CancellationToken,
+) {
     use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
     let mut lines = tokio::io::BufReader::new(from_sdk).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -93,6 +148,8 @@ async fn stdio_out(from_sdk: tokio::io::ReadHalf<tokio::io::DuplexStream>, stdou
             break;
         }
         let _ = out.flush().await;
+        drop(out);
+        answered.cancel();
     }
 }
 

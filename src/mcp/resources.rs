@@ -11,10 +11,12 @@ use rmcp::ErrorData as McpError;
 use rmcp::model::{
     GetPromptResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, Prompt,
     PromptArgument, PromptMessage, ReadResourceResult, Resource, ResourceContents,
-    ResourceTemplate, Role,
+    ResourceTemplate, Role, SubscriptionFilter,
 };
+use rmcp::service::{SubscriptionContext, SubscriptionSink};
 use serde_json::{Map, Value};
 
+use super::engine::Engine;
 use crate::Orchestrator;
 use crate::domain::PlanId;
 
@@ -23,13 +25,23 @@ const PLANS: &str = "orchestrator://plans/";
 /// How often a subscribed plan is looked at for other processes' changes.
 const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(700);
 
-/// A client's subscriptions: each plan URI watched by a task of its own.
+/// A client's subscriptions (`resources/subscribe`, before protocol 2026-07-28): each plan URI
+/// watched by a task of its own.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Subscriptions {
     watching: std::sync::Arc<
         std::sync::Mutex<std::collections::HashMap<String, tokio_util::sync::CancellationToken>>,
     >,
+    /// `subscriptions/listen` requests accepted and not yet listening: the plans as they were
+    /// when each was accepted (see [`Subscriptions::accept`]).
+    accepted: std::sync::Arc<std::sync::Mutex<Vec<Accepted>>>,
 }
+
+/// Watched plans: each URI with its JSON last seen (none while the plan does not exist).
+type Watched = Vec<(String, Option<Vec<ResourceContents>>)>;
+
+/// A listen request's plan URIs, and the plans as read from the moment it was accepted.
+type Accepted = (Vec<String>, tokio::task::JoinHandle<Watched>);
 
 impl Subscriptions {
     /// Watches the plan `uri` names and tells `peer` when its JSON changes; an unknown plan or
@@ -40,42 +52,15 @@ impl Subscriptions {
         uri: &str,
         peer: rmcp::Peer<rmcp::RoleServer>,
     ) -> Result<(), McpError> {
-        let mut seen = read(engine, uri).await?.contents;
+        let seen = read(engine, uri).await?.contents;
         let stop = tokio_util::sync::CancellationToken::new();
         if let Ok(mut watching) = self.watching.lock()
             && let Some(old) = watching.insert(uri.to_owned(), stop.clone())
         {
             old.cancel();
         }
-        let (engine, uri) = (engine.clone(), uri.to_owned());
-        tokio::spawn(async move {
-            let mut stamp = engine.store_stamp().await.ok();
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(WATCH_EVERY) => {}
-                }
-                // The client has gone: nobody to tell.
-                if peer.is_transport_closed() {
-                    return;
-                }
-                let now = engine.store_stamp().await.ok();
-                if now.is_some() && now == stamp {
-                    continue;
-                }
-                stamp = now;
-                let Ok(current) = read(&engine, &uri).await.map(|r| r.contents) else {
-                    continue;
-                };
-                if current != seen {
-                    seen = current;
-                    let update = rmcp::model::ResourceUpdatedNotificationParam::new(uri.clone());
-                    if peer.notify_resource_updated(update).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        });
+        let watched = vec![(uri.to_owned(), Some(seen))];
+        tokio::spawn(watch(engine.clone(), watched, stop, Listener::Peer(peer)));
         Ok(())
     }
 
@@ -85,6 +70,150 @@ impl Subscriptions {
             && let Some(stop) = watching.remove(uri)
         {
             stop.cancel();
+        }
+    }
+}
+
+impl Subscriptions {
+    /// What a `subscriptions/listen` request (protocol 2026-07-28) may watch: the plan URIs
+    /// among those asked for — a plan that does not exist yet is told of once it does.
+    ///
+    /// The SDK acknowledges the request before [`Subscriptions::listen`] runs, and the client may
+    /// change a plan as soon as it has the acknowledgment: the plans are read from here, before
+    /// it is sent, so that no change after it goes untold.
+    pub(super) fn accept(
+        &self,
+        engine: &Engine,
+        requested: &SubscriptionFilter,
+    ) -> SubscriptionFilter {
+        let mut accepted = SubscriptionFilter::new();
+        let uris: Vec<String> = requested
+            .resource_subscriptions
+            .iter()
+            .flatten()
+            .filter(|uri| parse(uri).is_some())
+            .cloned()
+            .collect();
+        if uris.is_empty() {
+            return accepted;
+        }
+        let (engine, to_read) = (engine.clone(), uris.clone());
+        let snapshot =
+            tokio::spawn(async move { snapshot(engine.get().await.ok(), to_read).await });
+        if let Ok(mut pending) = self.accepted.lock() {
+            pending.push((uris.clone(), snapshot));
+        }
+        accepted.resource_subscriptions = Some(uris);
+        accepted
+    }
+
+    /// Serves one accepted `subscriptions/listen` request until the client cancels it.
+    pub(super) async fn listen(
+        &self,
+        engine: &Orchestrator,
+        subscription: SubscriptionContext,
+    ) -> Result<(), McpError> {
+        let uris = subscription
+            .accepted()
+            .resource_subscriptions
+            .clone()
+            .unwrap_or_default();
+        let pending = self.accepted.lock().ok().and_then(|mut pending| {
+            let at = pending.iter().position(|(accepted, _)| *accepted == uris)?;
+            Some(pending.remove(at).1)
+        });
+        let watched = match pending {
+            Some(snapshot) => snapshot.await.unwrap_or_default(),
+            None => snapshot(Some(engine), uris).await,
+        };
+        let stop = tokio_util::sync::CancellationToken::new();
+        let watcher = tokio::spawn(watch(
+            engine.clone(),
+            watched,
+            stop.clone(),
+            Listener::Stream(subscription.sink().clone()),
+        ));
+        subscription.cancelled().await;
+        stop.cancel();
+        let _ = watcher.await;
+        Ok(())
+    }
+}
+
+/// The plans `uris` name, as they are now.
+async fn snapshot(engine: Option<&Orchestrator>, uris: Vec<String>) -> Watched {
+    let mut watched = Vec::with_capacity(uris.len());
+    for uri in uris {
+        let seen = match engine {
+            Some(engine) => read(engine, &uri).await.ok().map(|r| r.contents),
+            None => None,
+        };
+        watched.push((uri, seen));
+    }
+    watched
+}
+
+/// Who is told of a watched plan's changes.
+enum Listener {
+    /// A client that subscribed with `resources/subscribe`.
+    Peer(rmcp::Peer<rmcp::RoleServer>),
+    /// A `subscriptions/listen` stream.
+    Stream(SubscriptionSink),
+}
+
+impl Listener {
+    /// Tells that `uri` changed; false when nobody is there to tell any more.
+    async fn updated(&self, uri: &str) -> bool {
+        match self {
+            Self::Peer(peer) => {
+                let update = rmcp::model::ResourceUpdatedNotificationParam::new(uri.to_owned());
+                peer.notify_resource_updated(update).await.is_ok()
+            }
+            Self::Stream(sink) => sink.notify_resource_updated(uri).await.is_ok(),
+        }
+    }
+
+    fn gone(&self) -> bool {
+        match self {
+            Self::Peer(peer) => peer.is_transport_closed(),
+            Self::Stream(_) => false,
+        }
+    }
+}
+
+/// Looks at the watched plans (URI, JSON last seen) every [`WATCH_EVERY`] when the store's
+/// change stamp moved, and tells `listener` of each whose JSON differs, until `stop` or until
+/// the listener has gone.
+async fn watch(
+    engine: Orchestrator,
+    mut watched: Watched,
+    stop: tokio_util::sync::CancellationToken,
+    listener: Listener,
+) {
+    let mut stamp = engine.store_stamp().await.ok();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(WATCH_EVERY) => {}
+        }
+        if listener.gone() {
+            return;
+        }
+        let now = engine.store_stamp().await.ok();
+        if now.is_some() && now == stamp {
+            continue;
+        }
+        stamp = now;
+        for (uri, seen) in &mut watched {
+            let Ok(current) = read(&engine, uri).await.map(|r| r.contents) else {
+                continue;
+            };
+            if seen.as_ref() != Some(&current) {
+                *seen = Some(current);
+                if !listener.updated(uri).await {
+                    return;
+                }
+            }
         }
     }
 }

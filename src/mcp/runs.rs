@@ -175,7 +175,8 @@ impl OrchestratorMcp {
     ) -> Result<CallToolResponse, String> {
         let Some(task) = args.task else {
             let status = self
-                .orchestrator
+                .engine()
+                .await?
                 .start_plan_run(args.plan_id)
                 .await
                 .map_err(tool_error)?;
@@ -188,12 +189,14 @@ impl OrchestratorMcp {
             );
         };
         let run = self
-            .orchestrator
+            .engine()
+            .await?
             .create_task_run(args.plan_id, &task)
             .await
             .map_err(tool_error)?;
-        self.orchestrator
-            .spawn_run(run.id, self.orchestrator.stop_token());
+        self.engine()
+            .await?
+            .spawn_run(run.id, self.engine().await?.stop_token());
         structured_response(
             &(RunHandle {
                 next_step: format!(
@@ -222,7 +225,8 @@ impl OrchestratorMcp {
             }
             let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));
             let status = self
-                .orchestrator
+                .engine()
+                .await?
                 .plan_run_status(plan, wait)
                 .await
                 .map_err(tool_error)?;
@@ -238,7 +242,8 @@ impl OrchestratorMcp {
         }
         let Some(id) = args.run_id else {
             let runs = self
-                .orchestrator
+                .engine()
+                .await?
                 .runs(Vec::new())
                 .await
                 .map_err(tool_error)?;
@@ -259,12 +264,14 @@ impl OrchestratorMcp {
         let after = args.after_seq.unwrap_or(0);
         let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));
         let view = self
-            .orchestrator
+            .engine()
+            .await?
             .watch_run(id, after, wait)
             .await
             .map_err(tool_error)?;
         let new_events = self
-            .orchestrator
+            .engine()
+            .await?
             .run_events(id, after, 200)
             .await
             .map_err(tool_error)?;
@@ -309,7 +316,8 @@ impl OrchestratorMcp {
                     }
                 };
                 let status = self
-                    .orchestrator
+                    .engine()
+                    .await?
                     .control_plan_run(plan, action)
                     .await
                     .map_err(tool_error)?;
@@ -331,7 +339,8 @@ impl OrchestratorMcp {
                     }
                 };
                 let run = self
-                    .orchestrator
+                    .engine()
+                    .await?
                     .control_run_in_background(id, action)
                     .await
                     .map_err(tool_error)?;
@@ -364,7 +373,8 @@ impl OrchestratorMcp {
         Parameters(args): Parameters<RunEventsArgs>,
     ) -> Result<CallToolResponse, String> {
         let events = self
-            .orchestrator
+            .engine()
+            .await?
             .run_events(
                 args.run_id,
                 args.after_seq,

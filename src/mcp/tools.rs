@@ -12,8 +12,11 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::sync::OnceLock;
 
 use super::elicit;
+use super::engine::Engine;
 use crate::Orchestrator;
 use crate::config::ToolProfile;
 use crate::domain::{
@@ -26,8 +29,8 @@ use crate::planner::{AnswerReport, NewDecision, SessionView, SubmitReport};
 /// The MCP face of an [`Orchestrator`].
 #[derive(Debug, Clone)]
 pub struct OrchestratorMcp {
-    pub(super) orchestrator: Orchestrator,
-    tool_router: ToolRouter<Self>,
+    engine: Engine,
+    profile: ToolProfile,
     /// This client's subscriptions to plans, each watched until unsubscribed or the client goes.
     subscriptions: super::resources::Subscriptions,
 }
@@ -254,7 +257,8 @@ impl OrchestratorMcp {
             return Ok(());
         }
         let new = self
-            .orchestrator
+            .engine()
+            .await?
             .answer_questions(id, answers)
             .await
             .map_err(tool_error)?;
@@ -281,7 +285,8 @@ impl OrchestratorMcp {
             let view = match report {
                 Some(report) => report.session.clone(),
                 None => self
-                    .orchestrator
+                    .engine()
+                    .await?
                     .planning_session(id)
                     .await
                     .map_err(tool_error)?,
@@ -305,6 +310,11 @@ impl OrchestratorMcp {
         }
         Ok(false)
     }
+}
+
+/// An engine that could not be opened, as a protocol error (for requests that are not tool calls).
+fn unavailable(error: String) -> rmcp::ErrorData {
+    rmcp::ErrorData::internal_error(error, None)
 }
 
 /// An engine error as a tool error: the model sees the message and can correct its call.
@@ -332,7 +342,8 @@ impl OrchestratorMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, String> {
         let mut view = self
-            .orchestrator
+            .engine()
+            .await?
             .start_planning_session(&args.goal)
             .await
             .map_err(tool_error)?;
@@ -392,7 +403,8 @@ impl OrchestratorMcp {
                     let view = match &report {
                         Some(report) => report.session.clone(),
                         None => self
-                            .orchestrator
+                            .engine()
+                            .await?
                             .planning_session(id)
                             .await
                             .map_err(tool_error)?,
@@ -420,7 +432,8 @@ impl OrchestratorMcp {
                 recorded: vec![],
                 follow_ups: vec![],
                 session: self
-                    .orchestrator
+                    .engine()
+                    .await?
                     .planning_session(id)
                     .await
                     .map_err(tool_error)?,
@@ -464,7 +477,8 @@ impl OrchestratorMcp {
             None => (None, "skeleton requested by the MCP client"),
         };
         let report = self
-            .orchestrator
+            .engine()
+            .await?
             .submit_draft(args.session_id, draft, note)
             .await
             .map_err(tool_error)?;
@@ -487,7 +501,8 @@ impl OrchestratorMcp {
         Parameters(args): Parameters<PlanApproveArgs>,
     ) -> Result<CallToolResponse, String> {
         let view = self
-            .orchestrator
+            .engine()
+            .await?
             .approve_plan(args.session_id, args.title.as_deref())
             .await
             .map_err(tool_error)?;
@@ -516,7 +531,8 @@ impl OrchestratorMcp {
             _ => return Err("give exactly one of `plan_id` (an approved plan) or `session_id` (a draft under review)".into()),
         };
         let recorded = self
-            .orchestrator
+            .engine()
+            .await?
             .add_decision(
                 target,
                 NewDecision {
@@ -561,7 +577,8 @@ impl OrchestratorMcp {
                 return Err("give `plan_id` or `session_id`, not both".into());
             }
             let mut view = self
-                .orchestrator
+                .engine()
+                .await?
                 .planning_session(id)
                 .await
                 .map_err(tool_error)?;
@@ -576,7 +593,8 @@ impl OrchestratorMcp {
         match args.plan_id {
             Some(id) => {
                 let view = self
-                    .orchestrator
+                    .engine()
+                    .await?
                     .plan(id, args.version)
                     .await
                     .map_err(tool_error)?;
@@ -591,12 +609,14 @@ impl OrchestratorMcp {
             ),
             None => {
                 let plans = self
-                    .orchestrator
+                    .engine()
+                    .await?
                     .list_plans(args.all_projects)
                     .await
                     .map_err(tool_error)?;
                 let open = self
-                    .orchestrator
+                    .engine()
+                    .await?
                     .open_planning_sessions()
                     .await
                     .map_err(tool_error)?;
@@ -628,7 +648,8 @@ impl OrchestratorMcp {
         Parameters(args): Parameters<PlanAbandonArgs>,
     ) -> Result<CallToolResponse, String> {
         let session = self
-            .orchestrator
+            .engine()
+            .await?
             .abandon_planning_session(args.session_id)
             .await
             .map_err(tool_error)?;
@@ -645,7 +666,8 @@ impl OrchestratorMcp {
         Parameters(args): Parameters<PlanListArgs>,
     ) -> Result<CallToolResponse, String> {
         let plans = self
-            .orchestrator
+            .engine()
+            .await?
             .list_plans(args.all_projects)
             .await
             .map_err(tool_error)?;
@@ -667,7 +689,8 @@ impl OrchestratorMcp {
         Parameters(args): Parameters<PlanDiffArgs>,
     ) -> Result<CallToolResponse, String> {
         let diff = self
-            .orchestrator
+            .engine()
+            .await?
             .diff_plan(args.plan_id, args.from_version, args.to_version)
             .await
             .map_err(tool_error)?;
@@ -691,7 +714,8 @@ impl OrchestratorMcp {
         Parameters(args): Parameters<PlanRollbackArgs>,
     ) -> Result<CallToolResponse, String> {
         let version = self
-            .orchestrator
+            .engine()
+            .await?
             .rollback_plan(args.plan_id, args.to_version)
             .await
             .map_err(tool_error)?;
@@ -702,59 +726,84 @@ impl OrchestratorMcp {
 impl OrchestratorMcp {
     /// The server for `orchestrator`, exposing the tools of `profile`.
     pub fn new(orchestrator: Orchestrator, profile: ToolProfile) -> Self {
-        let mut tool_router = Self::core_router()
-            + Self::approvals_router()
-            + Self::verify_router()
-            + Self::runs_router()
-            + Self::knowledge_router();
-        if profile == ToolProfile::All {
-            tool_router += Self::extra_router();
-            tool_router += Self::policy_router();
-            tool_router += Self::run_events_router();
-            tool_router += Self::kb_add_router();
-            tool_router += Self::locks_router();
-        }
-        // What clients list is lean (see `schema`): input schemas compacted, no output schemas
-        // (results still carry structured content), annotations only where they differ from
-        // the defaults.
-        for route in tool_router.map.values_mut() {
-            let tool = &mut route.attr;
-            tool.input_schema = std::sync::Arc::new(super::schema::compact(&tool.input_schema));
-            tool.output_schema = None;
-            tool.annotations = tool.annotations.take().map(super::schema::lean_annotations);
-            if let Some(description) = &tool.description {
-                tool.description = Some(
-                    description
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                        .into(),
-                );
-            }
-        }
+        Self::with_engine(Engine::ready(orchestrator), profile)
+    }
+
+    /// The server for an engine that may still be opening.
+    pub(crate) fn with_engine(engine: Engine, profile: ToolProfile) -> Self {
         Self {
-            orchestrator,
-            tool_router,
+            engine,
+            profile,
             subscriptions: super::resources::Subscriptions::default(),
         }
     }
 
-    /// Each tool's input schema, by name (for the gate's argument check).
-    pub(crate) fn input_schemas(&self) -> super::gate::Schemas {
-        self.tool_router
-            .list_all()
-            .into_iter()
-            .map(|tool| {
-                (
-                    tool.name.to_string(),
-                    serde_json::Value::Object((*tool.input_schema).clone()),
-                )
-            })
-            .collect()
+    /// The engine, once open (a tool error if it could not be).
+    pub(super) async fn engine(&self) -> Result<&Orchestrator, String> {
+        self.engine.get().await
+    }
+
+    /// The tools of this server's profile.
+    fn router(&self) -> &'static ToolRouter<Self> {
+        router(self.profile)
     }
 }
 
-#[tool_handler(router = self.tool_router)]
+/// The tools of `profile`, built once per process (every HTTP session shares them) by the first
+/// caller — a starting server asks in the background, beside the client's handshake.
+pub(crate) fn router(profile: ToolProfile) -> &'static ToolRouter<OrchestratorMcp> {
+    static CORE: OnceLock<ToolRouter<OrchestratorMcp>> = OnceLock::new();
+    static ALL: OnceLock<ToolRouter<OrchestratorMcp>> = OnceLock::new();
+    let cell = match profile {
+        ToolProfile::Core => &CORE,
+        ToolProfile::All => &ALL,
+    };
+    cell.get_or_init(|| build_router(profile))
+}
+
+fn build_router(profile: ToolProfile) -> ToolRouter<OrchestratorMcp> {
+    let mut tool_router = OrchestratorMcp::core_router()
+        + OrchestratorMcp::approvals_router()
+        + OrchestratorMcp::verify_router()
+        + OrchestratorMcp::runs_router()
+        + OrchestratorMcp::knowledge_router();
+    if profile == ToolProfile::All {
+        tool_router += OrchestratorMcp::extra_router();
+        tool_router += OrchestratorMcp::policy_router();
+        tool_router += OrchestratorMcp::run_events_router();
+        tool_router += OrchestratorMcp::kb_add_router();
+        tool_router += OrchestratorMcp::locks_router();
+    }
+    // What clients list is lean (see `schema`): input schemas compacted, no output schemas
+    // (results still carry structured content), annotations only where they differ from the
+    // defaults.
+    for route in tool_router.map.values_mut() {
+        let tool = &mut route.attr;
+        tool.input_schema = std::sync::Arc::new(super::schema::compact(&tool.input_schema));
+        tool.output_schema = None;
+        tool.annotations = tool.annotations.take().map(super::schema::lean_annotations);
+        if let Some(description) = &tool.description {
+            tool.description = Some(
+                description
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .into(),
+            );
+        }
+    }
+    tool_router
+}
+
+/// The input schema of `tool` in `profile`, for the gate's argument check.
+pub(crate) fn input_schema(
+    profile: ToolProfile,
+    tool: &str,
+) -> Option<&'static Map<String, Value>> {
+    router(profile).get(tool).map(|tool| &*tool.input_schema)
+}
+
+#[tool_handler(router = self.router())]
 impl ServerHandler for OrchestratorMcp {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
@@ -777,7 +826,7 @@ impl ServerHandler for OrchestratorMcp {
         _request: Option<rmcp::model::PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, rmcp::ErrorData> {
-        super::resources::list(&self.orchestrator).await
+        super::resources::list(self.engine().await.map_err(unavailable)?).await
     }
 
     async fn list_resource_templates(
@@ -793,9 +842,11 @@ impl ServerHandler for OrchestratorMcp {
         request: rmcp::model::ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, rmcp::ErrorData> {
-        Ok(super::resources::read(&self.orchestrator, &request.uri)
-            .await?
-            .into())
+        Ok(
+            super::resources::read(self.engine().await.map_err(unavailable)?, &request.uri)
+                .await?
+                .into(),
+        )
     }
 
     async fn subscribe(
@@ -804,8 +855,27 @@ impl ServerHandler for OrchestratorMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<(), rmcp::ErrorData> {
         self.subscriptions
-            .subscribe(&self.orchestrator, &request.uri, context.peer)
+            .subscribe(
+                self.engine().await.map_err(unavailable)?,
+                &request.uri,
+                context.peer,
+            )
             .await
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &rmcp::model::SubscriptionFilter,
+    ) -> Option<rmcp::model::SubscriptionFilter> {
+        Some(self.subscriptions.accept(&self.engine, requested))
+    }
+
+    async fn listen(
+        &self,
+        subscription: rmcp::service::SubscriptionContext,
+    ) -> Result<(), rmcp::ErrorData> {
+        let engine = self.engine().await.map_err(unavailable)?;
+        self.subscriptions.listen(engine, subscription).await
     }
 
     async fn unsubscribe(

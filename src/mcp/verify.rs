@@ -83,11 +83,12 @@ impl OrchestratorMcp {
                     files: args.files,
                     base: args.base,
                 };
-                self.orchestrator.start_verification(options).await.id
+                self.engine().await?.start_verification(options).await.id
             }
         };
         let job = self
-            .orchestrator
+            .engine()
+            .await?
             .verification_job(id, wait)
             .await
             .map_err(tool_error)?;
