@@ -8,11 +8,29 @@ use std::process::Command;
 use serde_json::{Value, json};
 use support::{HttpServer, Project, tool};
 
-fn run_client(args: &[&str]) -> Value {
+fn run_client<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Value {
     run_script("mcp_client.py", args)
 }
 
-fn run_script(name: &str, args: &[&str]) -> Value {
+/// The command line that serves `project` over stdio, for a client that launches the server.
+fn stdio_server(project: &Project) -> Vec<String> {
+    let (root, data) = (
+        project.root.to_str().unwrap(),
+        project.data_dir.to_str().unwrap(),
+    );
+    [
+        env!("CARGO_BIN_EXE_orchestrator"),
+        "--project",
+        root,
+        "--data-dir",
+        data,
+        "serve",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn run_script<S: AsRef<std::ffi::OsStr>>(name: &str, args: &[S]) -> Value {
     let script = format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"));
     let output = Command::new(tool("venv/bin/python"))
         .arg(script)
@@ -66,20 +84,7 @@ fn check(seen: &Value, plan: i64) {
 fn python_sdk_client_works_over_stdio() {
     let project = Project::new();
     let plan = project.seed_plan().0;
-    let binary = env!("CARGO_BIN_EXE_orchestrator");
-    let (root, data) = (
-        project.root.to_str().unwrap(),
-        project.data_dir.to_str().unwrap(),
-    );
-    let seen = run_client(&[
-        "stdio",
-        binary,
-        "--project",
-        root,
-        "--data-dir",
-        data,
-        "serve",
-    ]);
+    let seen = run_client(&[vec!["stdio".to_string()], stdio_server(&project)].concat());
     check(&seen, plan);
 }
 
@@ -142,24 +147,12 @@ fn python_sdk_answers_planning_questions_through_forms_in_both_protocol_eras() {
     // Python fixture makes some forms carry a pre-filled default.
     let project = Project::new();
     support::write_files(&project.root, support::PYTHON_PROJECT);
-    let binary = env!("CARGO_BIN_EXE_orchestrator");
-    let (root, data) = (
-        project.root.to_str().unwrap(),
-        project.data_dir.to_str().unwrap(),
-    );
-    let seen = run_script(
-        "plan_elicit.py",
-        &[
-            "auto",
-            "stdio",
-            binary,
-            "--project",
-            root,
-            "--data-dir",
-            data,
-            "serve",
-        ],
-    );
+    let args = [
+        vec!["auto".to_string(), "stdio".to_string()],
+        stdio_server(&project),
+    ]
+    .concat();
+    let seen = run_script("plan_elicit.py", &args);
     check_elicited(&seen, "2026-07-28");
 
     // The initialize handshake over HTTP: the server sends elicitation/create requests.
@@ -173,22 +166,9 @@ fn python_sdk_answers_planning_questions_through_forms_in_both_protocol_eras() {
 fn python_sdk_listens_to_a_plan_and_hears_it_change() {
     let project = Project::new();
     let plan = project.seed_plan().0;
-    let binary = env!("CARGO_BIN_EXE_orchestrator");
-    let (root, data) = (
-        project.root.to_str().unwrap(),
-        project.data_dir.to_str().unwrap(),
-    );
     let seen = run_script(
         "plan_listen.py",
-        &[
-            &plan.to_string(),
-            binary,
-            "--project",
-            root,
-            "--data-dir",
-            data,
-            "serve",
-        ],
+        &[vec![plan.to_string()], stdio_server(&project)].concat(),
     );
     assert_eq!(seen["protocol_version"], "2026-07-28", "{seen}");
     // Only what the server serves is honoured.
