@@ -86,6 +86,8 @@ pub async fn serve_http(
     }
     let profile = options.profile;
     tokio::spawn(super::start_in_background(orchestrator.clone()));
+    // Built once for every session, before the first one asks.
+    tokio::task::spawn_blocking(move || super::tools::router(profile));
     let engine = orchestrator.clone();
     let service = StreamableHttpService::new(
         move || Ok(OrchestratorMcp::new(orchestrator.clone(), profile)),
