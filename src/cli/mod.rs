@@ -624,24 +624,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let profile = settings.config.mcp.tools;
     if let Command::Serve {
         http: None,
-        dashboard,
-        dashboard_token,
+        dashboard: None,
         ..
     } = cli.command
     {
         // A client waits for the answer to `initialize`, which does not need the store: it opens
-        // beside the handshake.
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        let result =
-            mcp::serve_stdio_opening(Orchestrator::open(settings), profile, move |engine| {
-                if let Some(addr) = dashboard {
-                    spawn_dashboard(&engine, addr, dashboard_token, &stop);
-                }
-            })
-            .await;
-        shutdown.cancel();
-        return result;
+        // after the handshake. (With the dashboard, which needs it at once, the engine opens first.)
+        return mcp::serve_stdio_opening(Orchestrator::open(settings), profile).await;
     }
     let orchestrator = Orchestrator::open(settings).await?;
 
@@ -657,7 +646,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
-        Command::Serve { http: None, .. } => unreachable!("served above"),
+        Command::Serve {
+            http: None,
+            dashboard: Some(addr),
+            dashboard_token,
+            ..
+        } => {
+            let shutdown = CancellationToken::new();
+            spawn_dashboard(&orchestrator, addr, dashboard_token, &shutdown);
+            let result = mcp::serve_stdio(orchestrator, profile).await;
+            shutdown.cancel();
+            result
+        }
+        Command::Serve {
+            http: None,
+            dashboard: None,
+            ..
+        } => unreachable!("served above"),
         Command::Serve {
             http: Some(addr),
             allow_remote,

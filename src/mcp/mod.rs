@@ -41,8 +41,7 @@ pub async fn serve_stdio(orchestrator: Orchestrator, profile: ToolProfile) -> an
     .await
 }
 
-/// Serves MCP on stdin/stdout with the engine `open` makes; `then` runs once it is open (beside
-/// recovery and warm-up).
+/// Serves MCP on stdin/stdout with the engine `open` makes.
 ///
 /// A client starts a server per session and waits for its answer to `initialize`, which needs
 /// neither the store nor the tool list; on two cores, building them beside the handshake only
@@ -51,7 +50,6 @@ pub async fn serve_stdio(orchestrator: Orchestrator, profile: ToolProfile) -> an
 pub async fn serve_stdio_opening(
     open: impl Future<Output = crate::Result<Orchestrator>> + Send + 'static,
     profile: ToolProfile,
-    then: impl FnOnce(Orchestrator) + Send + 'static,
 ) -> anyhow::Result<()> {
     let answered = CancellationToken::new();
     let after = answered.clone();
@@ -60,10 +58,7 @@ pub async fn serve_stdio_opening(
             after.cancelled().await;
             open.await
         },
-        move |orchestrator| async move {
-            then(orchestrator.clone());
-            start_in_background(orchestrator).await;
-        },
+        start_in_background,
     );
     serve_engine_stdio(engine, profile, answered).await
 }
