@@ -40,9 +40,11 @@ pub fn compact(schema: &Map<String, Value>) -> Map<String, Value> {
         _ => Map::new(),
     };
     // Only definitions still referenced (by a recursive type) are kept.
+    let mut referenced = std::collections::BTreeSet::new();
+    out.values().for_each(|v| references(v, &mut referenced));
     let kept: Map<String, Value> = defs
         .iter()
-        .filter(|(name, _)| references(&Value::Object(out.clone()), name))
+        .filter(|(name, _)| referenced.contains(name.as_str()))
         .map(|(name, def)| (name.clone(), walk(def, &defs, &mut vec![name.clone()])))
         .collect();
     if !kept.is_empty() {
@@ -51,13 +53,19 @@ pub fn compact(schema: &Map<String, Value>) -> Map<String, Value> {
     out
 }
 
-fn references(value: &Value, name: &str) -> bool {
+/// Adds the definitions `value` refers to (their names) to `names`.
+fn references<'a>(value: &'a Value, names: &mut std::collections::BTreeSet<&'a str>) {
     match value {
-        Value::Object(map) => map.iter().any(|(k, v)| {
-            (k == "$ref" && v.as_str() == Some(&format!("#/$defs/{name}"))) || references(v, name)
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            if k == "$ref"
+                && let Some(name) = v.as_str().and_then(|r| r.strip_prefix("#/$defs/"))
+            {
+                names.insert(name);
+            }
+            references(v, names);
         }),
-        Value::Array(items) => items.iter().any(|v| references(v, name)),
-        _ => false,
+        Value::Array(items) => items.iter().for_each(|v| references(v, names)),
+        _ => {}
     }
 }
 

@@ -195,12 +195,26 @@ impl Orchestrator {
     }
 
     /// Builds what the first calls would otherwise pay for: the token estimator's tables (a
-    /// context preview's first count took 150 ms) and the store's first pages.
+    /// context preview's first count took 150 ms), and what the reading tools read — the latest
+    /// plan, open sessions, runs, waiting requests, knowledge sources — so that their statements
+    /// are prepared and their pages and code loaded. These are the tools' own reads (listing the
+    /// waiting requests marks expired ones, as the `approvals` tool would).
     pub async fn warm_up(&self) {
         let estimator = self.estimator.clone();
         let _ = tokio::task::spawn_blocking(move || estimator.estimate("warm up")).await;
-        let project = self.project.id;
-        let _ = self.blocking(move |s| s.list_plans(Some(project))).await;
+        if let Ok(plans) = self.list_plans(false).await
+            && let Some(latest) = plans.iter().max_by_key(|plan| plan.id.0)
+        {
+            let _ = self.plan(latest.id, None).await;
+        }
+        let _ = self.open_planning_sessions().await;
+        let _ = self.runs(Vec::new()).await;
+        let waiting = crate::store::ApprovalFilter {
+            status: Some(crate::domain::ApprovalStatus::Pending),
+            ..Default::default()
+        };
+        let _ = self.approvals(waiting).await;
+        let _ = self.kb_sources().await;
     }
 
     /// The shell command Claude Code runs before each tool call of `run` — read-only ones too,
