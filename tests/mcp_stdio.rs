@@ -508,3 +508,72 @@ fn a_server_whose_store_cannot_open_answers_and_says_why() {
         "this is not a database, it only has the name of one"
     );
 }
+
+#[test]
+fn a_large_context_preview_comes_a_page_at_a_time() {
+    let project = Project::new();
+    let store = project.store();
+    let owner = store.ensure_project(&project.root, "project").unwrap();
+    let mut content = support::content_v1();
+    // A task whose description alone is 45,000 characters, not all ASCII (pages split between
+    // characters, never inside one).
+    let long: String = (0..2500)
+        .map(|i| format!("step {i:04} — do it\n"))
+        .collect();
+    content.phases[0].tasks[0].description = long.clone();
+    let plan = store
+        .create_plan(owner.id, None, "Big", &content, "created")
+        .unwrap();
+    drop(store);
+    let id = plan.id.to_string();
+
+    // The whole prompt, as the command line prints it.
+    let output = project
+        .command()
+        .args(["context", &id, "T1", "--budget", "100000", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let whole: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let prompt = whole["prompt"].as_str().unwrap();
+    assert!(
+        prompt.contains(&long),
+        "the description is whole in the prompt"
+    );
+
+    let mut peer = serve(&project, "core");
+    peer.initialize();
+    let arguments =
+        |page: u64| json!({"plan_id": plan.id.0, "task": "T1", "budget": 100000, "page": page});
+    let first = support::call(
+        &mut peer,
+        1,
+        "context_preview",
+        json!({"plan_id": plan.id.0, "task": "T1", "budget": 100000}),
+    );
+    let first = structured(&first).clone();
+    let pages = first["pages"].as_u64().unwrap();
+    assert!(pages >= 3, "{pages} pages");
+    assert_eq!(first["page"], 1);
+    assert_eq!(first["prompt_chars"], prompt.chars().count());
+    assert_eq!(first["estimated_tokens"], whole["estimated_tokens"]);
+    assert_eq!(
+        first["included_total"],
+        whole["included"].as_array().unwrap().len()
+    );
+    let mut joined = first["prompt"].as_str().unwrap().to_string();
+    for page in 2..=pages {
+        let reply = support::call(&mut peer, 1 + page, "context_preview", arguments(page));
+        let part = structured(&reply)["prompt"].as_str().unwrap();
+        assert!(part.chars().count() <= 20_000, "page {page}");
+        joined.push_str(part);
+    }
+    assert_eq!(joined, prompt, "the pages put together are the prompt");
+
+    let beyond = support::call(&mut peer, 99, "context_preview", arguments(pages + 1));
+    assert!(
+        tool_error_text(&beyond).contains(&format!("has {pages}")),
+        "{beyond}"
+    );
+    assert!(peer.finish().success());
+}

@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::tools::{OrchestratorMcp, tool_error};
+use crate::context::{ContextItem, SubagentContext};
 use crate::domain::PlanId;
 use crate::knowledge::Hit;
 use crate::orchestrator::{ContextFor, KbIndexing};
@@ -33,6 +34,81 @@ pub struct ContextPreviewArgs {
     pub version: Option<u32>,
     /// A token budget instead of the configured one.
     pub budget: Option<u32>,
+    /// Page, from 1: 20,000 prompt characters, 100 items per list.
+    pub page: Option<usize>,
+}
+
+/// Characters of the prompt on one page of `context_preview` (a whole context can be 150,000
+/// tokens, far more than a client takes in one tool result).
+const PAGE_CHARS: usize = 20_000;
+/// Items of each list on one page of `context_preview`.
+const PAGE_ITEMS: usize = 100;
+
+/// What `context_preview` returns: one page of the preview.
+#[derive(Debug, Serialize)]
+pub struct ContextPreviewPage {
+    /// Estimated tokens of the whole prompt, erring high.
+    pub estimated_tokens: u32,
+    /// The budget it was built for.
+    pub budget: u32,
+    /// Whether it fits the budget.
+    pub fits: bool,
+    /// This page (from 1).
+    pub page: usize,
+    /// How many pages the preview takes.
+    pub pages: usize,
+    /// The prompt's characters on this page.
+    pub prompt: String,
+    /// The whole prompt's length in characters.
+    pub prompt_chars: usize,
+    /// Items included, on this page.
+    pub included: Vec<ContextItem>,
+    /// How many items are included in all.
+    pub included_total: usize,
+    /// Items left out with the reason, on this page.
+    pub dropped: Vec<ContextItem>,
+    /// How many items were left out in all.
+    pub dropped_total: usize,
+}
+
+/// Page `page` (from 1) of a task's context.
+fn preview_page(context: SubagentContext, page: usize) -> Result<ContextPreviewPage, String> {
+    let prompt_chars = context.prompt.chars().count();
+    let items = context.included.len().max(context.dropped.len());
+    let pages = prompt_chars
+        .div_ceil(PAGE_CHARS)
+        .max(items.div_ceil(PAGE_ITEMS))
+        .max(1);
+    if page == 0 || page > pages {
+        return Err(format!(
+            "there is no page {page}: the preview has {pages} (from 1)"
+        ));
+    }
+    let take = |items: Vec<ContextItem>| -> Vec<ContextItem> {
+        items
+            .into_iter()
+            .skip((page - 1) * PAGE_ITEMS)
+            .take(PAGE_ITEMS)
+            .collect()
+    };
+    Ok(ContextPreviewPage {
+        estimated_tokens: context.estimated_tokens,
+        budget: context.budget,
+        fits: context.fits,
+        page,
+        pages,
+        prompt: context
+            .prompt
+            .chars()
+            .skip((page - 1) * PAGE_CHARS)
+            .take(PAGE_CHARS)
+            .collect(),
+        prompt_chars,
+        included_total: context.included.len(),
+        dropped_total: context.dropped.len(),
+        included: take(context.included),
+        dropped: take(context.dropped),
+    })
 }
 
 /// Arguments of `kb_search`.
@@ -111,7 +187,7 @@ pub struct SkillsResult {
 #[tool_router(router = knowledge_router, vis = "pub(super)")]
 impl OrchestratorMcp {
     /// The exact prompt a task's agent would get, with its token estimate and what was dropped and
-    /// why.
+    /// why; paged.
     #[tool(
         name = "context_preview",
         annotations(
@@ -135,7 +211,7 @@ impl OrchestratorMcp {
             .context_for_task(args.plan_id, &args.task, options)
             .await
             .map_err(tool_error)?;
-        structured_response(&context)
+        structured_response(&preview_page(context, args.page.unwrap_or(1))?)
     }
 
     /// Searches the project's documentation: the most relevant passages with source, heading and
