@@ -4,7 +4,9 @@
 //!   and → a first `plan_get` sent right after (what opens after the handshake);
 //! - each core tool's first call in a fresh server against its second call (a model's first
 //!   call comes after a turn of thinking: 300 ms after `initialize` here);
-//! - `tools/call` of `plan_get` for one plan, on a warm server.
+//! - `tools/call` of `plan_get` for one plan, on a warm server;
+//! - `orchestrator hook pre-tool-use`, which the plugin's hook runs before each tool call of a
+//!   person's Claude Code session: spawn → answer.
 //!
 //! Run with `cargo bench --bench mcp_latency` (a release build); prints min, median, p95, max.
 
@@ -151,4 +153,39 @@ fn main() {
     }
     summary("tools/call plan_get (one plan)", latencies);
     assert!(peer.finish().success());
+
+    let call = json!({
+        "session_id": "bench",
+        "cwd": project.root,
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": "ls src"},
+    })
+    .to_string();
+    let mut hooks = Vec::with_capacity(cold_starts);
+    for _ in 0..cold_starts {
+        let started = Instant::now();
+        let mut child = project
+            .command()
+            .args(["hook", "pre-tool-use"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn the hook");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(call.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        hooks.push(started.elapsed());
+        let answer = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            answer.contains("\"permissionDecision\":\"allow\""),
+            "{answer}"
+        );
+    }
+    summary("hook pre-tool-use (ls src)", hooks);
 }

@@ -53,17 +53,21 @@ async fn open_engine(dir: &std::path::Path, script: &str, parallel: u32) -> Orch
     Orchestrator::open(settings).await.unwrap()
 }
 
-async fn approved_plan(engine: &Orchestrator) -> orchestrator::domain::PlanId {
-    let task = Task {
-        reads: Vec::new(),
-        key: "T1".into(),
-        title: "bench".into(),
-        description: "bench".into(),
-        files: vec!["out/**".into()],
-        depends_on: vec![],
-        verification: vec!["true".into()],
-        rules: Default::default(),
-    };
+/// An approved plan of `tasks` independent tasks, `T1`…, each on files of its own (a task runs
+/// once at a time, and runs of one plan must not wait for each other's locks).
+async fn approved_plan(engine: &Orchestrator, tasks: usize) -> orchestrator::domain::PlanId {
+    let tasks = (1..=tasks)
+        .map(|n| Task {
+            reads: Vec::new(),
+            key: format!("T{n}"),
+            title: "bench".into(),
+            description: "bench".into(),
+            files: vec![format!("out/{n}/**")],
+            depends_on: vec![],
+            verification: vec!["true".into()],
+            rules: Default::default(),
+        })
+        .collect();
     let content = PlanContent {
         goal: "bench".into(),
         phases: vec![Phase {
@@ -71,7 +75,7 @@ async fn approved_plan(engine: &Orchestrator) -> orchestrator::domain::PlanId {
             key: "p".into(),
             name: "p".into(),
             description: String::new(),
-            tasks: vec![task],
+            tasks,
         }],
         ..Default::default()
     };
@@ -91,7 +95,7 @@ async fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let engine = open_engine(dir.path(), &format!("seq 1 {events}"), 1).await;
-    let plan = approved_plan(&engine).await;
+    let plan = approved_plan(&engine, 1).await;
     let run = engine.create_task_run(plan, "T1").await.unwrap();
     let start = Instant::now();
     let done = engine
@@ -113,11 +117,14 @@ async fn main() {
         u32::try_from(agents).unwrap(),
     )
     .await;
-    let plan = approved_plan(&engine).await;
+    let plan = approved_plan(&engine, agents).await;
     let before = rss_kib();
     let mut runs = Vec::new();
-    for _ in 0..agents {
-        let run = engine.create_task_run(plan, "T1").await.unwrap();
+    for n in 1..=agents {
+        let run = engine
+            .create_task_run(plan, &format!("T{n}"))
+            .await
+            .unwrap();
         runs.push(run.id);
         engine.spawn_run(run.id, engine.stop_token());
     }
