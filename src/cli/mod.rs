@@ -624,13 +624,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let profile = settings.config.mcp.tools;
     if let Command::Serve {
         http: None,
-        dashboard: None,
+        dashboard,
+        dashboard_token,
         ..
     } = cli.command
     {
-        // A client waits for the answer to `initialize`, which does not need the store: it opens
-        // after the handshake. (With the dashboard, which needs it at once, the engine opens first.)
-        return mcp::serve_stdio_opening(Orchestrator::open(settings), profile).await;
+        return serve_stdio(settings, dashboard, dashboard_token).await;
     }
     let orchestrator = Orchestrator::open(settings).await?;
 
@@ -646,23 +645,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
-        Command::Serve {
-            http: None,
-            dashboard: Some(addr),
-            dashboard_token,
-            ..
-        } => {
-            let shutdown = CancellationToken::new();
-            spawn_dashboard(&orchestrator, addr, dashboard_token, &shutdown);
-            let result = mcp::serve_stdio(orchestrator, profile).await;
-            shutdown.cancel();
-            result
-        }
-        Command::Serve {
-            http: None,
-            dashboard: None,
-            ..
-        } => unreachable!("served above"),
+        Command::Serve { http: None, .. } => unreachable!("served above"),
         Command::Serve {
             http: Some(addr),
             allow_remote,
@@ -796,6 +779,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Serves the dashboard beside the MCP server, until `stop`.
+/// MCP on stdin/stdout. A client waits for the answer to `initialize`, which does not need the
+/// store: it opens after the handshake — unless the dashboard, which needs it at once, is served
+/// beside it.
+async fn serve_stdio(
+    settings: Settings,
+    dashboard: Option<SocketAddr>,
+    token: Option<String>,
+) -> anyhow::Result<()> {
+    let profile = settings.config.mcp.tools;
+    let Some(addr) = dashboard else {
+        return mcp::serve_stdio_opening(Orchestrator::open(settings), profile).await;
+    };
+    let orchestrator = Orchestrator::open(settings).await?;
+    let shutdown = CancellationToken::new();
+    spawn_dashboard(&orchestrator, addr, token, &shutdown);
+    let result = mcp::serve_stdio(orchestrator, profile).await;
+    shutdown.cancel();
+    result
+}
+
 fn spawn_dashboard(
     engine: &Orchestrator,
     addr: SocketAddr,

@@ -35,10 +35,10 @@ impl Engine {
         tokio::spawn(async move {
             // Even a panic while opening must not leave the handlers waiting forever.
             let result = match tokio::spawn(open).await {
-                Ok(Ok(orchestrator)) => Ok(orchestrator),
-                Ok(Err(e)) => Err(format!("the orchestrator could not open its store: {e}")),
-                Err(e) => Err(format!("the orchestrator could not open its store: {e}")),
-            };
+                Ok(opened) => opened.map_err(|e| e.to_string()),
+                Err(panicked) => Err(panicked.to_string()),
+            }
+            .map_err(|e| format!("the orchestrator could not open its store: {e}"));
             match &result {
                 Ok(orchestrator) => {
                     tokio::spawn(then(orchestrator.clone()));

@@ -229,19 +229,10 @@ impl OrchestratorMcp {
         Parameters(args): Parameters<KbSearchArgs>,
     ) -> Result<CallToolResponse, String> {
         let k = args.k.unwrap_or(5).clamp(1, MAX_RESULTS);
-        let hits = self
-            .engine()
-            .await?
-            .kb_search(&args.query, k)
-            .await
-            .map_err(tool_error)?;
+        let engine = self.engine().await?;
+        let hits = engine.kb_search(&args.query, k).await.map_err(tool_error)?;
         let next_step = if hits.is_empty() {
-            let sources = self
-                .engine()
-                .await?
-                .kb_sources()
-                .await
-                .map_err(tool_error)?;
+            let sources = engine.kb_sources().await.map_err(tool_error)?;
             if sources.is_empty() {
                 "The knowledge base has no sources: add a documentation folder or site with kb_add (the `all` tools), or `orchestrator kb add` on the command line.".into()
             } else {
@@ -326,16 +317,13 @@ impl OrchestratorMcp {
         &self,
         Parameters(args): Parameters<KbAddArgs>,
     ) -> Result<CallToolResponse, String> {
-        let source = self
-            .engine()
-            .await?
+        let engine = self.engine().await?;
+        let source = engine
             .kb_add_for_agent(&args.location)
             .await
             .map_err(tool_error)?;
         let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));
-        let indexing = self
-            .engine()
-            .await?
+        let indexing = engine
             .kb_index_in_background(source.id, wait)
             .await
             .map_err(tool_error)?;

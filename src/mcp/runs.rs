@@ -173,10 +173,9 @@ impl OrchestratorMcp {
         &self,
         Parameters(args): Parameters<RunStartArgs>,
     ) -> Result<CallToolResponse, String> {
+        let engine = self.engine().await?;
         let Some(task) = args.task else {
-            let status = self
-                .engine()
-                .await?
+            let status = engine
                 .start_plan_run(args.plan_id)
                 .await
                 .map_err(tool_error)?;
@@ -188,15 +187,11 @@ impl OrchestratorMcp {
                 }),
             );
         };
-        let run = self
-            .engine()
-            .await?
+        let run = engine
             .create_task_run(args.plan_id, &task)
             .await
             .map_err(tool_error)?;
-        self.engine()
-            .await?
-            .spawn_run(run.id, self.engine().await?.stop_token());
+        engine.spawn_run(run.id, engine.stop_token());
         structured_response(
             &(RunHandle {
                 next_step: format!(
@@ -263,15 +258,12 @@ impl OrchestratorMcp {
         };
         let after = args.after_seq.unwrap_or(0);
         let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));
-        let view = self
-            .engine()
-            .await?
+        let engine = self.engine().await?;
+        let view = engine
             .watch_run(id, after, wait)
             .await
             .map_err(tool_error)?;
-        let new_events = self
-            .engine()
-            .await?
+        let new_events = engine
             .run_events(id, after, 200)
             .await
             .map_err(tool_error)?;

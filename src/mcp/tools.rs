@@ -312,11 +312,6 @@ impl OrchestratorMcp {
     }
 }
 
-/// An engine that could not be opened, as a protocol error (for requests that are not tool calls).
-fn unavailable(error: String) -> rmcp::ErrorData {
-    rmcp::ErrorData::internal_error(error, None)
-}
-
 /// An engine error as a tool error: the model sees the message and can correct its call.
 pub(super) fn tool_error(error: crate::Error) -> String {
     error.to_string()
@@ -608,18 +603,12 @@ impl OrchestratorMcp {
                     .into(),
             ),
             None => {
-                let plans = self
-                    .engine()
-                    .await?
+                let engine = self.engine().await?;
+                let plans = engine
                     .list_plans(args.all_projects)
                     .await
                     .map_err(tool_error)?;
-                let open = self
-                    .engine()
-                    .await?
-                    .open_planning_sessions()
-                    .await
-                    .map_err(tool_error)?;
+                let open = engine.open_planning_sessions().await.map_err(tool_error)?;
                 structured_response(&PlanGetResult {
                     plans: Some(plans),
                     sessions: Some(open),
@@ -743,6 +732,15 @@ impl OrchestratorMcp {
         self.engine.get().await
     }
 
+    /// The engine for requests that are not tool calls (a protocol error if it could not be
+    /// opened).
+    async fn engine_for_protocol(&self) -> Result<&Orchestrator, rmcp::ErrorData> {
+        self.engine
+            .get()
+            .await
+            .map_err(|e| rmcp::ErrorData::internal_error(e, None))
+    }
+
     /// The tools of this server's profile.
     fn router(&self) -> &'static ToolRouter<Self> {
         router(self.profile)
@@ -826,7 +824,7 @@ impl ServerHandler for OrchestratorMcp {
         _request: Option<rmcp::model::PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, rmcp::ErrorData> {
-        super::resources::list(self.engine().await.map_err(unavailable)?).await
+        super::resources::list(self.engine_for_protocol().await?).await
     }
 
     async fn list_resource_templates(
@@ -843,7 +841,7 @@ impl ServerHandler for OrchestratorMcp {
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, rmcp::ErrorData> {
         Ok(
-            super::resources::read(self.engine().await.map_err(unavailable)?, &request.uri)
+            super::resources::read(self.engine_for_protocol().await?, &request.uri)
                 .await?
                 .into(),
         )
@@ -856,7 +854,7 @@ impl ServerHandler for OrchestratorMcp {
     ) -> Result<(), rmcp::ErrorData> {
         self.subscriptions
             .subscribe(
-                self.engine().await.map_err(unavailable)?,
+                self.engine_for_protocol().await?,
                 &request.uri,
                 context.peer,
             )
@@ -874,7 +872,7 @@ impl ServerHandler for OrchestratorMcp {
         &self,
         subscription: rmcp::service::SubscriptionContext,
     ) -> Result<(), rmcp::ErrorData> {
-        let engine = self.engine().await.map_err(unavailable)?;
+        let engine = self.engine_for_protocol().await?;
         self.subscriptions.listen(engine, subscription).await
     }
 

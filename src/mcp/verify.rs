@@ -65,6 +65,7 @@ impl OrchestratorMcp {
         Parameters(args): Parameters<VerifyArgs>,
     ) -> Result<CallToolResponse, String> {
         let wait = Duration::from_secs(args.wait_seconds.unwrap_or(25).min(MAX_WAIT_SECS));
+        let engine = self.engine().await?;
         let id = match args.job_id {
             Some(id) => {
                 if args.run_id.is_some()
@@ -83,12 +84,10 @@ impl OrchestratorMcp {
                     files: args.files,
                     base: args.base,
                 };
-                self.engine().await?.start_verification(options).await.id
+                engine.start_verification(options).await.id
             }
         };
-        let job = self
-            .engine()
-            .await?
+        let job = engine
             .verification_job(id, wait)
             .await
             .map_err(tool_error)?;
