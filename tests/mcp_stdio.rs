@@ -512,8 +512,6 @@ fn a_server_whose_store_cannot_open_answers_and_says_why() {
 #[test]
 fn a_large_context_preview_comes_a_page_at_a_time() {
     let project = Project::new();
-    let store = project.store();
-    let owner = store.ensure_project(&project.root, "project").unwrap();
     let mut content = support::content_v1();
     // A task whose description alone is 45,000 characters, not all ASCII (pages split between
     // characters, never inside one).
@@ -521,11 +519,8 @@ fn a_large_context_preview_comes_a_page_at_a_time() {
         .map(|i| format!("step {i:04} — do it\n"))
         .collect();
     content.phases[0].tasks[0].description = long.clone();
-    let plan = store
-        .create_plan(owner.id, None, "Big", &content, "created")
-        .unwrap();
-    drop(store);
-    let id = plan.id.to_string();
+    let plan = project.approved_plan("Big", &content);
+    let id = plan.to_string();
 
     // The whole prompt, as the command line prints it.
     let output = project
@@ -544,12 +539,12 @@ fn a_large_context_preview_comes_a_page_at_a_time() {
     let mut peer = serve(&project, "core");
     peer.initialize();
     let arguments =
-        |page: u64| json!({"plan_id": plan.id.0, "task": "T1", "budget": 100000, "page": page});
+        |page: u64| json!({"plan_id": plan.0, "task": "T1", "budget": 100000, "page": page});
     let first = support::call(
         &mut peer,
         1,
         "context_preview",
-        json!({"plan_id": plan.id.0, "task": "T1", "budget": 100000}),
+        json!({"plan_id": plan.0, "task": "T1", "budget": 100000}),
     );
     let first = structured(&first).clone();
     let pages = first["pages"].as_u64().unwrap();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use orchestrator::domain::{PlanId, PlanStatus, RunEventData, RunId};
+use orchestrator::domain::{PlanId, RunEventData, RunId};
 use serde_json::Value;
 use support::fake_api::{FakeApi, Step};
 use support::{Project, content_v1, git};
@@ -73,22 +73,11 @@ fn setup(script: impl FnOnce(&Path) -> Vec<Step>, files: &[&str], extra: &str) -
         root,
         &format!(r#"{{"keys": {{"ANTHROPIC_API_KEY": "{SECRET}"}}}}"#),
     );
-    let store = project.store();
-    let p = store.ensure_project(root, "project").unwrap();
     let mut content = content_v1();
     content.phases[0].tasks[0].files = files.iter().map(|f| (*f).to_owned()).collect();
     content.phases[0].tasks[0].description = "Write hello.txt".into();
-    let plan = store
-        .create_plan(p.id, None, "Hello", &content, "created")
-        .unwrap();
-    store
-        .set_plan_status(plan.id, PlanStatus::Approved)
-        .unwrap();
-    Setup {
-        project,
-        api,
-        plan: plan.id,
-    }
+    let plan = project.approved_plan("Hello", &content);
+    Setup { project, api, plan }
 }
 
 fn at(root: &Path, file: &str) -> String {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use orchestrator::Orchestrator;
 use orchestrator::agent::{Agent, AgentEvent, AgentHandle, Control, Session, StartSpec};
 use orchestrator::config::{Overrides, Settings};
-use orchestrator::domain::{PlanStatus, Run, RunEventData, RunEventKind, RunStatus};
+use orchestrator::domain::{Run, RunEventData, RunEventKind, RunStatus};
 use serde_json::{Value, json};
 use support::{Project, content_v1, git};
 use tokio::sync::mpsc;
@@ -169,17 +169,10 @@ async fn setup(agent: &Scripted, supervisor: &str) -> (Project, Orchestrator, Ru
     git(root, &["init", "-q"]);
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "start"]);
-    let store = project.store();
-    let p = store.ensure_project(root, "project").unwrap();
     let mut content = content_v1();
     content.phases[0].tasks[0].files = vec!["hello.txt".into()];
     content.phases[0].tasks[0].description = "Write hello.txt".into();
-    let plan = store
-        .create_plan(p.id, None, "Hello", &content, "created")
-        .unwrap();
-    store
-        .set_plan_status(plan.id, PlanStatus::Approved)
-        .unwrap();
+    let plan = project.approved_plan("Hello", &content);
     let overrides = Overrides {
         data_dir: Some(project.data_dir.clone()),
         tools: None,
@@ -189,7 +182,7 @@ async fn setup(agent: &Scripted, supervisor: &str) -> (Project, Orchestrator, Ru
         .await
         .unwrap()
         .with_agent(Arc::new(agent.clone()));
-    let run = engine.create_task_run(plan.id, "T1").await.unwrap();
+    let run = engine.create_task_run(plan, "T1").await.unwrap();
     (project, engine, run)
 }
 

@@ -66,6 +66,19 @@ impl Project {
         plan.id
     }
 
+    /// An approved plan of `content`, titled `title`, in this project.
+    pub fn approved_plan(&self, title: &str, content: &PlanContent) -> PlanId {
+        let store = self.store();
+        let project = store.ensure_project(&self.root, "project").unwrap();
+        let plan = store
+            .create_plan(project.id, None, title, content, "created")
+            .unwrap();
+        store
+            .set_plan_status(plan.id, orchestrator::domain::PlanStatus::Approved)
+            .unwrap();
+        plan.id
+    }
+
     /// The binary, run against this project and data dir.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_orchestrator"));
