@@ -13,6 +13,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -172,7 +173,6 @@ fn main() {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("spawn the hook");
-        use std::io::Write as _;
         child
             .stdin
             .take()
